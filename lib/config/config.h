@@ -1,0 +1,130 @@
+// The whole program's configuration as plain structs with defaults; lib/config is the only yaml-cpp user.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "stun/responder.h"
+
+namespace stunbox::config {
+
+enum class Mode : uint8_t { socket, dpdk };
+
+// An IPv4 or IPv6 address (network order bytes; IPv4 in the first 4).
+struct IpAddress {
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};
+};
+
+// "0.0.0.0:3478", "[::]:3478", "127.0.0.1:4000", "[::1]:4000".
+struct ListenAddress {
+  IpAddress ip;
+  uint16_t port = 0;
+  std::string text;  // as written, for messages
+};
+
+// "198.18.0.2/24", "2001:2::2/64". A bare address means /32 or /128.
+struct IpPrefix {
+  IpAddress ip;
+  uint8_t length = 0;
+  std::string text;
+};
+
+struct StunSection {
+  std::vector<uint16_t> ports{3478};  // UDP ports served in dpdk mode
+  std::string software;               // "" = no SOFTWARE attribute
+  stun::FingerprintPolicy fingerprint = stun::FingerprintPolicy::mirror;
+  bool classic = true;
+  // Responder view of this section; points into `software`.
+  stun::ResponderConfig responder() const { return {fingerprint, classic, software}; }
+};
+
+struct SocketSection {
+  std::vector<ListenAddress> listen;  // default: 0.0.0.0:3478 and [::]:3478
+  unsigned workers = 0;               // 0 = auto (one per online CPU)
+  unsigned batch = 32;                // recvmmsg/sendmmsg batch, 1..1024
+  bool pin = false;                   // pin worker i to CPU i % ncpu
+  unsigned rcvbuf = 0;                // SO_RCVBUF bytes, 0 = kernel default
+  unsigned sndbuf = 0;                // SO_SNDBUF bytes, 0 = kernel default
+};
+
+struct PortSection {
+  std::string device;              // PCI address or vdev spec
+  unsigned queues = 0;             // 0 = auto
+  unsigned rx_desc = 1024;
+  unsigned tx_desc = 1024;
+  std::vector<IpPrefix> addresses; // owned IPv4/IPv6 addresses with prefix
+  std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
+  unsigned mtu = 1500;
+};
+
+struct QueueRef {
+  unsigned port = 0;
+  unsigned queue = 0;
+};
+
+struct LcoreAssignment {
+  unsigned lcore = 0;
+  std::vector<QueueRef> queues;  // "port:queue" entries
+};
+
+enum class Idle : uint8_t { poll, adaptive };
+
+struct RssSection {
+  // Names: ipv4, ipv4-udp, ipv4-tcp, ipv6, ipv6-udp, ipv6-tcp, ipv6-ex, ...
+  std::vector<std::string> types{"ipv4", "ipv4-udp", "ipv6", "ipv6-udp"};
+  std::vector<uint8_t> key;  // empty = the built-in 40-byte key
+};
+
+struct MempoolSection {
+  unsigned size = 0;         // mbufs per NUMA socket; 0 = auto
+  unsigned cache = 256;      // per-lcore cache
+  unsigned data_room = 2176; // mbuf data room (RTE_MBUF_DEFAULT_BUF_SIZE)
+};
+
+struct DpdkSection {
+  std::vector<std::string> eal;  // EAL arguments (argv[0] not included)
+  std::vector<PortSection> ports;
+  bool lcores_auto = true;
+  std::vector<LcoreAssignment> lcores;  // when !lcores_auto
+  unsigned burst = 32;                  // 1..512
+  Idle idle = Idle::poll;
+  MempoolSection mempool;
+  RssSection rss;
+  unsigned link_wait_ms = 3000;     // wait for link up at start
+  unsigned exit_after_idle_ms = 0;  // test aid: stop after this long with no RX; 0 = never
+};
+
+struct StatsSection {
+  unsigned period = 0;  // seconds between periodic stats blocks; 0 = off
+};
+
+struct Config {
+  Mode mode = Mode::socket;
+  StunSection stun;
+  SocketSection socket;
+  DpdkSection dpdk;
+  StatsSection stats;
+  std::string source;  // file name the config came from, for messages
+};
+
+// Loads and validates a file. `overrides` are "PATH=VALUE" strings from
+// --set, applied to the YAML tree before validation (VALUE parsed as YAML).
+// Errors: one line, "FILE:LINE: yaml.path: what is wrong" or
+// "--set PATH: what is wrong".
+Result<Config> load_file(const std::string& path, const std::vector<std::string>& overrides = {});
+// Same, from a string; `name` stands in for the file name in messages.
+Result<Config> load_string(const std::string& text, const std::string& name,
+                           const std::vector<std::string>& overrides = {});
+
+// Canonical YAML rendering of a loaded config (for `show config`, --check-config -v).
+std::string to_yaml(const Config& c);
+
+// Address text helpers shared with the backends.
+std::string to_string(const IpAddress& a);
+
+}  // namespace stunbox::config

@@ -1,0 +1,77 @@
+// The per-packet path of the appliance over plain bytes: classify a frame and rewrite it in place into its reply.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/drop_reason.h"
+#include "stun/responder.h"
+
+namespace stunbox::frame {
+
+inline constexpr size_t kMaxPortAddresses = 16;
+
+// What one port owns, fixed at setup. Read-only on the data path.
+struct PortIdentity {
+  std::array<uint8_t, 6> mac{};
+  int vlan = -1;  // 802.1Q VLAN id, or -1 = untagged port
+  uint8_t ttl = 64;  // IPv4 TTL / IPv6 hop limit of replies
+  size_t n_v4 = 0;
+  std::array<std::array<uint8_t, 4>, kMaxPortAddresses> v4{};   // network order
+  size_t n_v6 = 0;
+  std::array<std::array<uint8_t, 16>, kMaxPortAddresses> v6{};
+  std::bitset<65536> stun_ports;  // UDP destination ports served
+
+  // Convenience for setup code and tests; return false when full.
+  bool add_v4(const std::array<uint8_t, 4>& a);
+  bool add_v6(const std::array<uint8_t, 16>& a);
+};
+
+// Checksum status reported by the NIC (mbuf ol_flags), or unknown.
+enum class CsumState : uint8_t { unknown, good, bad };
+struct RxHints {
+  CsumState ip = CsumState::unknown;  // IPv4 header checksum
+  CsumState l4 = CsumState::unknown;  // UDP/ICMP/ICMPv6 checksum
+};
+
+enum class ReplyKind : uint8_t {
+  stun_success,
+  stun_error,
+  arp_reply,
+  ndp_advert,
+  icmp_echo_reply,
+  icmp6_echo_reply,
+};
+
+struct Verdict {
+  bool tx = false;                 // true: frame[0, length) is the reply
+  DropReason reason{};             // when !tx
+  ReplyKind kind{};                // when tx
+  stun::RequestKind request = stun::RequestKind::none;  // STUN request kind seen (tx or not)
+  uint16_t length = 0;             // reply frame length
+  uint8_t l2_len = 0;              // Ethernet (+VLAN) header length of the reply
+  uint8_t l3_len = 0;              // IP header length of the reply
+  bool ipv6 = false;
+  // The reply is UDP and, in the offload variant, its IPv4 header checksum is
+  // 0 and its UDP checksum holds the pseudo-header seed: the caller must set
+  // the mbuf's TX checksum offload flags with l2_len/l3_len.
+  bool hw_csum = false;
+};
+
+// Rewrites frame[0, len) in place into its reply (capacity bytes are
+// writable). kTxCsumOffload selects, once per port, whether UDP replies leave
+// the IPv4/UDP checksums to the NIC. Never reads outside [0, len) or writes
+// outside [0, capacity).
+template <bool kTxCsumOffload>
+Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity& port,
+                const stun::ResponderConfig& stun_cfg, RxHints hints) noexcept;
+
+// Frames announcing the port at start: a gratuitous ARP request for v4[i]
+// and an unsolicited Neighbor Advertisement for v6[i] (to ff02::1). Return
+// the frame length written (0 when capacity is too small).
+size_t build_gratuitous_arp(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v4_index);
+size_t build_unsolicited_na(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v6_index);
+
+}  // namespace stunbox::frame

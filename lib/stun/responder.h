@@ -1,0 +1,57 @@
+// The STUN Binding responder: validates a request and rewrites it in place into the response. No I/O, no allocation.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/drop_reason.h"
+
+namespace stunbox::stun {
+
+// The transport address the request came from, as the server saw it.
+struct Endpoint {
+  bool v6 = false;
+  std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes, network order
+  uint16_t port = 0;               // host order
+};
+
+enum class FingerprintPolicy : uint8_t { mirror, always, never };
+
+// Responder options, fixed at setup (reload swaps the whole struct).
+struct ResponderConfig {
+  FingerprintPolicy fingerprint = FingerprintPolicy::mirror;
+  bool classic = true;  // answer RFC 3489 requests (no magic cookie)
+  // SOFTWARE attribute value; empty = not sent. At most 127 characters
+  // (RFC 8489 s14.14: fewer than 128 characters). Storage is the config's.
+  std::string_view software;
+};
+
+enum class Outcome : uint8_t {
+  success,  // Binding Success Response written
+  error,    // Binding Error Response written (420 Unknown Attribute)
+  drop,     // nothing written; see reason
+};
+
+enum class RequestKind : uint8_t { none, rfc5389, classic };
+
+struct Answer {
+  Outcome outcome = Outcome::drop;
+  DropReason reason{};          // valid when outcome == drop
+  RequestKind kind = RequestKind::none;  // set whenever the input parsed as a Binding request
+  uint16_t length = 0;          // response length in bytes when outcome != drop
+};
+
+// Longest response the responder can build (420 with UNKNOWN-ATTRIBUTES for
+// the maximum tracked unknown types, SOFTWARE of 127 UTF-8 chars x 4 bytes,
+// FINGERPRINT). Buffers of this capacity never yield stun_no_room.
+inline constexpr size_t kMaxResponseSize = 20 + 24 + 8 + 512 + 8 + 4 + 64;
+
+// buf[0, len) holds the received datagram; buf has room for `capacity` bytes
+// (capacity >= len). On success/error the response is written at buf[0,
+// answer.length). On drop, buf may have been read but is not modified.
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
+               const Endpoint& client) noexcept;
+
+}  // namespace stunbox::stun
