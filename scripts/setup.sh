@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what stunbox needs from Debian's packages (only what is missing).
+#   scripts/setup.sh          build + runtime dependencies
+#   scripts/setup.sh --test   also what the test suite uses (tshark, coturn's client, ...)
+set -euo pipefail
+
+build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev)
+test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn iproute2 ethtool procps)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all dependencies present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then
+    sudo_cmd=(sudo)
+  else
+    echo "setup: missing packages (${missing[*]}) and not root: run as root or install them" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
