@@ -1,0 +1,2 @@
+// STUB: replaced by the real load generator.
+int main() { return 1; }
