@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/drop_reason.h"
+#include "stun/message.h"
 
 namespace stunbox::stun {
 
@@ -39,18 +40,30 @@ enum class RequestKind : uint8_t { none, rfc5389, classic };
 struct Answer {
   Outcome outcome = Outcome::drop;
   DropReason reason{};          // valid when outcome == drop
-  RequestKind kind = RequestKind::none;  // set whenever the input parsed as a Binding request
+  RequestKind kind = RequestKind::none;  // set whenever the header is a Binding request (see respond)
   uint16_t length = 0;          // response length in bytes when outcome != drop
 };
 
-// Longest response the responder can build (420 with UNKNOWN-ATTRIBUTES for
-// the maximum tracked unknown types, SOFTWARE of 127 UTF-8 chars x 4 bytes,
-// FINGERPRINT). Buffers of this capacity never yield stun_no_room.
-inline constexpr size_t kMaxResponseSize = 20 + 24 + 8 + 512 + 8 + 4 + 64;
+// Longest SOFTWARE value in bytes: fewer than 128 characters (RFC 8489
+// s14.14) of at most 4 UTF-8 bytes each. Config enforces it; a longer value
+// is still sent when it fits (it only makes the response larger).
+inline constexpr size_t kMaxSoftwareBytes = 127 * 4;
+
+// Longest response the responder can build with a SOFTWARE of at most
+// kMaxSoftwareBytes: the 420 error response with ERROR-CODE, UNKNOWN-ATTRIBUTES
+// for kMaxUnknownAttributes types, SOFTWARE and FINGERPRINT. Buffers of this
+// capacity never yield stun_no_room. (responder.cc static_asserts it.)
+inline constexpr size_t kMaxResponseSize = kHeaderSize + (4 + 4 + 20)          // ERROR-CODE
+                                           + (4 + 2 * kMaxUnknownAttributes)    // UNKNOWN-ATTRIBUTES
+                                           + (4 + kMaxSoftwareBytes)            // SOFTWARE
+                                           + 8;                                 // FINGERPRINT
 
 // buf[0, len) holds the received datagram; buf has room for `capacity` bytes
 // (capacity >= len). On success/error the response is written at buf[0,
-// answer.length). On drop, buf may have been read but is not modified.
+// answer.length) <= capacity. On drop, buf may have been read but is not
+// modified. answer.kind is set as soon as the header is a Binding request
+// (type 0x0001, sound length), whatever happens next: backends count
+// requests by kind and the outcome separately.
 Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
                const Endpoint& client) noexcept;
 
