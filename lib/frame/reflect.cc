@@ -1,14 +1,653 @@
-// STUB: replaced by the real frame path.
+// The appliance's per-packet path: classify a frame and rewrite it in place into its STUN, ARP, NDP or echo reply.
 #include "frame/reflect.h"
+
+#include <cstring>
+
+#include "frame/checksum.h"
+#include "frame/headers.h"
+
 namespace stunbox::frame {
-bool PortIdentity::add_v4(const std::array<uint8_t, 4>&) { return false; }
-bool PortIdentity::add_v6(const std::array<uint8_t, 16>&) { return false; }
-template <bool kTxCsumOffload>
-Verdict reflect(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&, RxHints) noexcept {
-  return {};
+
+bool PortIdentity::add_v4(const std::array<uint8_t, 4>& a) {
+  if (n_v4 >= v4.size()) return false;
+  v4[n_v4++] = a;
+  return true;
 }
-template Verdict reflect<false>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&, RxHints) noexcept;
-template Verdict reflect<true>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&, RxHints) noexcept;
-size_t build_gratuitous_arp(uint8_t*, size_t, const PortIdentity&, size_t) { return 0; }
-size_t build_unsolicited_na(uint8_t*, size_t, const PortIdentity&, size_t) { return 0; }
+
+bool PortIdentity::add_v6(const std::array<uint8_t, 16>& a) {
+  if (n_v6 >= v6.size()) return false;
+  v6[n_v6++] = a;
+  return true;
+}
+
+namespace {
+
+// Replies leave as atomic datagrams (RFC 6864 s4.1: DF set, so the ID may be
+// any value; 0 leaks nothing). STUN answers are small and echo replies are no
+// larger than the request, so DF never costs a reachable reply.
+constexpr uint16_t kReplyFrag = kIpv4FlagDf;
+constexpr uint8_t kNdpHopLimit = 255;  // RFC 4861 s7.1.1 / s7.1.2
+
+constexpr uint8_t kAllNodes[16] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 0x01};
+// ff02::1:ff00:0/104, RFC 4291 s2.7.1.
+constexpr uint8_t kSolicitedNodePrefix[13] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xFF};
+
+inline Verdict drop(DropReason r) noexcept {
+  Verdict v;
+  v.reason = r;
+  return v;
+}
+
+// Fixed-size compares as word loads (a libc memcmp call per packet shows in profiles).
+inline uint32_t load32(const uint8_t* p) noexcept {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t load64(const uint8_t* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline bool equal_mac(const uint8_t* a, const uint8_t* b) noexcept {
+  uint16_t x, y;
+  std::memcpy(&x, a + 4, 2);
+  std::memcpy(&y, b + 4, 2);
+  return load32(a) == load32(b) && x == y;
+}
+inline bool equal_v6(const uint8_t* a, const uint8_t* b) noexcept {
+  return ((load64(a) ^ load64(b)) | (load64(a + 8) ^ load64(b + 8))) == 0;
+}
+
+inline bool owns_v4(const PortIdentity& port, const uint8_t* a) noexcept {
+  const uint32_t x = load32(a);
+  for (size_t i = 0; i < port.n_v4; ++i)
+    if (load32(port.v4[i].data()) == x) return true;
+  return false;
+}
+
+inline bool owns_v6(const PortIdentity& port, const uint8_t* a) noexcept {
+  for (size_t i = 0; i < port.n_v6; ++i)
+    if (equal_v6(port.v6[i].data(), a)) return true;
+  return false;
+}
+
+// True when `a` is the solicited-node multicast address of an owned address.
+inline bool solicited_node_of_ours(const PortIdentity& port, const uint8_t* a) noexcept {
+  if (std::memcmp(a, kSolicitedNodePrefix, sizeof(kSolicitedNodePrefix)) != 0) return false;
+  for (size_t i = 0; i < port.n_v6; ++i)
+    if (std::memcmp(port.v6[i].data() + 13, a + 13, 3) == 0) return true;
+  return false;
+}
+
+// RFC 1122 s3.2.1.3 / RFC 5735: sources a reply must never go to.
+inline bool bad_v4_source(const PortIdentity& port, const uint8_t* s) noexcept {
+  const uint8_t a = s[0];
+  if (a == 0 || a == 127 || a >= 224) return true;  // 0/8, 127/8, 224/4 + 240/4 (incl. 255.255.255.255)
+  return owns_v4(port, s);
+}
+
+inline bool is_unspecified_v6(const uint8_t* a) noexcept { return (load64(a) | load64(a + 8)) == 0; }
+
+inline bool is_loopback_v6(const uint8_t* a) noexcept {
+  static constexpr uint8_t kLoop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return equal_v6(a, kLoop);
+}
+
+// RFC 8200 s4.1 extension headers (plus the s4.7-registered ones): never parsed, dropped.
+inline bool is_extension_header(uint8_t next) noexcept {
+  switch (next) {
+    case 0: case 43: case 44: case 50: case 51: case 60: case 135: case 139: case 140: case 253: case 254:
+      return true;
+    default:
+      return false;
+  }
+}
+
+inline void set_macs(EthHdr* eth, const uint8_t* dst, const PortIdentity& port) noexcept {
+  std::memmove(eth->dst, dst, 6);
+  std::memcpy(eth->src, port.mac.data(), 6);
+}
+
+inline void swap_macs(EthHdr* eth, const PortIdentity& port) noexcept {
+  std::memcpy(eth->dst, eth->src, 6);
+  std::memcpy(eth->src, port.mac.data(), 6);
+}
+
+// Where a UDP reply comes from and goes to. The source is a parameter, not a
+// swap of the request, so RFC 5780 can later answer from another address/port.
+struct UdpV4Path {
+  uint8_t src[4];
+  uint8_t dst[4];
+  uint16_t sport;
+  uint16_t dport;
+};
+struct UdpV6Path {
+  uint8_t src[16];
+  uint8_t dst[16];
+  uint16_t sport;
+  uint16_t dport;
+};
+
+// Writes IPv4 (IHL 5) + UDP headers in front of a payload already placed at
+// l2 + 28 and returns the verdict. MACs are the caller's.
+template <bool kTxCsumOffload>
+inline Verdict write_udp_v4(uint8_t* frame, size_t l2, const UdpV4Path& path, uint16_t payload_len,
+                            uint8_t ttl) noexcept {
+  auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + l2);
+  auto* udp = reinterpret_cast<UdpHdr*>(frame + l2 + sizeof(Ipv4Hdr));
+  const uint16_t udp_len = static_cast<uint16_t>(sizeof(UdpHdr) + payload_len);
+  const uint16_t total = static_cast<uint16_t>(sizeof(Ipv4Hdr) + udp_len);
+  ip->ver_ihl = 0x45;
+  ip->tos = 0;
+  ip->total_len = be16(total);
+  ip->id = be16(0);
+  ip->frag = be16(kReplyFrag);
+  ip->ttl = ttl;
+  ip->proto = kProtoUdp;
+  ip->csum = be16(0);
+  std::memcpy(ip->src, path.src, 4);
+  std::memcpy(ip->dst, path.dst, 4);
+  udp->sport = be16(path.sport);
+  udp->dport = be16(path.dport);
+  udp->len = be16(udp_len);
+  const uint32_t phdr = csum::pseudo_v4(path.src, path.dst, kProtoUdp, udp_len);
+  Verdict v;
+  if constexpr (kTxCsumOffload) {
+    // What rte_ipv4_phdr_cksum yields: the folded, non-complemented seed.
+    udp->csum = be16(csum::fold(phdr));
+    v.hw_csum = true;
+  } else {
+    ip->csum = be16(csum::finish(csum::sum(frame + l2, sizeof(Ipv4Hdr))));
+    udp->csum = be16(0);
+    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv4Hdr), udp_len, phdr));
+    udp->csum = be16(c == 0 ? 0xFFFF : c);  // RFC 768: a computed 0 is sent as all ones
+  }
+  v.tx = true;
+  v.length = static_cast<uint16_t>(l2 + total);
+  v.l2_len = static_cast<uint8_t>(l2);
+  v.l3_len = sizeof(Ipv4Hdr);
+  return v;
+}
+
+template <bool kTxCsumOffload>
+inline Verdict write_udp_v6(uint8_t* frame, size_t l2, const UdpV6Path& path, uint16_t payload_len,
+                            uint8_t hop_limit) noexcept {
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
+  auto* udp = reinterpret_cast<UdpHdr*>(frame + l2 + sizeof(Ipv6Hdr));
+  const uint16_t udp_len = static_cast<uint16_t>(sizeof(UdpHdr) + payload_len);
+  ip->ver_tc_flow = be32(0x60000000u);
+  ip->payload_len = be16(udp_len);
+  ip->next = kProtoUdp;
+  ip->hop_limit = hop_limit;
+  std::memcpy(ip->src, path.src, 16);
+  std::memcpy(ip->dst, path.dst, 16);
+  udp->sport = be16(path.sport);
+  udp->dport = be16(path.dport);
+  udp->len = be16(udp_len);
+  const uint32_t phdr = csum::pseudo_v6(path.src, path.dst, kProtoUdp, udp_len);
+  Verdict v;
+  if constexpr (kTxCsumOffload) {
+    udp->csum = be16(csum::fold(phdr));
+    v.hw_csum = true;
+  } else {
+    udp->csum = be16(0);
+    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv6Hdr), udp_len, phdr));
+    udp->csum = be16(c == 0 ? 0xFFFF : c);  // RFC 8200 s8.1: never 0 over IPv6
+  }
+  v.tx = true;
+  v.ipv6 = true;
+  v.length = static_cast<uint16_t>(l2 + sizeof(Ipv6Hdr) + udp_len);
+  v.l2_len = static_cast<uint8_t>(l2);
+  v.l3_len = sizeof(Ipv6Hdr);
+  return v;
+}
+
+// Runs the STUN responder on the payload at `payload` and maps its answer.
+inline bool run_stun(Verdict& v, uint8_t* payload, size_t len, size_t capacity, const stun::ResponderConfig& cfg,
+                     const stun::Endpoint& client, uint16_t& out_len) noexcept {
+  const stun::Answer a = stun::respond(cfg, payload, len, capacity, client);
+  v.request = a.kind;
+  if (a.outcome == stun::Outcome::drop) {
+    v.reason = a.reason;
+    return false;
+  }
+  v.kind = a.outcome == stun::Outcome::success ? ReplyKind::stun_success : ReplyKind::stun_error;
+  out_len = a.length;
+  return true;
+}
+
+// ---- IPv4 ----------------------------------------------------------------
+
+template <bool kTxCsumOffload>
+Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4_len, const PortIdentity& port,
+               const stun::ResponderConfig& cfg, RxHints hints) noexcept {
+  auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + l2);
+  const size_t l4 = l2 + ihl;
+  if (l4_len < sizeof(UdpHdr)) return drop(DropReason::udp_malformed);
+  auto* udp = reinterpret_cast<UdpHdr*>(frame + l4);
+  const uint16_t udp_len = host(udp->len);
+  if (udp_len < sizeof(UdpHdr) || udp_len > l4_len) return drop(DropReason::udp_malformed);
+  const uint16_t sport = host(udp->sport);
+  const uint16_t dport = host(udp->dport);
+  if (sport == 0) return drop(DropReason::udp_source_port_zero);
+  if (!port.stun_ports.test(dport)) return drop(DropReason::udp_port_not_served);
+  // RFC 768: a zero checksum means the sender computed none.
+  if (udp->csum.raw != 0 && hints.l4 != CsumState::good) {
+    if (hints.l4 == CsumState::bad ||
+        !csum::verify(csum::sum(frame + l4, udp_len, csum::pseudo_v4(ip->src, ip->dst, kProtoUdp, udp_len))))
+      return drop(DropReason::udp_bad_checksum);
+  }
+
+  UdpV4Path path;
+  std::memcpy(path.src, ip->dst, 4);  // reply from the address the request reached
+  std::memcpy(path.dst, ip->src, 4);
+  path.sport = dport;
+  path.dport = sport;
+  stun::Endpoint client;
+  std::memcpy(client.addr.data(), ip->src, 4);
+  client.port = sport;
+
+  // The reply carries no IP options: the payload moves to l2 + 28 first.
+  const size_t payload_len = udp_len - sizeof(UdpHdr);
+  const size_t reply_payload = l2 + sizeof(Ipv4Hdr) + sizeof(UdpHdr);
+  uint8_t* payload = frame + reply_payload;
+  if (ihl != sizeof(Ipv4Hdr)) std::memmove(payload, frame + l4 + sizeof(UdpHdr), payload_len);
+
+  Verdict v;
+  uint16_t out_len = 0;
+  if (!run_stun(v, payload, payload_len, capacity - reply_payload, cfg, client, out_len)) return v;
+  swap_macs(reinterpret_cast<EthHdr*>(frame), port);
+  Verdict r = write_udp_v4<kTxCsumOffload>(frame, l2, path, out_len, port.ttl);
+  r.kind = v.kind;
+  r.request = v.request;
+  return r;
+}
+
+Verdict icmp_v4(uint8_t* frame, size_t l2, size_t ihl, size_t l4_len, const PortIdentity& port,
+                RxHints hints) noexcept {
+  auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + l2);
+  const size_t l4 = l2 + ihl;
+  auto* icmp = header_at<IcmpEcho>(frame, l4 + l4_len, l4);
+  if (icmp == nullptr) return drop(DropReason::icmp_malformed);
+  if (hints.l4 == CsumState::bad || (hints.l4 != CsumState::good && !csum::verify(csum::sum(frame + l4, l4_len))))
+    return drop(DropReason::icmp_bad_checksum);
+  if (icmp->type != kIcmpEchoRequest || icmp->code != 0) return drop(DropReason::icmp_not_echo_request);
+
+  uint8_t src[4], dst[4];
+  std::memcpy(src, ip->dst, 4);
+  std::memcpy(dst, ip->src, 4);
+  // Recomputed, not updated incrementally: for an all-zero reply (id 0, seq
+  // 0, no data) RFC 1624 eqn. 3 yields 0x0000 where 0xFFFF is required, and
+  // echo is off the hot path.
+  icmp->type = kIcmpEchoReply;
+  icmp->csum = be16(0);
+  icmp->csum = be16(csum::compute(frame + l4, l4_len));
+  if (ihl != sizeof(Ipv4Hdr)) std::memmove(frame + l2 + sizeof(Ipv4Hdr), frame + l4, l4_len);
+
+  swap_macs(reinterpret_cast<EthHdr*>(frame), port);
+  const uint16_t total = static_cast<uint16_t>(sizeof(Ipv4Hdr) + l4_len);
+  ip->ver_ihl = 0x45;
+  ip->tos = 0;
+  ip->total_len = be16(total);
+  ip->id = be16(0);
+  ip->frag = be16(kReplyFrag);
+  ip->ttl = port.ttl;
+  ip->proto = kProtoIcmp;
+  ip->csum = be16(0);
+  std::memcpy(ip->src, src, 4);
+  std::memcpy(ip->dst, dst, 4);
+  ip->csum = be16(csum::compute(frame + l2, sizeof(Ipv4Hdr)));
+  Verdict v;
+  v.tx = true;
+  v.kind = ReplyKind::icmp_echo_reply;
+  v.length = static_cast<uint16_t>(l2 + total);
+  v.l2_len = static_cast<uint8_t>(l2);
+  v.l3_len = sizeof(Ipv4Hdr);
+  return v;
+}
+
+template <bool kTxCsumOffload>
+Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortIdentity& port,
+             const stun::ResponderConfig& cfg, RxHints hints) noexcept {
+  auto* ip = header_at<Ipv4Hdr>(frame, len, l2);
+  if (ip == nullptr) return drop(DropReason::ipv4_malformed);
+  // RFC 791 s3.1 / RFC 1122 s3.2.1.1-2: version 4, IHL >= 5, total length
+  // covers the header and fits the frame (Ethernet padding may follow).
+  const size_t ihl = static_cast<size_t>(ip->ver_ihl & 0x0F) * 4;
+  const size_t total = host(ip->total_len);
+  if ((ip->ver_ihl >> 4) != 4 || ihl < sizeof(Ipv4Hdr) || total < ihl || total > len - l2)
+    return drop(DropReason::ipv4_malformed);
+  // RFC 1122 s3.2.1.2: silently discard datagrams with a bad header checksum.
+  if (hints.ip == CsumState::bad || (hints.ip != CsumState::good && !csum::verify(csum::sum(frame + l2, ihl))))
+    return drop(DropReason::ipv4_bad_checksum);
+  if ((host(ip->frag) & (kIpv4FlagMf | kIpv4OffsetMask)) != 0) return drop(DropReason::ipv4_fragment);
+  if (!owns_v4(port, ip->dst)) return drop(DropReason::ipv4_not_ours);
+  if (bad_v4_source(port, ip->src)) return drop(DropReason::ipv4_bad_source);
+  const size_t l4_len = total - ihl;
+  if (ip->proto == kProtoUdp) [[likely]]
+    return udp_v4<kTxCsumOffload>(frame, capacity, l2, ihl, l4_len, port, cfg, hints);
+  if (ip->proto == kProtoIcmp) return icmp_v4(frame, l2, ihl, l4_len, port, hints);
+  return drop(DropReason::ipv4_unsupported_proto);
+}
+
+// ---- IPv6 ----------------------------------------------------------------
+
+template <bool kTxCsumOffload>
+Verdict udp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const PortIdentity& port,
+               const stun::ResponderConfig& cfg, RxHints hints) noexcept {
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
+  const size_t l4 = l2 + sizeof(Ipv6Hdr);
+  if (l4_len < sizeof(UdpHdr)) return drop(DropReason::udp_malformed);
+  auto* udp = reinterpret_cast<UdpHdr*>(frame + l4);
+  const uint16_t udp_len = host(udp->len);
+  if (udp_len < sizeof(UdpHdr) || udp_len > l4_len) return drop(DropReason::udp_malformed);
+  if (udp->csum.raw == 0) return drop(DropReason::udp_zero_checksum_v6);
+  const uint16_t sport = host(udp->sport);
+  const uint16_t dport = host(udp->dport);
+  if (sport == 0) return drop(DropReason::udp_source_port_zero);
+  if (!port.stun_ports.test(dport)) return drop(DropReason::udp_port_not_served);
+  if (hints.l4 == CsumState::bad ||
+      (hints.l4 != CsumState::good &&
+       !csum::verify(csum::sum(frame + l4, udp_len, csum::pseudo_v6(ip->src, ip->dst, kProtoUdp, udp_len)))))
+    return drop(DropReason::udp_bad_checksum);
+
+  UdpV6Path path;
+  std::memcpy(path.src, ip->dst, 16);
+  std::memcpy(path.dst, ip->src, 16);
+  path.sport = dport;
+  path.dport = sport;
+  stun::Endpoint client;
+  client.v6 = true;
+  std::memcpy(client.addr.data(), ip->src, 16);
+  client.port = sport;
+
+  const size_t reply_payload = l4 + sizeof(UdpHdr);
+  Verdict v;
+  uint16_t out_len = 0;
+  if (!run_stun(v, frame + reply_payload, udp_len - sizeof(UdpHdr), capacity - reply_payload, cfg, client, out_len))
+    return v;
+  swap_macs(reinterpret_cast<EthHdr*>(frame), port);
+  Verdict r = write_udp_v6<kTxCsumOffload>(frame, l2, path, out_len, port.ttl);
+  r.kind = v.kind;
+  r.request = v.request;
+  return r;
+}
+
+// RFC 4861 s7.1.1 validation and s7.2.4 answer.
+Verdict neighbor_solicit(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, bool src_unspecified,
+                         bool dst_multicast, const PortIdentity& port) noexcept {
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
+  const size_t l4 = l2 + sizeof(Ipv6Hdr);
+  auto* ns = header_at<NdpHdr>(frame, l4 + l4_len, l4);
+  if (ns == nullptr || ip->hop_limit != kNdpHopLimit || ns->code != 0 || ns->target[0] == 0xFF)
+    return drop(DropReason::ndp_invalid);
+  // s7.1.1: from :: the destination is a solicited-node address.
+  if (src_unspecified && !dst_multicast) return drop(DropReason::ndp_invalid);
+  // Options: each non-zero length, inside the message; no source link-layer
+  // address when the source is ::.
+  for (size_t off = l4 + sizeof(NdpHdr), end = l4 + l4_len; off < end;) {
+    auto* opt = header_at<NdpOpt>(frame, end, off);
+    if (opt == nullptr || opt->len == 0 || static_cast<size_t>(opt->len) * 8 > end - off)
+      return drop(DropReason::ndp_invalid);
+    if (src_unspecified && opt->type == kNdpOptSourceLinkAddr) return drop(DropReason::ndp_invalid);
+    off += static_cast<size_t>(opt->len) * 8;
+  }
+  if (!owns_v6(port, ns->target)) return drop(DropReason::ndp_not_ours);
+
+  constexpr size_t kNaLen = sizeof(NdpHdr) + sizeof(NdpOptLinkAddr);
+  const size_t reply_len = l4 + kNaLen;
+  if (reply_len > capacity) return drop(DropReason::mbuf_no_tailroom);
+
+  auto* eth = reinterpret_cast<EthHdr*>(frame);
+  uint8_t target[16];
+  std::memcpy(target, ns->target, 16);
+  uint32_t flags = kNaFlagOverride;
+  if (src_unspecified) {
+    // s7.2.4: a DAD probe is answered to all-nodes, unsolicited.
+    set_macs(eth, kAllNodesMac, port);
+    std::memcpy(ip->dst, kAllNodes, 16);
+  } else {
+    swap_macs(eth, port);
+    std::memcpy(ip->dst, ip->src, 16);
+    flags |= kNaFlagSolicited;
+  }
+  std::memcpy(ip->src, target, 16);
+  ip->ver_tc_flow = be32(0x60000000u);
+  ip->payload_len = be16(static_cast<uint16_t>(kNaLen));
+  ip->next = kProtoIcmp6;
+  ip->hop_limit = kNdpHopLimit;
+  auto* na = reinterpret_cast<NdpHdr*>(frame + l4);
+  na->type = kIcmp6NeighborAdvert;
+  na->code = 0;
+  na->csum = be16(0);
+  na->flags = be32(flags);
+  auto* tlla = reinterpret_cast<NdpOptLinkAddr*>(frame + l4 + sizeof(NdpHdr));
+  tlla->type = kNdpOptTargetLinkAddr;
+  tlla->len = 1;
+  std::memcpy(tlla->mac, port.mac.data(), 6);
+  na->csum = be16(csum::compute(frame + l4, kNaLen, csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, kNaLen)));
+  Verdict v;
+  v.tx = true;
+  v.kind = ReplyKind::ndp_advert;
+  v.ipv6 = true;
+  v.length = static_cast<uint16_t>(reply_len);
+  v.l2_len = static_cast<uint8_t>(l2);
+  v.l3_len = sizeof(Ipv6Hdr);
+  return v;
+}
+
+Verdict icmp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, bool src_unspecified, bool dst_multicast,
+                const PortIdentity& port, RxHints hints) noexcept {
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
+  const size_t l4 = l2 + sizeof(Ipv6Hdr);
+  if (l4_len < 4) return drop(DropReason::icmp6_malformed);
+  // RFC 4443 s2.3: the checksum covers the pseudo-header and the message.
+  if (hints.l4 == CsumState::bad ||
+      (hints.l4 != CsumState::good &&
+       !csum::verify(csum::sum(frame + l4, l4_len,
+                               csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, static_cast<uint32_t>(l4_len))))))
+    return drop(DropReason::icmp6_bad_checksum);
+  const uint8_t type = frame[l4];
+  if (type == kIcmp6NeighborSolicit)
+    return neighbor_solicit(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port);
+  if (type != kIcmp6EchoRequest) return drop(DropReason::icmp6_unsupported_type);
+  // Only neighbor solicitations may come from :: or go to a multicast group.
+  if (dst_multicast) return drop(DropReason::ipv6_not_ours);
+  if (src_unspecified) return drop(DropReason::ipv6_bad_source);
+  auto* echo = header_at<IcmpEcho>(frame, l4 + l4_len, l4);
+  if (echo == nullptr) return drop(DropReason::icmp6_malformed);
+
+  // Swapping the addresses leaves the pseudo-header sum unchanged, so only
+  // the type word needs an incremental update (RFC 1624). The covered data
+  // include the (non-zero) addresses, so eqn. 3's all-zero corner cannot occur.
+  echo->csum = be16(csum::update16(host(echo->csum), static_cast<uint16_t>((kIcmp6EchoRequest << 8) | echo->code),
+                                   static_cast<uint16_t>((kIcmp6EchoReply << 8) | echo->code)));
+  echo->type = kIcmp6EchoReply;
+  swap_macs(reinterpret_cast<EthHdr*>(frame), port);
+  uint8_t peer[16];
+  std::memcpy(peer, ip->src, 16);
+  std::memcpy(ip->src, ip->dst, 16);
+  std::memcpy(ip->dst, peer, 16);
+  ip->hop_limit = port.ttl;
+  Verdict v;
+  v.tx = true;
+  v.kind = ReplyKind::icmp6_echo_reply;
+  v.ipv6 = true;
+  v.length = static_cast<uint16_t>(l4 + l4_len);
+  v.l2_len = static_cast<uint8_t>(l2);
+  v.l3_len = sizeof(Ipv6Hdr);
+  return v;
+}
+
+template <bool kTxCsumOffload>
+Verdict ipv6(uint8_t* frame, size_t len, size_t capacity, size_t l2, bool l2_to_us, const PortIdentity& port,
+             const stun::ResponderConfig& cfg, RxHints hints) noexcept {
+  auto* ip = header_at<Ipv6Hdr>(frame, len, l2);
+  if (ip == nullptr) return drop(DropReason::ipv6_malformed);
+  const size_t l4_len = host(ip->payload_len);
+  if ((host(ip->ver_tc_flow) >> 28) != 6 || l4_len > len - l2 - sizeof(Ipv6Hdr))
+    return drop(DropReason::ipv6_malformed);
+  if (is_extension_header(ip->next)) return drop(DropReason::ipv6_extension_header);
+
+  bool dst_multicast = false;
+  if (!owns_v6(port, ip->dst)) {
+    if (!solicited_node_of_ours(port, ip->dst)) return drop(DropReason::ipv6_not_ours);
+    dst_multicast = true;
+  }
+  if (!l2_to_us) {
+    // Multicast MAC only for a solicited-node group (RFC 2464 s7: 33:33 + low 32 bits).
+    const auto* eth = reinterpret_cast<const EthHdr*>(frame);
+    if (!dst_multicast || eth->dst[0] != 0x33 || eth->dst[1] != 0x33 || std::memcmp(eth->dst + 2, ip->dst + 12, 4) != 0)
+      return drop(DropReason::eth_not_ours);
+  }
+  // RFC 4291 s2.5.2-3, s2.7: never answer multicast, loopback or ourselves;
+  // :: only for DAD (checked per protocol below).
+  const bool src_unspecified = is_unspecified_v6(ip->src);
+  if (ip->src[0] == 0xFF || is_loopback_v6(ip->src) || owns_v6(port, ip->src)) return drop(DropReason::ipv6_bad_source);
+
+  if (ip->next == kProtoUdp) [[likely]] {
+    if (dst_multicast) return drop(DropReason::ipv6_not_ours);
+    if (src_unspecified) return drop(DropReason::ipv6_bad_source);
+    return udp_v6<kTxCsumOffload>(frame, capacity, l2, l4_len, port, cfg, hints);
+  }
+  if (ip->next == kProtoIcmp6) return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port, hints);
+  return drop(DropReason::ipv6_unsupported_proto);
+}
+
+// ---- ARP -----------------------------------------------------------------
+
+Verdict arp(uint8_t* frame, size_t len, size_t l2, const PortIdentity& port) noexcept {
+  auto* a = header_at<ArpHdr>(frame, len, l2);
+  if (a == nullptr || host(a->htype) != kArpHtypeEthernet || host(a->ptype) != kEtherTypeIpv4 || a->hlen != 6 ||
+      a->plen != 4)
+    return drop(DropReason::arp_malformed);
+  // A gratuitous request (sender == target) announces someone else's binding.
+  if (host(a->op) != kArpOpRequest || std::memcmp(a->spa, a->tpa, 4) == 0) return drop(DropReason::arp_not_request);
+  if (!owns_v4(port, a->tpa)) return drop(DropReason::arp_not_ours);
+
+  // RFC 826 "Packet Reception": swap sender and target, fill in our hardware address.
+  uint8_t ip[4];
+  std::memcpy(ip, a->tpa, 4);
+  std::memcpy(a->tha, a->sha, 6);
+  std::memcpy(a->tpa, a->spa, 4);
+  std::memcpy(a->sha, port.mac.data(), 6);
+  std::memcpy(a->spa, ip, 4);
+  a->op = be16(kArpOpReply);
+  set_macs(reinterpret_cast<EthHdr*>(frame), a->tha, port);
+  Verdict v;
+  v.tx = true;
+  v.kind = ReplyKind::arp_reply;
+  v.length = static_cast<uint16_t>(l2 + sizeof(ArpHdr));
+  v.l2_len = static_cast<uint8_t>(l2);
+  return v;
+}
+
+// Writes the Ethernet (+802.1Q) header of a frame the port originates.
+size_t write_l2(uint8_t* out, const PortIdentity& port, const uint8_t* dst, uint16_t type) noexcept {
+  auto* eth = reinterpret_cast<EthHdr*>(out);
+  std::memcpy(eth->dst, dst, 6);
+  std::memcpy(eth->src, port.mac.data(), 6);
+  if (port.vlan < 0) {
+    eth->type = be16(type);
+    return sizeof(EthHdr);
+  }
+  eth->type = be16(kEtherTypeVlan);
+  auto* tag = reinterpret_cast<VlanTag*>(out + sizeof(EthHdr));
+  tag->tci = be16(static_cast<uint16_t>(port.vlan & 0x0FFF));
+  tag->type = be16(type);
+  return sizeof(EthHdr) + sizeof(VlanTag);
+}
+
+}  // namespace
+
+template <bool kTxCsumOffload>
+Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity& port,
+                const stun::ResponderConfig& stun_cfg, RxHints hints) noexcept {
+  if (capacity < len) return drop(DropReason::mbuf_no_tailroom);  // caller contract broken: touch nothing
+  auto* eth = header_at<EthHdr>(frame, len, 0);
+  if (eth == nullptr) return drop(DropReason::eth_too_short);
+  const bool to_us = equal_mac(eth->dst, port.mac.data());
+  // Unicast to someone else: never ours. Group addresses are judged per protocol.
+  if (!to_us && (eth->dst[0] & 0x01) == 0) return drop(DropReason::eth_not_ours);
+
+  uint16_t type = host(eth->type);
+  size_t l2 = sizeof(EthHdr);
+  if (type == kEtherTypeVlan) {
+    auto* tag = header_at<VlanTag>(frame, len, l2);
+    if (tag == nullptr) return drop(DropReason::eth_too_short);
+    if (port.vlan < 0 || (host(tag->tci) & 0x0FFF) != static_cast<uint16_t>(port.vlan))
+      return drop(DropReason::vlan_mismatch);
+    type = host(tag->type);
+    l2 += sizeof(VlanTag);
+  } else if (port.vlan >= 0) {
+    return drop(DropReason::vlan_mismatch);
+  }
+
+  if (type == kEtherTypeIpv4) [[likely]] {
+    if (!to_us) return drop(DropReason::eth_not_ours);
+    return ipv4<kTxCsumOffload>(frame, len, capacity, l2, port, stun_cfg, hints);
+  }
+  if (type == kEtherTypeIpv6) return ipv6<kTxCsumOffload>(frame, len, capacity, l2, to_us, port, stun_cfg, hints);
+  if (type == kEtherTypeArp) {
+    static constexpr uint8_t kBroadcast[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    if (!to_us && std::memcmp(eth->dst, kBroadcast, 6) != 0) return drop(DropReason::eth_not_ours);
+    return arp(frame, len, l2, port);
+  }
+  return drop(DropReason::eth_unsupported_type);
+}
+
+template Verdict reflect<false>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&,
+                                RxHints) noexcept;
+template Verdict reflect<true>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&,
+                               RxHints) noexcept;
+
+size_t build_gratuitous_arp(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v4_index) {
+  static constexpr uint8_t kBroadcast[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  const size_t l2 = port.vlan < 0 ? sizeof(EthHdr) : sizeof(EthHdr) + sizeof(VlanTag);
+  if (v4_index >= port.n_v4 || capacity < l2 + sizeof(ArpHdr)) return 0;
+  write_l2(out, port, kBroadcast, kEtherTypeArp);
+  // RFC 5227 s3: an announcement is a request with sender == target address.
+  auto* a = reinterpret_cast<ArpHdr*>(out + l2);
+  a->htype = be16(kArpHtypeEthernet);
+  a->ptype = be16(kEtherTypeIpv4);
+  a->hlen = 6;
+  a->plen = 4;
+  a->op = be16(kArpOpRequest);
+  std::memcpy(a->sha, port.mac.data(), 6);
+  std::memcpy(a->spa, port.v4[v4_index].data(), 4);
+  std::memset(a->tha, 0, 6);
+  std::memcpy(a->tpa, port.v4[v4_index].data(), 4);
+  return l2 + sizeof(ArpHdr);
+}
+
+size_t build_unsolicited_na(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v6_index) {
+  constexpr size_t kNaLen = sizeof(NdpHdr) + sizeof(NdpOptLinkAddr);
+  const size_t l2 = port.vlan < 0 ? sizeof(EthHdr) : sizeof(EthHdr) + sizeof(VlanTag);
+  if (v6_index >= port.n_v6 || capacity < l2 + sizeof(Ipv6Hdr) + kNaLen) return 0;
+  write_l2(out, port, kAllNodesMac, kEtherTypeIpv6);
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(out + l2);
+  ip->ver_tc_flow = be32(0x60000000u);
+  ip->payload_len = be16(static_cast<uint16_t>(kNaLen));
+  ip->next = kProtoIcmp6;
+  ip->hop_limit = kNdpHopLimit;
+  std::memcpy(ip->src, port.v6[v6_index].data(), 16);
+  std::memcpy(ip->dst, kAllNodes, 16);
+  // RFC 4861 s7.2.6: unsolicited, Override set, to all-nodes.
+  auto* na = reinterpret_cast<NdpHdr*>(out + l2 + sizeof(Ipv6Hdr));
+  na->type = kIcmp6NeighborAdvert;
+  na->code = 0;
+  na->csum = be16(0);
+  na->flags = be32(kNaFlagOverride);
+  std::memcpy(na->target, port.v6[v6_index].data(), 16);
+  auto* tlla = reinterpret_cast<NdpOptLinkAddr*>(out + l2 + sizeof(Ipv6Hdr) + sizeof(NdpHdr));
+  tlla->type = kNdpOptTargetLinkAddr;
+  tlla->len = 1;
+  std::memcpy(tlla->mac, port.mac.data(), 6);
+  na->csum = be16(csum::compute(reinterpret_cast<uint8_t*>(na), kNaLen,
+                                csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, kNaLen)));
+  return l2 + sizeof(Ipv6Hdr) + kNaLen;
+}
+
 }  // namespace stunbox::frame

@@ -1,0 +1,101 @@
+// Internet checksum (RFC 1071) with 64-bit accumulation, IPv4/IPv6 pseudo-header sums and RFC 1624 incremental update.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "core/be.h"
+
+namespace stunbox::frame::csum {
+
+// Sums are carried as uint32_t holding the ones' complement sum of big-endian
+// 16-bit words as host integers, not yet folded: partial results add with +,
+// and fold() reduces them at the end.
+
+// Folds carries back in: the non-complemented 16-bit sum.
+inline uint16_t fold(uint64_t s) noexcept {
+  s = (s & 0xFFFFFFFFu) + (s >> 32);
+  s = (s & 0xFFFFu) + (s >> 16);
+  s = (s & 0xFFFFu) + (s >> 16);
+  s = (s & 0xFFFFu) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+
+// Sum of bytes p[0, n). p must start at an even offset of the checksummed
+// region (every caller sums whole headers); an odd n pads with a zero byte.
+// Inline so the fixed-size header sums on the hot path unroll. Ones'
+// complement addition is byte-order independent (RFC 1071 s2(B)): native
+// 64-bit words are added with end-around carry and the folded result is
+// byte-swapped once on little-endian hosts.
+inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept {
+  uint64_t acc = 0;
+  auto add = [&acc](uint64_t w) {
+    acc += w;
+    acc += (acc < w);  // end-around carry
+  };
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    add(w);
+  }
+  if (n >= 4) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    add(w);
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    uint16_t w;
+    std::memcpy(&w, p, 2);
+    add(w);
+    p += 2;
+    n -= 2;
+  }
+  if (n == 1) {
+    // The odd byte is the high-order byte of a zero-padded word.
+    const uint8_t w[2] = {p[0], 0};
+    uint16_t v;
+    std::memcpy(&v, w, 2);
+    add(v);
+  }
+  uint16_t folded = fold(acc);
+  if constexpr (std::endian::native == std::endian::little) folded = bswap16(folded);
+  return initial + folded;
+}
+
+// The checksum field value (host order): complement of the folded sum.
+inline uint16_t finish(uint64_t s) noexcept { return static_cast<uint16_t>(~fold(s)); }
+
+// True when a received region (including its checksum field) sums to 0xFFFF.
+inline bool verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
+
+// Pseudo-header sums: RFC 768 (IPv4: src, dst, zero, protocol, length) and
+// RFC 8200 s8.1 (IPv6: src, dst, 32-bit length, zeros, next header).
+inline uint32_t pseudo_v4(const uint8_t* src4, const uint8_t* dst4, uint8_t proto, uint16_t l4_len) noexcept {
+  return sum(dst4, 4, sum(src4, 4)) + proto + l4_len;
+}
+inline uint32_t pseudo_v6(const uint8_t* src16, const uint8_t* dst16, uint8_t next, uint32_t l4_len) noexcept {
+  return sum(dst16, 16, sum(src16, 16)) + (l4_len >> 16) + (l4_len & 0xFFFF) + next;
+}
+
+// RFC 1624 eqn. 3: the new checksum field after a 16-bit word of the
+// covered data changes from old_word to new_word: HC' = ~(~HC + ~m + m').
+// Exact whenever some covered word is non-zero; if every covered word is zero
+// it yields 0x0000 instead of 0xFFFF, so only use it where a fixed non-zero
+// word (version, address, type) is covered.
+inline uint16_t update16(uint16_t old_csum, uint16_t old_word, uint16_t new_word) noexcept {
+  uint32_t s = static_cast<uint16_t>(~old_csum);
+  s += static_cast<uint16_t>(~old_word);
+  s += new_word;
+  return static_cast<uint16_t>(~fold(s));
+}
+
+// The checksum field value for a whole region that has its checksum field
+// zeroed, starting from `initial` (a pseudo-header sum or 0). Out of line:
+// for the cold paths (ICMP, NDP, announcements).
+uint16_t compute(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept;
+
+}  // namespace stunbox::frame::csum
