@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -18,6 +19,7 @@ enum class Mode : uint8_t { socket, dpdk };
 struct IpAddress {
   bool v6 = false;
   std::array<uint8_t, 16> bytes{};
+  bool operator==(const IpAddress&) const = default;
 };
 
 // "0.0.0.0:3478", "[::]:3478", "127.0.0.1:4000", "[::1]:4000".
@@ -25,13 +27,16 @@ struct ListenAddress {
   IpAddress ip;
   uint16_t port = 0;
   std::string text;  // as written, for messages
+  // Equal when they name the same endpoint; `text` is presentation only.
+  bool operator==(const ListenAddress& o) const { return ip == o.ip && port == o.port; }
 };
 
 // "198.18.0.2/24", "2001:2::2/64". A bare address means /32 or /128.
 struct IpPrefix {
   IpAddress ip;
   uint8_t length = 0;
-  std::string text;
+  std::string text;  // as written, for messages
+  bool operator==(const IpPrefix& o) const { return ip == o.ip && length == o.length; }
 };
 
 struct StunSection {
@@ -41,6 +46,7 @@ struct StunSection {
   bool classic = true;
   // Responder view of this section; points into `software`.
   stun::ResponderConfig responder() const { return {fingerprint, classic, software}; }
+  bool operator==(const StunSection&) const = default;
 };
 
 struct SocketSection {
@@ -50,6 +56,7 @@ struct SocketSection {
   bool pin = false;                   // pin worker i to CPU i % ncpu
   unsigned rcvbuf = 0;                // SO_RCVBUF bytes, 0 = kernel default
   unsigned sndbuf = 0;                // SO_SNDBUF bytes, 0 = kernel default
+  bool operator==(const SocketSection&) const = default;
 };
 
 struct PortSection {
@@ -60,30 +67,35 @@ struct PortSection {
   std::vector<IpPrefix> addresses; // owned IPv4/IPv6 addresses with prefix
   std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
   unsigned mtu = 1500;
+  bool operator==(const PortSection&) const = default;
 };
 
 struct QueueRef {
   unsigned port = 0;
   unsigned queue = 0;
+  bool operator==(const QueueRef&) const = default;
 };
 
 struct LcoreAssignment {
   unsigned lcore = 0;
   std::vector<QueueRef> queues;  // "port:queue" entries
+  bool operator==(const LcoreAssignment&) const = default;
 };
 
 enum class Idle : uint8_t { poll, adaptive };
 
 struct RssSection {
-  // Names: ipv4, ipv4-udp, ipv4-tcp, ipv6, ipv6-udp, ipv6-tcp, ipv6-ex, ...
+  // Names from kRssTypeNames (below), no duplicates, at least one.
   std::vector<std::string> types{"ipv4", "ipv4-udp", "ipv6", "ipv6-udp"};
-  std::vector<uint8_t> key;  // empty = the built-in 40-byte key
+  std::vector<uint8_t> key;  // empty = the built-in 40-byte key; else exactly 40 or 52 bytes
+  bool operator==(const RssSection&) const = default;
 };
 
 struct MempoolSection {
   unsigned size = 0;         // mbufs per NUMA socket; 0 = auto
   unsigned cache = 256;      // per-lcore cache
   unsigned data_room = 2176; // mbuf data room (RTE_MBUF_DEFAULT_BUF_SIZE)
+  bool operator==(const MempoolSection&) const = default;
 };
 
 struct DpdkSection {
@@ -97,10 +109,12 @@ struct DpdkSection {
   RssSection rss;
   unsigned link_wait_ms = 3000;     // wait for link up at start
   unsigned exit_after_idle_ms = 0;  // test aid: stop after this long with no RX; 0 = never
+  bool operator==(const DpdkSection&) const = default;
 };
 
 struct StatsSection {
   unsigned period = 0;  // seconds between periodic stats blocks; 0 = off
+  bool operator==(const StatsSection&) const = default;
 };
 
 struct Config {
@@ -110,6 +124,11 @@ struct Config {
   DpdkSection dpdk;
   StatsSection stats;
   std::string source;  // file name the config came from, for messages
+  // Equal when they configure the same thing; `source` is not compared.
+  bool operator==(const Config& o) const {
+    return mode == o.mode && stun == o.stun && socket == o.socket && dpdk == o.dpdk &&
+           stats == o.stats;
+  }
 };
 
 // Loads and validates a file. `overrides` are "PATH=VALUE" strings from
@@ -125,6 +144,23 @@ Result<Config> load_string(const std::string& text, const std::string& name,
 std::string to_yaml(const Config& c);
 
 // Address text helpers shared with the backends.
-std::string to_string(const IpAddress& a);
+std::string to_string(const IpAddress& a);       // inet_ntop form: "198.18.0.2", "2001:2::2"
+std::string to_string(const ListenAddress& a);   // "198.18.0.2:3478", "[2001:2::2]:3478"
+std::string to_string(const IpPrefix& p);        // "198.18.0.2/24"
+// Parses a bare IPv4 or IPv6 address (no brackets, no port, no scope id).
+std::optional<IpAddress> parse_ip(std::string_view text);
+// 0.0.0.0 or ::, the "any address" a socket binds to.
+bool is_wildcard(const IpAddress& a);
+
+// Enum names as written in the YAML file.
+std::string_view to_string(Mode m);
+std::string_view to_string(Idle i);
+std::string_view to_string(stun::FingerprintPolicy f);
+
+// The RSS hash type names dpdk.rss.types accepts (lib/dpdk maps each to its
+// RTE_ETH_RSS_* bits).
+inline constexpr std::array<std::string_view, 14> kRssTypeNames = {
+    "ipv4",     "ipv4-frag", "ipv4-udp", "ipv4-tcp",    "ipv4-other",  "ipv6",      "ipv6-frag",
+    "ipv6-udp", "ipv6-tcp",  "ipv6-other", "ipv6-ex", "ipv6-udp-ex", "ipv6-tcp-ex", "l2-payload"};
 
 }  // namespace stunbox::config
