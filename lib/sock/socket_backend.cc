@@ -1,5 +1,592 @@
-// STUB: replaced by the real backend.
+// Socket backend: per-worker SO_REUSEPORT sockets, epoll + eventfd for prompt stop, recvmmsg/sendmmsg batches.
 #include "sock/socket_backend.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/counters.h"
+#include "core/report.h"
+#include "core/runtime.h"
+#include "stun/responder.h"
+
 namespace stunbox::sock {
-Status run(const config::Config&) { return Error{"socket backend: not implemented"}; }
+
+namespace {
+
+// Largest datagram we accept; anything longer arrives with MSG_TRUNC and is
+// dropped. A slot also has room for the response, which may be longer than
+// the request (the responder grows the message in place).
+constexpr size_t kDataRoom = 2048;
+constexpr size_t kSlotSize = kDataRoom + stun::kMaxResponseSize;
+// Bound on batches drained from one socket per wakeup, so a busy socket
+// cannot starve the worker's other sockets or delay the stop check.
+constexpr unsigned kMaxBatchesPerWakeup = 8;
+constexpr size_t kCtrlSize = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
+constexpr uint32_t kStopToken = UINT32_MAX;
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string format_endpoint(bool v6, const uint8_t* addr, uint16_t port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(v6 ? AF_INET6 : AF_INET, addr, text, sizeof text);
+  char out[INET6_ADDRSTRLEN + 10];
+  std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", text, static_cast<unsigned>(port));
+  return out;
+}
+
+void print_line(const std::string& line) {
+  std::fputs(line.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// RAII file descriptor so an early error return leaks nothing.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct BindTarget {
+  bool v6 = false;
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  std::string text;  // printable, with the port actually bound
+};
+
+BindTarget make_target(const config::ListenAddress& la) {
+  BindTarget t;
+  t.v6 = la.ip.v6;
+  if (la.ip.v6) {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&t.addr);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(la.port);
+    std::memcpy(&s->sin6_addr, la.ip.bytes.data(), 16);
+    t.len = sizeof(sockaddr_in6);
+  } else {
+    auto* s = reinterpret_cast<sockaddr_in*>(&t.addr);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(la.port);
+    std::memcpy(&s->sin_addr, la.ip.bytes.data(), 4);
+    t.len = sizeof(sockaddr_in);
+  }
+  t.text = format_endpoint(la.ip.v6, la.ip.bytes.data(), la.port);
+  return t;
+}
+
+uint16_t target_port(const BindTarget& t) {
+  return t.v6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&t.addr)->sin6_port)
+              : ntohs(reinterpret_cast<const sockaddr_in*>(&t.addr)->sin_port);
+}
+
+void set_target_port(BindTarget& t, uint16_t port) {
+  if (t.v6) {
+    reinterpret_cast<sockaddr_in6*>(&t.addr)->sin6_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in*>(&t.addr)->sin_port = htons(port);
+  }
+}
+
+Result<Fd> open_socket(const BindTarget& t, bool reuseport, const config::SocketSection& sc) {
+  const std::string ctx = "cannot bind " + t.text + ": ";
+  Fd fd(::socket(t.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0) return Error{ctx + errno_text(errno)};
+  int one = 1;
+  if (t.v6) {
+    // So "0.0.0.0:P" and "[::]:P" can both be bound; each family gets its own socket.
+    if (setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0 ||
+        setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) != 0) {
+      return Error{ctx + errno_text(errno)};
+    }
+  } else if (setsockopt(fd.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0) {
+    return Error{ctx + errno_text(errno)};
+  }
+  if (reuseport && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    return Error{ctx + "SO_REUSEPORT: " + errno_text(errno)};
+  }
+  if (sc.rcvbuf != 0) {
+    int v = static_cast<int>(sc.rcvbuf);
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &v, sizeof v) != 0) {
+      return Error{ctx + "SO_RCVBUF: " + errno_text(errno)};
+    }
+  }
+  if (sc.sndbuf != 0) {
+    int v = static_cast<int>(sc.sndbuf);
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0) {
+      return Error{ctx + "SO_SNDBUF: " + errno_text(errno)};
+    }
+  }
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&t.addr), t.len) != 0) {
+    return Error{ctx + errno_text(errno)};
+  }
+  return fd;
+}
+
+// Immutable responder settings handed to workers; kept alive until run()
+// returns because a worker may still hold a pointer from its current batch.
+struct LiveSettings {
+  config::Config cfg;
+  stun::ResponderConfig responder;
+};
+
+// State shared between the main thread and the workers.
+struct Shared {
+  std::atomic<const stun::ResponderConfig*> responder{nullptr};  // main: wo, workers: ro (once per batch)
+  std::atomic<bool> stop{false};                                  // main: wo, workers: ro
+  Fd stop_event;  // eventfd, written once by main; never read, so it stays readable for every worker
+};
+
+class Worker {
+ public:
+  Worker(std::vector<Fd> sockets, std::vector<bool> v6, unsigned batch, Shared& shared, WorkerCounters& counters)
+      : sockets_(std::move(sockets)), v6_(std::move(v6)), batch_(batch), shared_(shared),
+        counters_(counters) {}
+
+  // Allocates every per-packet buffer up front; the serving loop allocates nothing.
+  Status prepare() {
+    data_.assign(static_cast<size_t>(batch_) * kSlotSize, 0);
+    rx_ctrl_.assign(static_cast<size_t>(batch_) * kCtrlSize, 0);
+    tx_ctrl_.assign(static_cast<size_t>(batch_) * kCtrlSize, 0);
+    peers_.assign(batch_, sockaddr_storage{});
+    rx_iov_.assign(batch_, iovec{});
+    tx_iov_.assign(batch_, iovec{});
+    rx_msgs_.assign(batch_, mmsghdr{});
+    tx_msgs_.assign(batch_, mmsghdr{});
+    events_.assign(sockets_.size() + 1, epoll_event{});
+    epoll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
+    if (epoll_.get() < 0) return Error{"epoll_create1: " + errno_text(errno)};
+    for (size_t i = 0; i < sockets_.size(); ++i) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = static_cast<uint32_t>(i);
+      if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sockets_[i].get(), &ev) != 0) {
+        return Error{"epoll_ctl: " + errno_text(errno)};
+      }
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = kStopToken;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, shared_.stop_event.get(), &ev) != 0) {
+      return Error{"epoll_ctl: " + errno_text(errno)};
+    }
+    return Status::ok();
+  }
+
+  void serve() {
+    while (!shared_.stop.load(std::memory_order_relaxed)) {
+      int n = epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return;  // only EBADF/EINVAL: nothing sensible left to do
+      }
+      for (int e = 0; e < n; ++e) {
+        if (events_[e].data.u32 == kStopToken) return;
+        drain(events_[e].data.u32);
+      }
+    }
+  }
+
+ private:
+  void drain(uint32_t sock_index) {
+    for (unsigned b = 0; b < kMaxBatchesPerWakeup; ++b) {
+      int got = receive_batch(sock_index);
+      if (got < static_cast<int>(batch_)) return;  // socket empty (or error): back to epoll
+    }
+  }
+
+  // One recvmmsg + one sendmmsg. Returns the number of datagrams received.
+  int receive_batch(uint32_t sock_index) {
+    const int fd = sockets_[sock_index].get();
+    const bool v6_socket = v6_[sock_index];
+    for (unsigned i = 0; i < batch_; ++i) {
+      rx_iov_[i] = iovec{slot(i), kDataRoom};
+      msghdr& h = rx_msgs_[i].msg_hdr;
+      h.msg_name = &peers_[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &rx_iov_[i];
+      h.msg_iovlen = 1;
+      h.msg_control = rx_ctrl_.data() + static_cast<size_t>(i) * kCtrlSize;
+      h.msg_controllen = kCtrlSize;
+      h.msg_flags = 0;
+      rx_msgs_[i].msg_len = 0;
+    }
+    // MSG_TRUNC in flags makes msg_len the datagram's real length, so
+    // rx_bytes counts what the client sent even when it did not fit.
+    int got = recvmmsg(fd, rx_msgs_.data(), batch_, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    if (got <= 0) return got;
+
+    // One load per batch: a reload swaps the pointer, the old settings stay alive.
+    const stun::ResponderConfig& rc = *shared_.responder.load(std::memory_order_acquire);
+    unsigned out = 0;
+    for (int i = 0; i < got; ++i) {
+      const msghdr& h = rx_msgs_[i].msg_hdr;
+      const size_t len = rx_msgs_[i].msg_len;
+      local_.add(Counter::rx_packets);
+      local_.add(Counter::rx_bytes, len);
+      if ((h.msg_flags & MSG_TRUNC) != 0) {
+        local_.drop(DropReason::sock_truncated);
+        continue;
+      }
+      stun::Endpoint client;
+      if (!client_endpoint(peers_[i], client)) {
+        local_.drop(DropReason::sock_bad_source);
+        continue;
+      }
+      uint8_t* buf = slot(static_cast<unsigned>(i));
+      const stun::Answer a = stun::respond(rc, buf, len, kSlotSize, client);
+      if (a.kind == stun::RequestKind::rfc5389) local_.add(Counter::stun_requests);
+      if (a.kind == stun::RequestKind::classic) local_.add(Counter::stun_classic_requests);
+      if (a.outcome == stun::Outcome::drop) {
+        local_.drop(a.reason);
+        continue;
+      }
+      local_.add(a.outcome == stun::Outcome::success ? Counter::stun_success : Counter::stun_error);
+      prepare_reply(out, static_cast<unsigned>(i), a.length, v6_socket);
+      ++out;
+    }
+    send_replies(fd, out);
+    counters_.publish(local_);
+    return got;
+  }
+
+  uint8_t* slot(unsigned i) { return data_.data() + static_cast<size_t>(i) * kSlotSize; }
+
+  // The client as the responder must report it: v4-mapped IPv6 sources are
+  // IPv4 clients (RFC 8489 s14.2 family follows the client's real address).
+  static bool client_endpoint(const sockaddr_storage& ss, stun::Endpoint& ep) {
+    if (ss.ss_family == AF_INET) {
+      const auto& s = reinterpret_cast<const sockaddr_in&>(ss);
+      ep.v6 = false;
+      std::memcpy(ep.addr.data(), &s.sin_addr, 4);
+      ep.port = ntohs(s.sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      const auto& s = reinterpret_cast<const sockaddr_in6&>(ss);
+      ep.port = ntohs(s.sin6_port);
+      if (IN6_IS_ADDR_V4MAPPED(&s.sin6_addr)) {
+        ep.v6 = false;
+        std::memcpy(ep.addr.data(), s.sin6_addr.s6_addr + 12, 4);
+      } else {
+        ep.v6 = true;
+        std::memcpy(ep.addr.data(), &s.sin6_addr, 16);
+      }
+    } else {
+      return false;
+    }
+    // A reply to port 0 cannot be delivered and port 0 is a spoofing tell.
+    return ep.port != 0;
+  }
+
+  // Fills tx slot `out` for the response at rx slot `i`, sourced from the
+  // address the request was sent to (so a wildcard bind answers correctly).
+  void prepare_reply(unsigned out, unsigned i, uint16_t length, bool v6_socket) {
+    const msghdr& rx = rx_msgs_[i].msg_hdr;
+    tx_iov_[out] = iovec{slot(i), length};
+    msghdr& h = tx_msgs_[out].msg_hdr;
+    h.msg_name = &peers_[i];
+    h.msg_namelen = rx.msg_namelen;
+    h.msg_iov = &tx_iov_[out];
+    h.msg_iovlen = 1;
+    h.msg_flags = 0;
+    tx_msgs_[out].msg_len = 0;
+    uint8_t* ctrl = tx_ctrl_.data() + static_cast<size_t>(out) * kCtrlSize;
+    h.msg_control = ctrl;
+    h.msg_controllen = kCtrlSize;
+    size_t used = 0;
+    cmsghdr* c_out = CMSG_FIRSTHDR(&h);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&rx); c != nullptr && c_out != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&rx), c)) {
+      if (!v6_socket && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo in;
+        std::memcpy(&in, CMSG_DATA(c), sizeof in);
+        in_pktinfo pi{};
+        // ipi_spec_dst is the local address the packet was accepted on; the
+        // kernel routes the reply itself (ifindex 0).
+        pi.ipi_spec_dst = in.ipi_spec_dst;
+        c_out->cmsg_level = IPPROTO_IP;
+        c_out->cmsg_type = IP_PKTINFO;
+        c_out->cmsg_len = CMSG_LEN(sizeof pi);
+        std::memcpy(CMSG_DATA(c_out), &pi, sizeof pi);
+        used = CMSG_SPACE(sizeof pi);
+        break;
+      }
+      if (v6_socket && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        in6_pktinfo in;
+        std::memcpy(&in, CMSG_DATA(c), sizeof in);
+        in6_pktinfo pi{};
+        pi.ipi6_addr = in.ipi6_addr;
+        // A link-local source is only meaningful with its interface.
+        if (IN6_IS_ADDR_LINKLOCAL(&in.ipi6_addr)) pi.ipi6_ifindex = in.ipi6_ifindex;
+        if (IN6_IS_ADDR_MULTICAST(&in.ipi6_addr)) break;  // let the kernel pick a unicast source
+        c_out->cmsg_level = IPPROTO_IPV6;
+        c_out->cmsg_type = IPV6_PKTINFO;
+        c_out->cmsg_len = CMSG_LEN(sizeof pi);
+        std::memcpy(CMSG_DATA(c_out), &pi, sizeof pi);
+        used = CMSG_SPACE(sizeof pi);
+        break;
+      }
+    }
+    if (used == 0) {
+      h.msg_control = nullptr;
+      h.msg_controllen = 0;
+    } else {
+      h.msg_controllen = used;
+    }
+  }
+
+  // Sends the packed replies; a partial send retries the remainder, a
+  // refused message is counted and skipped, so this always terminates.
+  void send_replies(int fd, unsigned count) {
+    unsigned done = 0;
+    while (done < count) {
+      int sent = sendmmsg(fd, tx_msgs_.data() + done, count - done, MSG_DONTWAIT);
+      if (sent > 0) {
+        for (unsigned k = done; k < done + static_cast<unsigned>(sent); ++k) {
+          local_.add(Counter::tx_packets);
+          local_.add(Counter::tx_bytes, tx_msgs_[k].msg_len);
+        }
+        done += static_cast<unsigned>(sent);
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        // Socket buffer full: drop the rest of this batch rather than spin.
+        local_.drop(DropReason::sock_send_failed, count - done);
+        return;
+      }
+      // This one message was refused (e.g. unroutable destination): skip it.
+      local_.drop(DropReason::sock_send_failed);
+      ++done;
+    }
+  }
+
+  std::vector<Fd> sockets_;
+  std::vector<bool> v6_;
+  unsigned batch_;
+  Shared& shared_;
+  WorkerCounters& counters_;
+  LocalCounters local_;
+  Fd epoll_;
+  std::vector<uint8_t> data_;
+  std::vector<uint8_t> rx_ctrl_;
+  std::vector<uint8_t> tx_ctrl_;
+  std::vector<sockaddr_storage> peers_;
+  std::vector<iovec> rx_iov_;
+  std::vector<iovec> tx_iov_;
+  std::vector<mmsghdr> rx_msgs_;
+  std::vector<mmsghdr> tx_msgs_;
+  std::vector<epoll_event> events_;
+};
+
+unsigned online_cpus() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+bool same_listen(const std::vector<config::ListenAddress>& a, const std::vector<config::ListenAddress>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].ip.v6 != b[i].ip.v6 || a[i].ip.bytes != b[i].ip.bytes || a[i].port != b[i].port) return false;
+  }
+  return true;
+}
+
+// Names the settings that differ and cannot change while running.
+std::string restart_only_changes(const config::Config& now, const config::Config& next) {
+  std::string out;
+  auto note = [&out](const char* key) {
+    if (!out.empty()) out += ", ";
+    out += key;
+  };
+  if (now.mode != next.mode) note("mode");
+  if (!same_listen(now.socket.listen, next.socket.listen)) note("socket.listen");
+  if (now.socket.workers != next.socket.workers) note("socket.workers");
+  if (now.socket.batch != next.socket.batch) note("socket.batch");
+  if (now.socket.pin != next.socket.pin) note("socket.pin");
+  if (now.socket.rcvbuf != next.socket.rcvbuf) note("socket.rcvbuf");
+  if (now.socket.sndbuf != next.socket.sndbuf) note("socket.sndbuf");
+  return out;
+}
+
+}  // namespace
+
+Status run(const config::Config& cfg, const RunOptions& opts) {
+  const config::SocketSection& sc = cfg.socket;
+  if (sc.listen.empty()) return Error{"socket.listen: no address to listen on"};
+  const unsigned ncpu = online_cpus();
+  const unsigned workers = sc.workers != 0 ? sc.workers : ncpu;
+  const unsigned batch = sc.batch != 0 ? sc.batch : 32;
+
+  std::vector<BindTarget> targets;
+  for (const auto& la : sc.listen) targets.push_back(make_target(la));
+
+  // SO_REUSEPORT would silently share a port with another process of the
+  // same user; probe each address exclusively first so "in use" is reported.
+  for (auto& t : targets) {
+    if (target_port(t) == 0) continue;
+    auto probe = open_socket(t, false, sc);
+    if (!probe) return probe.error();
+  }
+
+  // sockets[w][a]: worker w's own socket for listen address a.
+  std::vector<std::vector<Fd>> sockets(workers);
+  for (size_t a = 0; a < targets.size(); ++a) {
+    for (unsigned w = 0; w < workers; ++w) {
+      auto fd = open_socket(targets[a], true, sc);
+      if (!fd) return fd.error();
+      if (w == 0 && target_port(targets[a]) == 0) {
+        // Port 0: the kernel picked one; every other worker joins that port.
+        sockaddr_storage bound{};
+        socklen_t len = sizeof bound;
+        getsockname(fd->get(), reinterpret_cast<sockaddr*>(&bound), &len);
+        uint16_t port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                                    : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+        set_target_port(targets[a], port);
+        const auto& la = sc.listen[a];
+        targets[a].text = format_endpoint(la.ip.v6, la.ip.bytes.data(), port);
+      }
+      sockets[w].push_back(std::move(*fd));
+    }
+  }
+
+  Shared shared;
+  shared.stop_event = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (shared.stop_event.get() < 0) return Error{"eventfd: " + errno_text(errno)};
+
+  std::vector<std::unique_ptr<LiveSettings>> settings;  // every generation, freed at exit
+  settings.push_back(std::make_unique<LiveSettings>(LiveSettings{cfg, {}}));
+  settings.back()->responder = settings.back()->cfg.stun.responder();
+  shared.responder.store(&settings.back()->responder, std::memory_order_release);
+
+  std::vector<WorkerCounters> counters(workers);
+  std::vector<std::unique_ptr<Worker>> pool;
+  std::vector<bool> v6;
+  for (const auto& t : targets) v6.push_back(t.v6);
+  for (unsigned w = 0; w < workers; ++w) {
+    pool.push_back(std::make_unique<Worker>(std::move(sockets[w]), v6, batch, shared, counters[w]));
+    Status st = pool.back()->prepare();
+    if (!st) return st;
+  }
+
+  std::vector<std::thread> threads;
+  std::string pin_warning;
+  for (unsigned w = 0; w < workers; ++w) {
+    threads.emplace_back([&pool, w] { pool[w]->serve(); });
+    if (sc.pin) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(w % ncpu, &set);
+      int rc = pthread_setaffinity_np(threads.back().native_handle(), sizeof set, &set);
+      if (rc != 0 && pin_warning.empty()) {
+        pin_warning = "stunbox: warning: cannot pin worker " + std::to_string(w) + ": " + errno_text(rc);
+      }
+    }
+  }
+
+  auto stop_all = [&] {
+    shared.stop.store(true, std::memory_order_relaxed);
+    uint64_t one = 1;
+    // Never read by workers, so one write wakes them all for good.
+    [[maybe_unused]] ssize_t r = ::write(shared.stop_event.get(), &one, sizeof one);
+    for (auto& t : threads) t.join();
+  };
+
+  if (!pin_warning.empty()) print_line(pin_warning);
+  std::string all;
+  for (const auto& t : targets) {
+    print_line("stunbox: listening on udp " + t.text + " (" + std::to_string(workers) + " SO_REUSEPORT sockets)");
+    all += " " + t.text;
+  }
+  print_line("stunbox: ready: socket mode, " + std::to_string(workers) + (workers == 1 ? " worker" : " workers") +
+             ", listening on" + all);
+
+  using Clock = std::chrono::steady_clock;
+  unsigned period = cfg.stats.period;
+  Snapshot prev = Snapshot::sum(counters);
+  Clock::time_point prev_time = Clock::now();
+  for (;;) {
+    unsigned timeout_ms = 1000;
+    if (period != 0) {
+      auto due = prev_time + std::chrono::seconds(period);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+      timeout_ms = left <= 0 ? 0 : static_cast<unsigned>(left);
+    }
+    Signal sig = wait_signal(timeout_ms);
+    if (sig == Signal::stop) break;
+    if (sig == Signal::reload) {
+      if (opts.config_path.empty()) {
+        print_line("stunbox: reload: no config file to re-read; nothing changed");
+      } else {
+        auto next = config::load_file(opts.config_path, opts.overrides);
+        if (!next) {
+          print_line("stunbox: reload failed, running config kept: " + next.message());
+        } else {
+          const config::Config& now = settings.back()->cfg;
+          std::string restart = restart_only_changes(now, *next);
+          settings.push_back(std::make_unique<LiveSettings>(LiveSettings{std::move(*next), {}}));
+          settings.back()->responder = settings.back()->cfg.stun.responder();
+          shared.responder.store(&settings.back()->responder, std::memory_order_release);
+          period = settings.back()->cfg.stats.period;
+          prev = Snapshot::sum(counters);
+          prev_time = Clock::now();
+          std::string msg = "stunbox: reloaded " + opts.config_path + ": stun options and stats.period applied";
+          if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
+          print_line(msg);
+        }
+      }
+    }
+    if (period != 0 && Clock::now() >= prev_time + std::chrono::seconds(period)) {
+      Clock::time_point t = Clock::now();
+      Snapshot s = Snapshot::sum(counters);
+      double dt = std::chrono::duration<double>(t - prev_time).count();
+      std::string block = "stunbox: stats (" + std::to_string(workers) + " workers)\n" + format_stats(s, &prev, dt);
+      std::fputs(block.c_str(), stdout);
+      std::fflush(stdout);
+      prev = s;
+      prev_time = t;
+    }
+  }
+
+  stop_all();
+  std::string final_block = "stunbox: final counters\n" + format_stats(Snapshot::sum(counters), nullptr, 0);
+  std::fputs(final_block.c_str(), stdout);
+  std::fflush(stdout);
+  return Status::ok();
+}
+
 }  // namespace stunbox::sock
