@@ -1,0 +1,147 @@
+// The lcore poll loop: receive a burst, rewrite each mbuf in place into its reply, send the replies on the same queue.
+#include "dpdk/lcore_loop.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+
+namespace stunbox::dpdk {
+namespace {
+
+// Largest burst the config allows (config validates dpdk.burst 1..512).
+constexpr uint16_t kMaxBurst = 512;
+// How far ahead of the packet being processed its successors' data is prefetched.
+constexpr uint16_t kPrefetchAhead = 4;
+// Polls between two looks at the stop flag.
+constexpr unsigned kPollsPerStopCheck = 64;
+// adaptive idle: empty polls before rte_pause, and before short sleeps.
+constexpr unsigned kPauseAfterEmpty = 256;
+constexpr unsigned kSleepAfterEmpty = 4096;
+constexpr unsigned kIdleSleepUs = 50;
+
+frame::CsumState csum_state(uint64_t flags, uint64_t mask, uint64_t good, uint64_t bad) {
+  const uint64_t v = flags & mask;
+  if (v == good) return frame::CsumState::good;
+  if (v == bad) return frame::CsumState::bad;
+  return frame::CsumState::unknown;  // UNKNOWN or NONE (NONE: data valid, checksum not), verify in software
+}
+
+void count_reply(LocalCounters& c, frame::ReplyKind kind) {
+  switch (kind) {
+    case frame::ReplyKind::stun_success: c.add(Counter::stun_success); break;
+    case frame::ReplyKind::stun_error: c.add(Counter::stun_error); break;
+    case frame::ReplyKind::arp_reply: c.add(Counter::arp_replies); break;
+    case frame::ReplyKind::ndp_advert: c.add(Counter::ndp_adverts); break;
+    case frame::ReplyKind::icmp_echo_reply: c.add(Counter::icmp_echo_replies); break;
+    case frame::ReplyKind::icmp6_echo_reply: c.add(Counter::icmp6_echo_replies); break;
+  }
+}
+
+template <bool kRxHints, bool kTxOffload>
+uint16_t poll_impl(QueueContext& q) {
+  rte_mbuf* pkts[kMaxBurst];
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, q.burst);
+  if (n == 0) return 0;
+
+  rte_mbuf* dropped[kMaxBurst];
+  uint16_t n_drop = 0;
+  uint16_t n_tx = 0;
+  uint64_t tx_bytes = 0;
+  LocalCounters& c = q.local;
+
+  for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+    rte_mbuf* m = pkts[i];
+    c.add(Counter::rx_packets);
+    c.add(Counter::rx_bytes, m->pkt_len);
+    if (m->nb_segs > 1) {
+      c.drop(DropReason::mbuf_multi_segment);
+      dropped[n_drop++] = m;
+      continue;
+    }
+    frame::RxHints hints;
+    if constexpr (kRxHints) {
+      hints.ip = csum_state(m->ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                            RTE_MBUF_F_RX_IP_CKSUM_BAD);
+      hints.l4 = csum_state(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+                            RTE_MBUF_F_RX_L4_CKSUM_BAD);
+    }
+    const size_t len = m->data_len;
+    const frame::Verdict v = frame::reflect<kTxOffload>(rte_pktmbuf_mtod(m, uint8_t*), len,
+                                                        len + rte_pktmbuf_tailroom(m), *q.port, *q.stun, hints);
+    if (v.request == stun::RequestKind::rfc5389) c.add(Counter::stun_requests);
+    else if (v.request == stun::RequestKind::classic) c.add(Counter::stun_classic_requests);
+    if (!v.tx) {
+      c.drop(v.reason);
+      dropped[n_drop++] = m;
+      continue;
+    }
+    count_reply(c, v.kind);
+    m->data_len = v.length;
+    m->pkt_len = v.length;
+    uint64_t ol = 0;
+    if constexpr (kTxOffload) {
+      if (v.hw_csum) {
+        m->l2_len = v.l2_len;
+        m->l3_len = v.l3_len;
+        ol = v.ipv6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
+                    : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+      }
+    }
+    // RX flags must not leak into TX: drivers read ol_flags as TX requests.
+    m->ol_flags = ol;
+    tx_bytes += v.length;
+    pkts[n_tx++] = m;  // pack the replies to the front of the burst
+  }
+
+  uint16_t sent = 0;
+  for (int attempt = 0; attempt < kTxTries && sent < n_tx; ++attempt) {
+    sent += rte_eth_tx_burst(q.port_id, q.queue_id, pkts + sent, n_tx - sent);
+  }
+  if (sent < n_tx) {
+    // Still ours: the sent ones now belong to the driver and are not touched.
+    for (uint16_t i = sent; i < n_tx; ++i) {
+      tx_bytes -= pkts[i]->pkt_len;
+      dropped[n_drop++] = pkts[i];
+    }
+    c.drop(DropReason::tx_ring_full, n_tx - sent);
+  }
+  c.add(Counter::tx_packets, sent);
+  c.add(Counter::tx_bytes, tx_bytes);
+  if (n_drop != 0) rte_pktmbuf_free_bulk(dropped, n_drop);
+  q.counters.publish(c);
+  return n;
+}
+
+}  // namespace
+
+PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload) {
+  if (rx_csum_hints) return tx_csum_offload ? &poll_impl<true, true> : &poll_impl<true, false>;
+  return tx_csum_offload ? &poll_impl<false, true> : &poll_impl<false, false>;
+}
+
+int lcore_main(void* arg) {
+  const LcoreWork& work = *static_cast<const LcoreWork*>(arg);
+  unsigned empty_polls = 0;
+  while (!work.stop->load(std::memory_order_acquire)) {
+    for (unsigned i = 0; i < kPollsPerStopCheck; ++i) {
+      unsigned got = 0;
+      for (QueueContext* q : work.queues) got += poll_queue(*q);
+      if (work.idle == config::Idle::poll) continue;
+      if (got != 0) {
+        empty_polls = 0;
+      } else if (++empty_polls > kSleepAfterEmpty) {
+        // Nothing to do for a while: give the CPU back (a lab on 2 vCPUs needs it for its clients).
+        rte_delay_us_sleep(kIdleSleepUs);
+      } else if (empty_polls > kPauseAfterEmpty) {
+        rte_pause();
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace stunbox::dpdk

@@ -1,0 +1,60 @@
+// The DPDK data path: per-queue contexts and the lcore poll loop (rx -> reflect in place -> tx on the same queue).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "config/config.h"
+#include "core/counters.h"
+#include "frame/reflect.h"
+#include "stun/responder.h"
+
+namespace stunbox::dpdk {
+
+struct QueueContext;
+// One poll of one queue; the variant (RX checksum hints, TX checksum offload)
+// is chosen once per port at setup, never per packet.
+using PollFn = uint16_t (*)(QueueContext&);
+
+// Everything one (port, queue) pair needs on the data path. Owned by exactly
+// one lcore; `counters` is read by the main lcore.
+struct alignas(64) QueueContext {
+  // setup: wo, dataplane: ro
+  uint16_t port_id = 0;
+  uint16_t queue_id = 0;
+  unsigned port_index = 0;  // index in cfg.dpdk.ports
+  unsigned lcore = 0;
+  uint16_t burst = 32;
+  const frame::PortIdentity* port = nullptr;
+  const stun::ResponderConfig* stun = nullptr;
+  PollFn poll = nullptr;
+  // dataplane: rw (owner lcore only)
+  LocalCounters local;
+  // dataplane: wo (publish once per burst), main lcore: ro
+  WorkerCounters counters;
+};
+
+// Picks the poll variant for a port's offload choice.
+PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload);
+
+// Runs one poll (one rx_burst and its tx) of q on the calling thread; returns
+// the number of packets received. Tests drive the loop with this.
+inline uint16_t poll_queue(QueueContext& q) { return q.poll(q); }
+
+// What one worker lcore runs.
+struct LcoreWork {
+  unsigned lcore = 0;
+  std::vector<QueueContext*> queues;
+  config::Idle idle = config::Idle::poll;
+  const std::atomic<bool>* stop = nullptr;  // main: wo, worker: ro
+};
+
+// The worker lcore's main loop (rte_eal_remote_launch entry point; arg is a
+// LcoreWork*). Returns 0 when *stop becomes true.
+int lcore_main(void* arg);
+
+// How many TX attempts a burst gets before the rest is freed (tx_ring_full).
+inline constexpr int kTxTries = 3;
+
+}  // namespace stunbox::dpdk

@@ -1,0 +1,428 @@
+// Port setup: everything decided once per port before the data path starts.
+#include "dpdk/port.h"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace stunbox::dpdk {
+namespace {
+
+struct RssName {
+  const char* name;
+  uint64_t bits;
+};
+constexpr RssName kRssNames[] = {
+    {"ipv4", RTE_ETH_RSS_IPV4},
+    {"ipv4-frag", RTE_ETH_RSS_FRAG_IPV4},
+    {"ipv4-tcp", RTE_ETH_RSS_NONFRAG_IPV4_TCP},
+    {"ipv4-udp", RTE_ETH_RSS_NONFRAG_IPV4_UDP},
+    {"ipv4-sctp", RTE_ETH_RSS_NONFRAG_IPV4_SCTP},
+    {"ipv4-other", RTE_ETH_RSS_NONFRAG_IPV4_OTHER},
+    {"ipv6", RTE_ETH_RSS_IPV6},
+    {"ipv6-frag", RTE_ETH_RSS_FRAG_IPV6},
+    {"ipv6-tcp", RTE_ETH_RSS_NONFRAG_IPV6_TCP},
+    {"ipv6-udp", RTE_ETH_RSS_NONFRAG_IPV6_UDP},
+    {"ipv6-sctp", RTE_ETH_RSS_NONFRAG_IPV6_SCTP},
+    {"ipv6-other", RTE_ETH_RSS_NONFRAG_IPV6_OTHER},
+    {"ipv6-ex", RTE_ETH_RSS_IPV6_EX},
+    {"ipv6-tcp-ex", RTE_ETH_RSS_IPV6_TCP_EX},
+    {"ipv6-udp-ex", RTE_ETH_RSS_IPV6_UDP_EX},
+    {"l2-payload", RTE_ETH_RSS_L2_PAYLOAD},
+    {"port", RTE_ETH_RSS_PORT},
+    {"esp", RTE_ETH_RSS_ESP},
+    {"ah", RTE_ETH_RSS_AH},
+    {"gtpu", RTE_ETH_RSS_GTPU},
+    {"l2tpv3", RTE_ETH_RSS_L2TPV3},
+};
+
+std::string errno_text(int rc) { return rte_strerror(rc < 0 ? -rc : rc); }
+
+std::string prefix(unsigned index) { return "dpdk.ports[" + std::to_string(index) + "]"; }
+
+std::string mac_text(const std::array<uint8_t, 6>& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<uint8_t> default_rss_key(size_t length) {
+  std::vector<uint8_t> key(length);
+  for (size_t i = 0; i < length; ++i) key[i] = kDefaultRssKeyPair[i % 2];
+  return key;
+}
+
+Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
+  uint64_t bits = 0;
+  for (const std::string& n : names) {
+    bool found = false;
+    for (const RssName& r : kRssNames) {
+      if (n == r.name) {
+        bits |= r.bits;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return Error{"dpdk.rss.types: unknown hash type \"" + n + "\""};
+  }
+  return bits;
+}
+
+std::string rss_types_to_string(uint64_t bits) {
+  std::string out;
+  for (const RssName& r : kRssNames) {
+    if ((bits & r.bits) == r.bits) {
+      if (!out.empty()) out += ' ';
+      out += r.name;
+      bits &= ~r.bits;
+    }
+  }
+  if (bits != 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s0x%llx", out.empty() ? "" : " ", static_cast<unsigned long long>(bits));
+    out += buf;
+  }
+  return out.empty() ? "none" : out;
+}
+
+uint16_t reta_queue(size_t entry, uint16_t queues) { return static_cast<uint16_t>(entry % queues); }
+
+bool is_pci_address(const std::string& d) {
+  // [DDDD:]BB:DD.F, hex digits.
+  size_t i = 0;
+  auto hex = [&](size_t n) {
+    for (size_t k = 0; k < n; ++k, ++i) {
+      if (i >= d.size() || !std::isxdigit(static_cast<unsigned char>(d[i]))) return false;
+    }
+    return true;
+  };
+  auto lit = [&](char c) { return i < d.size() && d[i++] == c; };
+  if (d.size() == 12) {
+    if (!hex(4) || !lit(':')) return false;
+  } else if (d.size() != 7) {
+    return false;
+  }
+  return hex(2) && lit(':') && hex(2) && lit('.') && i < d.size() && d[i] >= '0' && d[i] <= '7' && ++i == d.size();
+}
+
+std::string device_name(const std::string& device) {
+  if (is_pci_address(device)) {
+    std::string n = device.size() == 7 ? "0000:" + device : device;
+    for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return n;
+  }
+  return device.substr(0, device.find(','));
+}
+
+Result<uint16_t> find_port(const config::PortSection& section, unsigned index) {
+  uint16_t id = 0;
+  if (rte_eth_dev_get_port_by_name(device_name(section.device).c_str(), &id) != 0) {
+    return Error{prefix(index) + ".device \"" + section.device + "\": no such device (probe failed)"};
+  }
+  return id;
+}
+
+Result<uint16_t> max_queue_pairs(uint16_t port_id) {
+  rte_eth_dev_info info{};
+  const int rc = rte_eth_dev_info_get(port_id, &info);
+  if (rc != 0) return Error{"port " + std::to_string(port_id) + ": cannot read device info: " + errno_text(rc)};
+  return std::min(info.max_rx_queues, info.max_tx_queues);
+}
+
+Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config::PortSection& section,
+                                 const config::RssSection& rss, const std::vector<uint16_t>& stun_ports,
+                                 uint16_t queues, rte_mempool* pool) {
+  const std::string where = prefix(index);
+  PortSetup s;
+  s.index = index;
+  s.port_id = port_id;
+  s.device = section.device;
+  s.queues = queues;
+
+  rte_eth_dev_info info{};
+  int rc = rte_eth_dev_info_get(port_id, &info);
+  if (rc != 0) return Error{where + ": cannot read device info: " + errno_text(rc)};
+  char name[RTE_ETH_NAME_MAX_LEN] = {};
+  rte_eth_dev_get_name_by_port(port_id, name);
+  s.name = name;
+  s.driver = info.driver_name != nullptr ? info.driver_name : "?";
+  const uint16_t max_q = std::min(info.max_rx_queues, info.max_tx_queues);
+  if (queues == 0) return Error{where + ".queues: must be at least 1"};
+  if (queues > max_q) {
+    return Error{where + ".queues " + std::to_string(queues) + ": device " + s.name + " supports at most " +
+                 std::to_string(max_q)};
+  }
+
+  rte_eth_conf conf{};
+  if (queues > 1) {
+    auto requested = rss_types_from_names(rss.types);
+    if (!requested) return requested.error();
+    if (*requested == 0) {
+      return Error{"dpdk.rss.types: empty, but " + where + " has " + std::to_string(queues) +
+                   " queues: name the hash types that spread flows over them"};
+    }
+    if (info.flow_type_rss_offloads == 0) {
+      // vdevs such as af_packet (fanout) or af_xdp spread flows themselves.
+      s.warnings.push_back(where + ": device " + s.name + " has no RSS: " + std::to_string(queues) +
+                           " queues configured without hashing (the driver spreads flows itself)");
+    } else {
+      s.rss_types = *requested & info.flow_type_rss_offloads;
+      s.rss_dropped = *requested & ~info.flow_type_rss_offloads;
+      if (s.rss_types == 0) {
+        return Error{where + ": none of the RSS hash types (" + rss_types_to_string(*requested) +
+                     ") is supported by device " + s.name + " (it supports " +
+                     rss_types_to_string(info.flow_type_rss_offloads) + ")"};
+      }
+      if (s.rss_dropped != 0) {
+        s.warnings.push_back(where + ": RSS hash types not supported by " + s.name +
+                             ", dropped: " + rss_types_to_string(s.rss_dropped));
+      }
+      s.rss = true;
+    }
+    // A device reporting no key size (vdevs) gets the common 40-byte Toeplitz key.
+    const size_t key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
+    if (!rss.key.empty()) {
+      if (rss.key.size() != key_len) {
+        return Error{"dpdk.rss.key: " + std::to_string(rss.key.size()) + " bytes, but device " + s.name +
+                     " needs " + std::to_string(key_len)};
+      }
+      s.rss_key = rss.key;
+    } else {
+      s.rss_key = default_rss_key(key_len);
+    }
+    if (s.rss) {
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      conf.rx_adv_conf.rss_conf.rss_key = s.rss_key.data();
+      conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(s.rss_key.size());
+      conf.rx_adv_conf.rss_conf.rss_hf = s.rss_types;
+      s.reta_size = info.reta_size;
+    }
+  }
+
+  // Offloads, chosen once here; the poll variant follows from them.
+  const uint64_t rx_csum = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+  if (rx_csum != 0) {
+    conf.rxmode.offloads |= rx_csum;
+    s.rx_csum = true;
+  }
+  constexpr uint64_t kTxCsum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  if ((info.tx_offload_capa & kTxCsum) == kTxCsum) {
+    conf.txmode.offloads |= kTxCsum;
+    s.tx_csum = true;
+  }
+  // Every mbuf comes from this port's pool with refcnt 1: fast free is valid.
+  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    s.fast_free = true;
+  }
+  const bool vlan_filter = section.vlan && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_FILTER);
+  if (vlan_filter) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
+
+  rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
+  if (rc == -EINVAL && s.rss && info.hash_key_size == 0) {
+    // Newer ethdev refuses a key for a device that reports no key size: keep its own.
+    conf.rx_adv_conf.rss_conf.rss_key = nullptr;
+    conf.rx_adv_conf.rss_conf.rss_key_len = 0;
+    rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
+    if (rc == 0) {
+      s.rss_key.clear();
+      s.warnings.push_back(where + ": " + s.name + " takes no RSS key: its default key is used");
+    }
+  }
+  if (rc != 0) return Error{where + ": configuring " + s.name + " failed: " + errno_text(rc)};
+
+  uint16_t rxd = static_cast<uint16_t>(std::min(section.rx_desc, 65535u));
+  uint16_t txd = static_cast<uint16_t>(std::min(section.tx_desc, 65535u));
+  rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
+  if (rc != 0) return Error{where + ": descriptor counts refused by " + s.name + ": " + errno_text(rc)};
+  s.rx_desc = rxd;
+  s.tx_desc = txd;
+
+  rc = rte_eth_dev_set_mtu(port_id, static_cast<uint16_t>(section.mtu));
+  if (rc == -EINVAL) {
+    return Error{where + ".mtu " + std::to_string(section.mtu) + ": out of range for " + s.name + " (" +
+                 std::to_string(info.min_mtu) + ".." + std::to_string(info.max_mtu) + ")"};
+  }
+  if (rc != 0) s.warnings.push_back(where + ": cannot set MTU on " + s.name + ": " + errno_text(rc));
+
+  if (section.vlan) {
+    if (!vlan_filter) {
+      s.warnings.push_back(where + ": " + s.name + " has no VLAN filter: tagged frames are checked in software");
+    } else if ((rc = rte_eth_dev_vlan_filter(port_id, *section.vlan, 1)) != 0) {
+      s.warnings.push_back(where + ": VLAN filter for " + std::to_string(*section.vlan) + " refused: " +
+                           errno_text(rc));
+    }
+  }
+
+  const int socket = rte_eth_dev_socket_id(port_id);
+  for (uint16_t q = 0; q < queues; ++q) {
+    rc = rte_eth_rx_queue_setup(port_id, q, rxd, socket, nullptr, pool);
+    if (rc != 0) return Error{where + ": RX queue " + std::to_string(q) + " setup failed: " + errno_text(rc)};
+    rc = rte_eth_tx_queue_setup(port_id, q, txd, socket, nullptr);
+    if (rc != 0) return Error{where + ": TX queue " + std::to_string(q) + " setup failed: " + errno_text(rc)};
+  }
+
+  // The identity the data path answers for.
+  rte_ether_addr mac{};
+  rte_eth_macaddr_get(port_id, &mac);
+  for (size_t i = 0; i < 6; ++i) s.identity.mac[i] = mac.addr_bytes[i];
+  s.identity.vlan = section.vlan ? static_cast<int>(*section.vlan) : -1;
+  for (const config::IpPrefix& p : section.addresses) {
+    bool ok;
+    if (p.ip.v6) {
+      ok = s.identity.add_v6(p.ip.bytes);
+    } else {
+      std::array<uint8_t, 4> a{p.ip.bytes[0], p.ip.bytes[1], p.ip.bytes[2], p.ip.bytes[3]};
+      ok = s.identity.add_v4(a);
+    }
+    if (!ok) {
+      return Error{where + ".addresses: at most " + std::to_string(frame::kMaxPortAddresses) +
+                   " addresses of each family per port"};
+    }
+  }
+  for (uint16_t p : stun_ports) s.identity.stun_ports.set(p);
+  return s;
+}
+
+Status start_port(PortSetup& s, unsigned link_wait_ms) {
+  const std::string where = prefix(s.index);
+  int rc = rte_eth_dev_start(s.port_id);
+  if (rc != 0) return Error{where + ": starting " + s.name + " failed: " + errno_text(rc)};
+
+  // Key and RETA once more through their own calls, for drivers that take
+  // them only there; ENOTSUP means the configure-time values stand.
+  if (s.rss) {
+    rte_eth_rss_conf rc_conf{};
+    rc_conf.rss_key = s.rss_key.empty() ? nullptr : s.rss_key.data();
+    rc_conf.rss_key_len = static_cast<uint8_t>(s.rss_key.size());
+    rc_conf.rss_hf = s.rss_types;
+    rc = rte_eth_dev_rss_hash_update(s.port_id, &rc_conf);
+    if (rc != 0 && rc != -ENOTSUP) {
+      s.warnings.push_back(where + ": " + s.name + " refused the RSS key/type update (" + errno_text(rc) +
+                           "): what it accepted at configure time stands");
+    }
+    if (s.reta_size > 0) {
+      std::vector<rte_eth_rss_reta_entry64> reta((s.reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) /
+                                                 RTE_ETH_RETA_GROUP_SIZE);
+      for (size_t i = 0; i < s.reta_size; ++i) {
+        auto& group = reta[i / RTE_ETH_RETA_GROUP_SIZE];
+        group.mask |= uint64_t{1} << (i % RTE_ETH_RETA_GROUP_SIZE);
+        group.reta[i % RTE_ETH_RETA_GROUP_SIZE] = reta_queue(i, s.queues);
+      }
+      rc = rte_eth_dev_rss_reta_update(s.port_id, reta.data(), s.reta_size);
+      if (rc != 0) {
+        s.warnings.push_back(where + ": RETA update refused: " + errno_text(rc) + " (device default spread kept)");
+        s.reta_size = 0;
+      }
+    }
+  }
+
+  // Solicited-node multicast MACs (RFC 4291 s2.7.1, RFC 2464 s7): 33:33:ff + last 3 bytes.
+  std::vector<rte_ether_addr> mc;
+  for (size_t i = 0; i < s.identity.n_v6; ++i) {
+    const auto& a = s.identity.v6[i];
+    rte_ether_addr m{{0x33, 0x33, 0xff, a[13], a[14], a[15]}};
+    bool dup = false;
+    for (const auto& e : mc) dup = dup || rte_is_same_ether_addr(&e, &m);
+    if (!dup) mc.push_back(m);
+  }
+  if (mc.empty()) {
+    s.multicast = "none";
+  } else if (rte_eth_dev_set_mc_addr_list(s.port_id, mc.data(), static_cast<uint32_t>(mc.size())) == 0) {
+    s.multicast = std::to_string(mc.size()) + " solicited-node MAC(s)";
+  } else if (rte_eth_allmulticast_enable(s.port_id) == 0) {
+    s.multicast = "allmulticast";
+  } else {
+    s.multicast = "not admitted";
+    s.warnings.push_back(where + ": " + s.name + " accepts neither a multicast list nor allmulticast: " +
+                         "neighbor solicitations to solicited-node addresses may not arrive");
+  }
+
+  rte_eth_link link{};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(link_wait_ms);
+  for (;;) {
+    rte_eth_link_get_nowait(s.port_id, &link);
+    if (link.link_status == RTE_ETH_LINK_UP || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  s.link_up = link.link_status == RTE_ETH_LINK_UP;
+  if (!s.link_up) {
+    s.warnings.push_back(where + ": link of " + s.name + " still down after " + std::to_string(link_wait_ms) +
+                         " ms; serving anyway");
+  }
+  return Status::ok();
+}
+
+unsigned announce(const PortSetup& s, rte_mempool* pool) {
+  unsigned sent = 0;
+  auto send = [&](auto build, size_t i) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) return;
+    const size_t len = build(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m), s.identity, i);
+    if (len == 0) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = static_cast<uint32_t>(len);
+    if (rte_eth_tx_burst(s.port_id, 0, &m, 1) == 1) {
+      ++sent;
+    } else {
+      rte_pktmbuf_free(m);
+    }
+  };
+  for (size_t i = 0; i < s.identity.n_v4; ++i) send(frame::build_gratuitous_arp, i);
+  for (size_t i = 0; i < s.identity.n_v6; ++i) send(frame::build_unsolicited_na, i);
+  return sent;
+}
+
+std::string describe(const PortSetup& s) {
+  std::string out = "  port " + std::to_string(s.index) + " (id " + std::to_string(s.port_id) + ") " + s.name +
+                    " driver " + s.driver + " mac " + mac_text(s.identity.mac) + " socket " +
+                    std::to_string(s.socket) + " link " + (s.link_up ? "up" : "down") + "\n";
+  out += "    queues " + std::to_string(s.queues) + " (rx_desc " + std::to_string(s.rx_desc) + ", tx_desc " +
+         std::to_string(s.tx_desc) + ")\n";
+  if (s.rss) {
+    char key[8];
+    std::string hex;
+    for (uint8_t b : s.rss_key) {
+      std::snprintf(key, sizeof key, "%02x", b);
+      hex += key;
+    }
+    out += "    rss " + rss_types_to_string(s.rss_types);
+    if (s.rss_dropped != 0) out += " (dropped: " + rss_types_to_string(s.rss_dropped) + ")";
+    out += "\n    rss key " + hex + " (" + std::to_string(s.rss_key.size()) + " bytes), reta " +
+           (s.reta_size > 0 ? std::to_string(s.reta_size) + " entries, even spread" : std::string("device default")) +
+           "\n";
+  } else {
+    out += std::string("    rss off (") + (s.queues > 1 ? "device has no RSS" : "one queue") + ")\n";
+  }
+  out += std::string("    offloads: rx checksum ") + (s.rx_csum ? "hw" : "sw") + ", tx ipv4/udp checksum " +
+         (s.tx_csum ? "hw" : "sw") + (s.fast_free ? ", mbuf fast free" : "") + "; multicast " + s.multicast +
+         "\n    vlan " + (s.identity.vlan >= 0 ? std::to_string(s.identity.vlan) : std::string("none")) +
+         ", addresses:";
+  char buf[64];
+  for (size_t i = 0; i < s.identity.n_v4; ++i) {
+    const auto& a = s.identity.v4[i];
+    std::snprintf(buf, sizeof buf, " %u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+    out += buf;
+  }
+  for (size_t i = 0; i < s.identity.n_v6; ++i) {
+    config::IpAddress ip;
+    ip.v6 = true;
+    ip.bytes = s.identity.v6[i];
+    out += ' ';
+    out += config::to_string(ip);
+  }
+  if (s.identity.n_v4 + s.identity.n_v6 == 0) out += " none";
+  return out;
+}
+
+}  // namespace stunbox::dpdk

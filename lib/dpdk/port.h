@@ -1,0 +1,86 @@
+// Port setup for the DPDK backend: RSS (types masked to the device, key, RETA), offloads, MTU, multicast, VLAN, start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "frame/reflect.h"
+
+struct rte_mempool;
+
+namespace stunbox::dpdk {
+
+// The built-in RSS key: 0x6d5a repeated. A symmetric Toeplitz key (Woo and
+// Park, "Scalable TCP Session Monitoring with Symmetric Receive-side
+// Scaling"): both directions of a flow hash alike, and it spreads IPv4/IPv6
+// 4-tuples as well as the Microsoft default key. Repeated to any length a
+// device asks for (hash_key_size).
+inline constexpr uint8_t kDefaultRssKeyPair[2] = {0x6d, 0x5a};
+std::vector<uint8_t> default_rss_key(size_t length = 40);
+
+// dpdk.rss.types names -> RTE_ETH_RSS_* bits; error names the bad entry.
+Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names);
+// RTE_ETH_RSS_* bits -> "ipv4 ipv4-udp ..." (unnamed bits as 0x...).
+std::string rss_types_to_string(uint64_t bits);
+
+// The even RETA spread programmed on every multi-queue port: entry i -> i % queues.
+uint16_t reta_queue(size_t entry, uint16_t queues);
+
+// What setup decided and did for one port (for the summary and for tests).
+struct PortSetup {
+  unsigned index = 0;  // in cfg.dpdk.ports
+  uint16_t port_id = 0;
+  std::string device;  // as configured
+  std::string name;    // ethdev name
+  std::string driver;
+  int socket = 0;      // NUMA socket of its mempool
+  uint16_t queues = 1;
+  uint16_t rx_desc = 0, tx_desc = 0;
+  bool rss = false;            // RSS programmed (multi-queue and supported)
+  uint64_t rss_types = 0;      // programmed
+  uint64_t rss_dropped = 0;    // requested but unsupported by the device
+  std::vector<uint8_t> rss_key;  // programmed (or that a NIC would use)
+  uint16_t reta_size = 0;      // 0 = device has no RETA
+  bool rx_csum = false;        // RX checksum flags trusted (RxHints)
+  bool tx_csum = false;        // reflect<true> + TX checksum offload flags
+  bool fast_free = false;
+  std::string multicast;       // how solicited-node multicast is admitted
+  bool link_up = false;
+  frame::PortIdentity identity;
+  std::vector<std::string> warnings;  // printed by the caller
+};
+
+// The device's ethdev name for a configured device: a vdev spec up to its
+// first comma, a PCI address with its domain ("0000:").
+std::string device_name(const std::string& device);
+bool is_pci_address(const std::string& device);
+
+// Finds the probed port of cfg port `index`; error:
+// `dpdk.ports[i].device "X": no such device (probe failed)`.
+Result<uint16_t> find_port(const config::PortSection& section, unsigned index);
+
+// Maximum RX/TX queue pairs the device offers.
+Result<uint16_t> max_queue_pairs(uint16_t port_id);
+
+// Configures queues (RSS when queues > 1), offloads, MTU, VLAN filter and
+// the RX/TX queues from `pool`; fills the identity from cfg. Does not start.
+Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config::PortSection& section,
+                                 const config::RssSection& rss, const std::vector<uint16_t>& stun_ports,
+                                 uint16_t queues, rte_mempool* pool);
+
+// Starts the port, admits solicited-node multicast, waits up to link_wait_ms
+// for link (a warning if still down).
+Status start_port(PortSetup& port, unsigned link_wait_ms);
+
+// Sends a gratuitous ARP per owned IPv4 and an unsolicited NA per owned IPv6
+// on queue 0. Call before the workers run (TX queues are not shared).
+// Returns the number of frames sent.
+unsigned announce(const PortSetup& port, rte_mempool* pool);
+
+// One line per port for the summary.
+std::string describe(const PortSetup& port);
+
+}  // namespace stunbox::dpdk
