@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev)
-test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn iproute2 ethtool procps)
+test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn iproute2 iputils-ping ethtool procps)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
