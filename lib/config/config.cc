@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/depthguard.h>  // YAML::DeepRecursion, not in yaml.h
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <exception>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <utility>
 
 namespace stunbox::config {
@@ -64,13 +66,37 @@ struct Failure {
   throw Failure{o, std::move(path), std::move(message)};
 }
 
-std::string format_failure(const Failure& f, const std::string& name) {
+// Values quoted in a message may span lines (block scalars, multi-line plain
+// scalars): escape control characters so the error stays one line.
+std::string one_line(const std::string& s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string format_failure_raw(const Failure& f, const std::string& name) {
   if (f.origin.override)
     return "--set " + (f.path.empty() ? std::string("(top level)") : f.path) + ": " + f.message;
   std::string out = name + ":" + std::to_string(f.origin.line > 0 ? f.origin.line : 1) + ": ";
   if (!f.path.empty()) out += f.path + ": ";
   return out + f.message;
 }
+
+std::string format_failure(const Failure& f, const std::string& name) { return one_line(format_failure_raw(f, name)); }
 
 int line_of(const YAML::Mark& m) { return m.is_null() ? 0 : m.line + 1; }
 
@@ -145,6 +171,46 @@ Node convert(const YAML::Node& y, bool from_override, const std::string& path, s
       break;
   }
   return n;
+}
+
+// yaml-cpp 0.7's LoadAll() loops forever, allocating, on some malformed input
+// (a stray ',' at the top level: jbeder/yaml-cpp#1040, fixed upstream in PR
+// #1319), and Load() returns an empty document for it. So walk the documents
+// with the event parser first: a document that starts where the previous one
+// started means the parser is stuck; a second document is an error.
+struct DocumentStarts : YAML::EventHandler {
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The first (only) document of `text`; a null node when there is none.
+// Throws YAML::ParserException on syntax errors, Failure (at `where`, with
+// `path`) for a stuck parser or a second document.
+YAML::Node load_single_document(const std::string& text, bool from_override, const std::string& path) {
+  {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    while (parser.HandleNextDocument(starts)) {
+      size_t n = starts.starts.size();
+      if (n < 2) continue;
+      const YAML::Mark& m = starts.starts[n - 1];
+      Origin o{from_override ? 0 : line_of(m), from_override};
+      if (m.pos == starts.starts[n - 2].pos)
+        fail(o, path, std::string(from_override ? "bad YAML value: " : "YAML syntax error: ") + "unexpected character");
+      fail(o, path, from_override ? "the value holds more than one YAML document"
+                                  : "more than one YAML document in the file");
+    }
+  }
+  return YAML::Load(text);
 }
 
 // ---------------------------------------------------------------------------
@@ -663,9 +729,28 @@ void read_dpdk(const Node& n, const std::string& path, DpdkSection& d) {
 
 void read_stats(const Node& n, const std::string& path, StatsSection& s) {
   R::expect_map(n, path);
-  R::check_keys(n, path, {"period"});
+  R::check_keys(n, path, {"period", "metrics_listen"});
   if (const Node* v = n.find("period"))
     s.period = static_cast<unsigned>(R::integer(*v, child_path(path, "period"), 0, 86400));
+  if (const Node* v = n.find("metrics_listen")) {
+    const std::string text = R::scalar(*v, child_path(path, "metrics_listen"), "an address string like \"127.0.0.1:9478\"").text;
+    // "" switches the endpoint off; anything else must be host:port like a listen address.
+    if (text.empty()) s.metrics_listen.reset();
+    else s.metrics_listen = parse_listen(*v, child_path(path, "metrics_listen"));
+  }
+}
+
+void read_control(const Node& n, const std::string& path, ControlSection& c) {
+  R::expect_map(n, path);
+  R::check_keys(n, path, {"socket"});
+  if (const Node* v = n.find("socket")) {
+    const std::string p = child_path(path, "socket");
+    c.socket = R::string(*v, p);
+    // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+    if (c.socket.size() > 107) fail(v->origin, p, "path longer than 107 bytes (the UNIX socket limit)");
+    if (c.socket.find('\0') != std::string::npos) fail(v->origin, p, "path contains a NUL byte");
+    if (!c.socket.empty() && c.socket.back() == '/') fail(v->origin, p, "expected a socket file path, got a directory");
+  }
 }
 
 Config read_config(const Node& root, const std::string& name) {
@@ -673,13 +758,14 @@ Config read_config(const Node& root, const std::string& name) {
   c.source = name;
   c.socket.listen = {ListenAddress{IpAddress{false, {}}, 3478, "0.0.0.0:3478"},
                      ListenAddress{IpAddress{true, {}}, 3478, "[::]:3478"}};
-  R::check_keys(root, "", {"mode", "stun", "socket", "dpdk", "stats"});
+  R::check_keys(root, "", {"mode", "stun", "socket", "dpdk", "stats", "control"});
   const Node* mode = root.find("mode");
   if (mode) c.mode = R::enumeration(*mode, "mode", kModes);
   if (const Node* v = root.find("stun")) read_stun(*v, "stun", c.stun);
   if (const Node* v = root.find("socket")) read_socket(*v, "socket", c.socket);
   if (const Node* v = root.find("dpdk")) read_dpdk(*v, "dpdk", c.dpdk);
   if (const Node* v = root.find("stats")) read_stats(*v, "stats", c.stats);
+  if (const Node* v = root.find("control")) read_control(*v, "control", c.control);
 
   // Mode-specific requirements.
   if (c.mode == Mode::socket && c.socket.listen.empty()) {
@@ -758,10 +844,9 @@ void apply_override(Node& root, const std::string& spec) {
 
   Node parsed;
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(value);
-    if (docs.size() > 1) fail(here, path, "the value holds more than one YAML document");
+    YAML::Node doc = load_single_document(value, true, path);
     size_t budget = kMaxNodes;
-    parsed = docs.empty() ? Node{} : convert(docs[0], true, path, budget);
+    parsed = convert(doc, true, path, budget);
   } catch (const YAML::DeepRecursion& e) {
     fail(here, path, "bad YAML value: nested too deeply (" + std::to_string(e.depth()) + " levels)");
   } catch (const YAML::ParserException& e) {
@@ -823,11 +908,9 @@ Result<Config> load_text(const std::string& text, const std::string& name,
   try {
     Node root;
     try {
-      std::vector<YAML::Node> docs = YAML::LoadAll(text);
-      if (docs.size() > 1)
-        fail({line_of(docs[1].Mark()), false}, "", "more than one YAML document in the file");
+      YAML::Node doc = load_single_document(text, false, "");
       size_t budget = kMaxNodes;
-      if (!docs.empty()) root = convert(docs[0], false, "", budget);
+      root = convert(doc, false, "", budget);
     } catch (const YAML::DeepRecursion& e) {
       fail({line_of(e.mark), false}, "", "YAML nested too deeply (" + std::to_string(e.depth()) + " levels)");
     } catch (const YAML::ParserException& e) {
@@ -840,13 +923,13 @@ Result<Config> load_text(const std::string& text, const std::string& name,
     if (root.kind != Node::Kind::map)
       fail(
           root.origin, "",
-          "the top level must be a map of sections (mode, stun, socket, dpdk, stats), got " + describe(root));
+          "the top level must be a map of sections (mode, stun, socket, dpdk, stats, control), got " + describe(root));
     for (const std::string& o : overrides) apply_override(root, o);
     return read_config(root, name);
   } catch (const Failure& f) {
     return Error{format_failure(f, name)};
   } catch (const std::exception& e) {
-    return Error{name + ": " + e.what()};
+    return Error{one_line(name + ": " + e.what())};
   } catch (...) {
     return Error{name + ": unexpected error while reading the configuration"};
   }
@@ -997,6 +1080,9 @@ std::string to_yaml(const Config& c) {
   o += "  exit_after_idle_ms: " + std::to_string(d.exit_after_idle_ms) + "\n";
   o += "stats:\n";
   o += "  period: " + std::to_string(c.stats.period) + "\n";
+  o += "  metrics_listen: " + quote(c.stats.metrics_listen ? to_string(*c.stats.metrics_listen) : "") + "\n";
+  o += "control:\n";
+  o += "  socket: " + quote(c.control.socket) + "\n";
   return o;
 }
 

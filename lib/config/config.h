@@ -114,7 +114,14 @@ struct DpdkSection {
 
 struct StatsSection {
   unsigned period = 0;  // seconds between periodic stats blocks; 0 = off
+  std::optional<ListenAddress> metrics_listen;  // Prometheus /metrics endpoint; nullopt = off
   bool operator==(const StatsSection&) const = default;
+};
+
+// The console's UNIX control socket (lib/console).
+struct ControlSection {
+  std::string socket = "/run/stunbox/stunbox.sock";  // "" = no control socket
+  bool operator==(const ControlSection&) const = default;
 };
 
 struct Config {
@@ -123,11 +130,12 @@ struct Config {
   SocketSection socket;
   DpdkSection dpdk;
   StatsSection stats;
+  ControlSection control;
   std::string source;  // file name the config came from, for messages
   // Equal when they configure the same thing; `source` is not compared.
   bool operator==(const Config& o) const {
     return mode == o.mode && stun == o.stun && socket == o.socket && dpdk == o.dpdk &&
-           stats == o.stats;
+           stats == o.stats && control == o.control;
   }
 };
 

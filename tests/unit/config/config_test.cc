@@ -179,6 +179,17 @@ const std::vector<GoodCase>& good_cases() {
          c.socket.rcvbuf = 2147483647;
          c.stats.period = 86400;
        }},
+      {"metrics_listen v4", "stats: {metrics_listen: \"127.0.0.1:9478\"}\n", {},
+       [](Config& c) {
+         c.stats.metrics_listen = ListenAddress{IpAddress{false, {127, 0, 0, 1}}, 9478, "127.0.0.1:9478"};
+       }},
+      {"metrics_listen v6 via --set", "", {"stats.metrics_listen=\"[::1]:9100\""},
+       [](Config& c) {
+         IpAddress ip{true, {}};
+         ip.bytes[15] = 1;
+         c.stats.metrics_listen = ListenAddress{ip, 9100, "[::1]:9100"};
+       }},
+      {"metrics_listen empty is off", "stats: {metrics_listen: \"\"}\n", {}, [](Config&) {}},
       {"software of 127 two-byte characters", "stun:\n  software: \"" + repeat("\xc3\xa9", 127) + "\"\n", {},
        [](Config& c) { c.stun.software = repeat("\xc3\xa9", 127); }},
       {"software with escapes", "stun: {software: \"a\\\"b\\\\c\\td\\x01\\u0085\"}\n", {},
@@ -290,17 +301,22 @@ struct BadCase {
 const std::vector<BadCase>& bad_cases() {
   static const std::vector<BadCase> cases = {
       // structure
-      {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats), got a list"},
-      {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats), got 'just text'"},
+      {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control), got a list"},
+      {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control), got 'just text'"},
       {"a: [1\nb: 2\n", {}, "bad.yaml:2: YAML syntax error: end of sequence flow not found"},
       {"stun:\n  ports: [1]\n bad: 1\n", {}, "bad.yaml:3: YAML syntax error: end of map not found"},
-      {"mode: socket\n---\nmode: dpdk\n", {}, "bad.yaml:3: more than one YAML document in the file"},
+      {"mode: socket\n---\nmode: dpdk\n", {}, "bad.yaml:2: more than one YAML document in the file"},
+      // yaml-cpp 0.7 loops forever in LoadAll() on a stray ',' (jbeder/yaml-cpp#1040).
+      {",\n", {}, "bad.yaml:1: YAML syntax error: unexpected character"},
+      {"# comment\n, a\n", {}, "bad.yaml:2: YAML syntax error: unexpected character"},
+      {"", {"stun.software=,"}, "--set stun.software: bad YAML value: unexpected character"},
+      {"", {"stun.software=a\n---\nb"}, "--set stun.software: the value holds more than one YAML document"},
       {"socket:\n  workers: 2\n  workers: 3\n", {}, "bad.yaml:3: socket.workers: duplicate key 'workers'"},
       {"? [a]\n: 1\n", {}, "bad.yaml:1: keys must be plain names, got a list"},
       // unknown keys
       {"socket:\n  wokers: 2\n", {}, "bad.yaml:2: socket.wokers: unknown key 'wokers', did you mean 'workers'?"},
       {"sockets: {}\n", {}, "bad.yaml:1: sockets: unknown key 'sockets', did you mean 'socket'?"},
-      {"xyzzy: 1\n", {}, "bad.yaml:1: xyzzy: unknown key 'xyzzy' (allowed: mode, stun, socket, dpdk, stats)"},
+      {"xyzzy: 1\n", {}, "bad.yaml:1: xyzzy: unknown key 'xyzzy' (allowed: mode, stun, socket, dpdk, stats, control)"},
       {"dpdk:\n  ports:\n    - device: a\n      quees: 2\n", {},
        "bad.yaml:4: dpdk.ports[0].quees: unknown key 'quees', did you mean 'queues'?"},
       {"dpdk:\n  rss:\n    type: [ipv4]\n", {}, "bad.yaml:3: dpdk.rss.type: unknown key 'type', did you mean 'types'?"},
@@ -311,6 +327,8 @@ const std::vector<BadCase>& bad_cases() {
       {"socket:\n  batch: [1]\n", {}, "bad.yaml:2: socket.batch: expected an integer, got a list"},
       {"socket:\n  batch:\n", {}, "bad.yaml:2: socket.batch: expected an integer, got nothing"},
       {"socket:\n  pin: maybe\n", {}, "bad.yaml:2: socket.pin: expected true or false, got 'maybe'"},
+      // A multi-line value is escaped so the error stays on one line.
+      {"socket:\n  batch: |\n    a\n    b\n", {}, "bad.yaml:2: socket.batch: expected an integer, got 'a\\nb\\n'"},
       {"stun:\n  ports: 3478\n", {}, "bad.yaml:2: stun.ports: expected a list, got '3478'"},
       {"stun:\n  software: [a]\n", {}, "bad.yaml:2: stun.software: expected a string, got a list"},
       {"dpdk:\n  eal: [\"-l\", [1]]\n", {}, "bad.yaml:2: dpdk.eal[1]: expected a string, got a list"},
@@ -330,6 +348,12 @@ const std::vector<BadCase>& bad_cases() {
        "bad.yaml:2: stun.software: must be at most 127 characters (RFC 8489 s14.14), got 128"},
       {"stun:\n  software: \"\xff\"\n", {}, "bad.yaml:2: stun.software: is not valid UTF-8"},
       {"stats:\n  period: 86401\n", {}, "bad.yaml:2: stats.period: must be between 0 and 86400, got 86401"},
+      {"stats:\n  metrics_listen: \"127.0.0.1\"\n", {},
+       "bad.yaml:2: stats.metrics_listen: bad address \"127.0.0.1\": expected IPv4:PORT or [IPv6]:PORT"},
+      {"stats:\n  metrics_listen: \"127.0.0.1:0\"\n", {},
+       "bad.yaml:2: stats.metrics_listen: bad address \"127.0.0.1:0\": port must be between 1 and 65535"},
+      {"stats:\n  metrics_listen: \"::1:9478\"\n", {},
+       "bad.yaml:2: stats.metrics_listen: bad address \"::1:9478\": expected IPv4:PORT or [IPv6]:PORT (IPv6 addresses need brackets)"},
       {"dpdk:\n  burst: 0\n", {}, "bad.yaml:2: dpdk.burst: must be between 1 and 512, got 0"},
       {"dpdk:\n  burst: 513\n", {}, "bad.yaml:2: dpdk.burst: must be between 1 and 512, got 513"},
       {"dpdk:\n  ports: [{device: a, rx_desc: 63}]\n", {}, "bad.yaml:2: dpdk.ports[0].rx_desc: must be between 64 and 32768, got 63"},
@@ -507,7 +531,7 @@ TEST(ConfigRoundTrip, ToYamlListsEveryKey) {
   std::string text = to_yaml(*r);
   for (const char* key : {"mode:", "ports:", "software:", "fingerprint:", "classic:", "listen:", "workers:", "batch:", "pin:",
                           "rcvbuf:", "sndbuf:", "eal:", "lcores:", "burst:", "idle:", "size:", "cache:", "data_room:",
-                          "types:", "key:", "link_wait_ms:", "exit_after_idle_ms:", "period:"})
+                          "types:", "key:", "link_wait_ms:", "exit_after_idle_ms:", "period:", "metrics_listen:"})
     EXPECT_NE(text.find(key), std::string::npos) << key;
 }
 
@@ -644,6 +668,34 @@ TEST(ConfigEnums, NamesMatchTheFile) {
     ASSERT_TRUE(r.is_ok()) << r.message();
     EXPECT_EQ(r->dpdk.rss.types, std::vector<std::string>{std::string(t)});
   }
+}
+
+// ---------------------------------------------------------------------------
+// control.socket (the console's UNIX socket)
+
+TEST(ConfigControl, SocketDefaultEmptyAndBadValues) {
+  Result<Config> d = load_string("", "x", {});
+  ASSERT_TRUE(d.is_ok());
+  EXPECT_EQ(d->control.socket, "/run/stunbox/stunbox.sock");
+  Result<Config> off = load_string("control:\n  socket: \"\"\n", "x", {});
+  ASSERT_TRUE(off.is_ok()) << off.message();
+  EXPECT_EQ(off->control.socket, "");
+  Result<Config> set = load_string("", "x", {"control.socket=/tmp/sbx/ctl.sock"});
+  ASSERT_TRUE(set.is_ok()) << set.message();
+  EXPECT_EQ(set->control.socket, "/tmp/sbx/ctl.sock");
+  Result<Config> back = load_string(to_yaml(*set), "x", {});
+  ASSERT_TRUE(back.is_ok()) << back.message();
+  EXPECT_EQ(back->control.socket, "/tmp/sbx/ctl.sock");
+
+  Result<Config> long_path = load_string("control:\n  socket: /" + std::string(120, 'a') + "\n", "c.yaml", {});
+  ASSERT_FALSE(long_path.is_ok());
+  EXPECT_EQ(long_path.message(), "c.yaml:2: control.socket: path longer than 107 bytes (the UNIX socket limit)");
+  Result<Config> dir = load_string("control:\n  socket: /run/stunbox/\n", "c.yaml", {});
+  ASSERT_FALSE(dir.is_ok());
+  EXPECT_EQ(dir.message(), "c.yaml:2: control.socket: expected a socket file path, got a directory");
+  Result<Config> key = load_string("control:\n  sock: /x\n", "c.yaml", {});
+  ASSERT_FALSE(key.is_ok());
+  EXPECT_NE(key.message().find("c.yaml:2: control.sock: unknown key 'sock'"), std::string::npos) << key.message();
 }
 
 }  // namespace
