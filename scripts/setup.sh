@@ -4,7 +4,7 @@
 #   scripts/setup.sh --test   also what the test suite uses (tshark, coturn's client, ...)
 set -euo pipefail
 
-build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev)
+build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev)
 test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn iproute2 iputils-ping ethtool procps)
 
 want=("${build_pkgs[@]}")

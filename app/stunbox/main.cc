@@ -42,6 +42,10 @@ Options:
                                 --set 'socket.listen=["127.0.0.1:4000"]'
       --check-config FILE  validate FILE (with any --set applied), print
                            "FILE: OK" and exit 0, or print the error and exit 1.
+      --interactive        also run the console (the commands of stunbox-cli, see
+                           `help`) on this terminal: a "stunbox> " prompt on
+                           stdin/stdout. quit stops stunbox; EOF (Ctrl-D) only
+                           closes the console and stunbox keeps serving.
   -h, --help               show this help and exit.
   -V, --version            show the version and exit.
   -- EAL-ARGS...           everything after "--" is appended to dpdk.eal
@@ -54,6 +58,7 @@ Config file:
     socket: {listen: ["0.0.0.0:3478", "[::]:3478"], workers: auto, batch: 32, pin: false}
     dpdk:   {eal: [...], ports: [...], lcores: auto, burst: 32, idle: poll}
     stats:  {period: 0}
+    control: {socket: /run/stunbox/stunbox.sock}
   Every error names the file, line and YAML path.
 
 Modes:
@@ -64,8 +69,14 @@ Modes:
 Signals:
   SIGINT, SIGTERM  stop, print the final counters, exit 0.
   SIGHUP           re-read the config file (same path, same --set overrides) and
-                   apply stun options and stats.period live; settings that need
-                   a restart (mode, listen, workers, batch, ...) are reported.
+                   apply stun options (socket mode) and stats.period live;
+                   settings that need a restart (mode, listen, workers, batch,
+                   ...) are reported.
+
+Console:
+  control.socket (default /run/stunbox/stunbox.sock) serves the testpmd-style
+  console: `stunbox-cli` attaches to it (interactive, or one command such as
+  `stunbox-cli show port stats all`); see docs/operations.md.
 
 Output:
   One "stunbox: ready: ..." line once serving; with stats.period N, a counter
@@ -85,6 +96,7 @@ struct Args {
   std::vector<std::string> overrides;
   std::string check_config;
   bool check = false;
+  bool interactive = false;
   bool help = false;
   bool version = false;
   std::vector<std::string> extra_eal;
@@ -139,6 +151,9 @@ int parse_args(int argc, char** argv, Args& args) {
     } else if (name == "--check-config") {
       if (!take_value(args.check_config)) return usage_error("option '--check-config' needs a FILE argument");
       args.check = true;
+    } else if (name == "--interactive") {
+      if (int rc = no_value(); rc >= 0) return rc;
+      args.interactive = true;
     } else if (name == "-h" || name == "--help") {
       if (int rc = no_value(); rc >= 0) return rc;
       args.help = true;
@@ -216,10 +231,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "stunbox: EAL arguments after '--' given but mode is socket\n");
       return kExitUsage;
     }
-    st = sock::run(*cfg, sock::RunOptions{path, args.overrides});
+    st = sock::run(*cfg, sock::RunOptions{path, args.overrides, args.interactive});
   } else {
 #ifdef STUNBOX_HAVE_DPDK
-    st = dpdk::run(*cfg, args.extra_eal);
+    st = dpdk::run(*cfg, args.extra_eal, dpdk::RunOptions{path, args.overrides, args.interactive});
 #else
     std::fprintf(stderr, "stunbox: %s: mode is dpdk but this stunbox was built without DPDK support\n", path.c_str());
     return kExitFailure;

@@ -1,6 +1,7 @@
 // dpdk::run: EAL, mempools, ports, lcore map, launch, the main lcore's signal/stats loop, and teardown.
 #include "dpdk/dpdk_backend.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -15,13 +16,19 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 
+#include "config/config.h"
+#include "console/backend_view.h"
+#include "console/control_server.h"
+#include "console/metrics.h"
 #include "core/report.h"
 #include "core/runtime.h"
 #include "dpdk/eal.h"
 #include "dpdk/lcore_map.h"
 #include "dpdk/lcore_loop.h"
 #include "dpdk/port.h"
+#include "dpdk/telemetry.h"
 
 namespace stunbox::dpdk {
 namespace {
@@ -32,14 +39,33 @@ constexpr unsigned kMempoolMargin = 1024;
 
 void warn(const std::string& w) { std::fprintf(stderr, "stunbox: warning: %s\n", w.c_str()); }
 
-// Everything run() sets up; destroyed in reverse on every exit path.
-class Backend {
+// Everything run() sets up; destroyed in reverse on every exit path. Also
+// the read-only view the console and metrics use (from their own threads).
+class Backend final : public console::BackendView {
  public:
-  explicit Backend(const config::Config& cfg) : cfg_(cfg), stun_(cfg.stun.responder()) {}
-  ~Backend() { teardown(); }
+  Backend(const config::Config& cfg, const RunOptions& opts)
+      : cfg_(cfg), stun_(cfg.stun.responder()), opts_(opts) {
+    generations_.push_back(std::make_unique<config::Config>(cfg));
+    current_.store(generations_.back().get(), std::memory_order_release);
+  }
+  ~Backend() override { teardown(); }
 
   Status setup();
   Status serve();
+
+  // console::BackendView
+  std::string_view mode() const override { return "dpdk"; }
+  size_t port_count() const override { return ports_.size(); }
+  std::string port_name(size_t port) const override { return ports_.at(port).name; }
+  console::PortStats port_stats(size_t port) const override;
+  console::LinkState link(size_t port) const override;
+  std::string port_info(size_t port) const override;
+  std::vector<console::XStat> xstats(size_t port) const override;
+  std::span<const console::QueueView> queues() const override { return queue_views_; }
+  std::span<const console::WorkerInfo> workers() const override { return worker_infos_; }
+  console::WorkerUsage usage(size_t worker) const override;
+  const config::Config& config() const override { return *current_.load(std::memory_order_acquire); }
+  std::string reload() override;
 
  private:
   void teardown();
@@ -58,7 +84,141 @@ class Backend {
   std::vector<LcoreWork> work_;
   std::atomic<bool> stop_{false};
   bool launched_ = false;
+  // The view's fixed tables (built at the end of setup) and lcore accounting.
+  std::vector<console::QueueView> queue_views_;
+  std::vector<console::WorkerInfo> worker_infos_;
+  std::unique_ptr<LcoreUsage[]> usage_;
+  double ns_per_cycle_ = 0;
+  RunOptions opts_;
+  std::mutex reload_mutex_;
+  std::vector<std::unique_ptr<config::Config>> generations_;  // kept: readers may hold older ones
+  std::atomic<const config::Config*> current_{nullptr};
 };
+
+console::PortStats Backend::port_stats(size_t port) const {
+  rte_eth_stats st{};
+  console::PortStats p;
+  if (rte_eth_stats_get(ports_.at(port).port_id, &st) != 0) return p;
+  p.rx_packets = st.ipackets;
+  p.rx_missed = st.imissed;
+  p.rx_bytes = st.ibytes;
+  p.rx_errors = st.ierrors;
+  p.rx_nombuf = st.rx_nombuf;
+  p.tx_packets = st.opackets;
+  p.tx_errors = st.oerrors;
+  p.tx_bytes = st.obytes;
+  return p;
+}
+
+console::LinkState Backend::link(size_t port) const {
+  rte_eth_link l{};
+  console::LinkState out;
+  if (rte_eth_link_get_nowait(ports_.at(port).port_id, &l) != 0) return out;
+  out.up = l.link_status == RTE_ETH_LINK_UP;
+  out.speed_mbps = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed;
+  out.full_duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+  return out;
+}
+
+std::string Backend::port_info(size_t port) const {
+  const PortSetup& p = ports_.at(port);
+  const config::PortSection& section = cfg_.dpdk.ports.at(p.index);
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto hex = [](const uint8_t* b, size_t n, const char* sep) {
+    std::string o;
+    for (size_t i = 0; i < n; ++i) {
+      if (i != 0) o += sep;
+      o += kHex[b[i] >> 4];
+      o += kHex[b[i] & 15];
+    }
+    return o;
+  };
+  std::string o;
+  o += "Device: " + p.device + "\n";
+  o += "Driver: " + p.driver + "\n";
+  o += "Port id: " + std::to_string(p.port_id) + ", NUMA socket " + std::to_string(p.socket) + "\n";
+  o += "MAC address: " + hex(p.identity.mac.data(), 6, ":") + "\n";
+  o += "MTU: " + std::to_string(section.mtu) + "\n";
+  o += "Queues: " + std::to_string(p.queues) + " RX/TX pairs, " + std::to_string(p.rx_desc) + " RX and " +
+       std::to_string(p.tx_desc) + " TX descriptors\n";
+  if (p.rss) {
+    o += "RSS hash types: " + rss_types_to_string(p.rss_types) + "\n";
+    if (p.rss_dropped != 0) o += "RSS types not supported by the device: " + rss_types_to_string(p.rss_dropped) + "\n";
+    o += "RSS key: " + hex(p.rss_key.data(), p.rss_key.size(), "") + "\n";
+    o += "RETA size: " + std::to_string(p.reta_size) + "\n";
+  } else {
+    o += "RSS: off (" + std::string(p.queues > 1 ? "not supported by the device" : "single queue") + ")\n";
+  }
+  o += std::string("RX checksum: ") + (p.rx_csum ? "hardware" : "software") + "\n";
+  o += std::string("TX IPv4/UDP checksum: ") + (p.tx_csum ? "hardware" : "software") + "\n";
+  o += std::string("TX fast free: ") + (p.fast_free ? "on" : "off") + "\n";
+  o += "Multicast: " + (p.multicast.empty() ? std::string("-") : p.multicast) + "\n";
+  o += "VLAN: " + (section.vlan ? std::to_string(*section.vlan) : std::string("untagged")) + "\n";
+  std::string addrs;
+  for (const config::IpPrefix& a : section.addresses) {
+    if (!addrs.empty()) addrs += ' ';
+    addrs += config::to_string(a);
+  }
+  o += "Addresses: " + (addrs.empty() ? std::string("-") : addrs) + "\n";
+  return o;
+}
+
+std::vector<console::XStat> Backend::xstats(size_t port) const {
+  const uint16_t id = ports_.at(port).port_id;
+  std::vector<console::XStat> out;
+  const int n = rte_eth_xstats_get_names(id, nullptr, 0);
+  if (n <= 0) return out;
+  std::vector<rte_eth_xstat_name> names(static_cast<size_t>(n));
+  std::vector<rte_eth_xstat> values(static_cast<size_t>(n));
+  const int nn = rte_eth_xstats_get_names(id, names.data(), static_cast<unsigned>(n));
+  const int nv = rte_eth_xstats_get(id, values.data(), static_cast<unsigned>(n));
+  if (nn <= 0 || nv <= 0) return out;
+  for (int i = 0; i < std::min(nn, nv); ++i) {
+    const uint64_t idx = values[static_cast<size_t>(i)].id;
+    if (idx >= static_cast<uint64_t>(nn)) continue;
+    out.push_back(console::XStat{names[idx].name, values[static_cast<size_t>(i)].value});
+  }
+  return out;
+}
+
+console::WorkerUsage Backend::usage(size_t worker) const {
+  const LcoreUsage& u = usage_[worker];
+  return console::WorkerUsage{
+      static_cast<uint64_t>(static_cast<double>(u.busy_cycles.load(std::memory_order_relaxed)) * ns_per_cycle_),
+      static_cast<uint64_t>(static_cast<double>(u.total_cycles.load(std::memory_order_relaxed)) * ns_per_cycle_),
+      u.loops.load(std::memory_order_relaxed)};
+}
+
+std::string Backend::reload() {
+  std::lock_guard<std::mutex> lock(reload_mutex_);
+  if (opts_.config_path.empty()) return "reload: no config file to re-read; nothing changed";
+  auto next = config::load_file(opts_.config_path, opts_.overrides);
+  if (!next) return "reload failed, running config kept: " + next.message();
+  const config::Config& now = config();
+  // In dpdk mode only stats.period changes live: the lcores hold the STUN
+  // options and port identities by plain pointer, read per packet.
+  std::string restart;
+  auto note = [&restart](const char* key) {
+    if (!restart.empty()) restart += ", ";
+    restart += key;
+  };
+  if (now.mode != next->mode) note("mode");
+  if (!(now.stun == next->stun)) note("stun");
+  if (!(now.dpdk == next->dpdk)) note("dpdk");
+  if (!(now.socket == next->socket)) note("socket");
+  if (!(now.control == next->control)) note("control");
+  config::StatsSection a = now.stats, b = next->stats;
+  a.period = b.period = 0;
+  if (!(a == b)) note("stats (other than period)");
+  // Only stats.period is taken from the new file; everything else stays as running.
+  auto live = std::make_unique<config::Config>(now);
+  live->stats.period = next->stats.period;
+  generations_.push_back(std::move(live));
+  current_.store(generations_.back().get(), std::memory_order_release);
+  std::string msg = "reloaded " + opts_.config_path + ": stats.period applied";
+  if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
+  return msg;
+}
 
 Status Backend::setup() {
   const config::DpdkSection& d = cfg_.dpdk;
@@ -173,6 +333,21 @@ Status Backend::setup() {
   }
 
   for (const PortSetup& p : ports_) announce(p, pools_[p.socket]);
+
+  // The console's view: fixed tables and one usage block per lcore.
+  usage_ = std::make_unique<LcoreUsage[]>(work_.size());
+  ns_per_cycle_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
+  for (size_t i = 0; i < work_.size(); ++i) {
+    work_[i].usage = &usage_[i];
+    console::WorkerInfo info;
+    info.id = work_[i].lcore;
+    for (const QueueContext* q : work_[i].queues) {
+      if (!info.queues.empty()) info.queues += ' ';
+      info.queues += std::to_string(q->port_index) + ":" + std::to_string(q->queue_id);
+    }
+    worker_infos_.push_back(std::move(info));
+  }
+  for (const auto& q : queues_) queue_views_.push_back(console::QueueView{q->port_index, q->queue_id, q->lcore, &q->counters});
   return Status::ok();
 }
 
@@ -207,6 +382,16 @@ void Backend::print_summary() const {
 }
 
 Status Backend::serve() {
+  // /metrics, health monitor, systemd notify, telemetry and capture: up
+  // before any lcore runs, so a bad stats.metrics_listen stops nothing.
+  auto ops = console::Operations::start(*this);
+  if (!ops) return ops.error();
+  const TelemetryScope telemetry(*this, &(*ops)->health());
+  const CaptureScope capture;
+  if (!capture.status()) {
+    std::printf("stunbox: warning: live capture (dpdk-dumpcap) unavailable: %s\n", capture.status().message().c_str());
+  }
+
   for (LcoreWork& w : work_) {
     const int rc = rte_eal_remote_launch(lcore_main, &w, w.lcore);
     if (rc != 0) {
@@ -216,30 +401,33 @@ Status Backend::serve() {
     }
     launched_ = true;
   }
+  // The console: control socket, --interactive terminal, periodic stats block; up before the ready line.
+  console::ControlServer control(*this);
+  if (Status st = control.start(console::ControlOptions{cfg_.control.socket, opts_.interactive}); !st) {
+    std::printf("stunbox: warning: %s; running without a control socket\n", st.message().c_str());
+    std::fflush(stdout);
+    [[maybe_unused]] Status again = control.start(console::ControlOptions{"", opts_.interactive});
+  }
+  if (const console::MetricsServer* m = (*ops)->metrics()) std::printf("stunbox: metrics on %s\n", m->url().c_str());
   print_summary();
+  auto count = [](size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+  (*ops)->ready("dpdk mode, " + count(ports_.size(), "port") + ", " + count(work_.size(), "lcore"));
 
   using Clock = std::chrono::steady_clock;
-  const unsigned period = cfg_.stats.period;
   const unsigned idle_ms = cfg_.dpdk.exit_after_idle_ms;
-  Snapshot prev_stats = total();
-  auto last_stats = Clock::now();
-  uint64_t last_rx = prev_stats.get(Counter::rx_packets);
+  uint64_t last_rx = total().get(Counter::rx_packets);
   auto last_rx_change = Clock::now();
   for (;;) {
     const Signal sig = wait_signal(100);
     if (sig == Signal::stop) break;
     if (sig == Signal::reload) {
-      std::fprintf(stderr, "stunbox: reload: not supported in dpdk mode yet\n");
+      (*ops)->reloading();
+      std::printf("stunbox: %s\n", reload().c_str());
+      std::fflush(stdout);
+      (*ops)->reloaded();
     }
     const auto now = Clock::now();
     const Snapshot snap = total();
-    if (period != 0 && now - last_stats >= std::chrono::seconds(period)) {
-      const double secs = std::chrono::duration<double>(now - last_stats).count();
-      std::printf("%s", format_stats(snap, &prev_stats, secs).c_str());
-      std::fflush(stdout);
-      prev_stats = snap;
-      last_stats = now;
-    }
     if (idle_ms != 0) {
       const uint64_t rx = snap.get(Counter::rx_packets);
       if (rx != last_rx) {
@@ -252,6 +440,8 @@ Status Backend::serve() {
     }
   }
 
+  (*ops)->stopping();  // STOPPING=1; /metrics and the health monitor stop reading
+  control.stop();  // before the lcores stop and the ports close: it reads both
   stop_.store(true, std::memory_order_release);
   rte_eal_mp_wait_lcore();
   launched_ = false;
@@ -285,7 +475,7 @@ void Backend::teardown() {
 
 }  // namespace
 
-Status run(const config::Config& cfg, const std::vector<std::string>& extra_eal) {
+Status run(const config::Config& cfg, const std::vector<std::string>& extra_eal, const RunOptions& opts) {
   if (cfg.dpdk.ports.empty()) return Error{"dpdk.ports: dpdk mode needs at least one port"};
   Status st = init_eal(eal_arguments(cfg.dpdk, extra_eal));
   if (!st) {
@@ -301,7 +491,7 @@ Status run(const config::Config& cfg, const std::vector<std::string>& extra_eal)
     return st;
   }
   {
-    Backend backend(cfg);
+    Backend backend(cfg, opts);
     st = backend.setup();
     if (st) st = backend.serve();
   }  // ports stopped and closed, pools freed

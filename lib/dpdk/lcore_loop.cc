@@ -125,11 +125,25 @@ PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload) {
 
 int lcore_main(void* arg) {
   const LcoreWork& work = *static_cast<const LcoreWork*>(arg);
+  LcoreUsage unused;
+  LcoreUsage& usage = work.usage != nullptr ? *work.usage : unused;
   unsigned empty_polls = 0;
+  // One TSC read per poll: the cycles since the previous read belong to this
+  // poll (and any idle pause/sleep before it), busy when it carried packets.
+  const uint64_t start = rte_rdtsc();
+  uint64_t prev = start;
+  uint64_t busy = 0;
+  uint64_t loops = 0;
   while (!work.stop->load(std::memory_order_acquire)) {
+    usage.busy_cycles.store(busy, std::memory_order_relaxed);
+    usage.total_cycles.store(prev - start, std::memory_order_relaxed);
+    usage.loops.store(++loops, std::memory_order_relaxed);
     for (unsigned i = 0; i < kPollsPerStopCheck; ++i) {
       unsigned got = 0;
       for (QueueContext* q : work.queues) got += poll_queue(*q);
+      const uint64_t now = rte_rdtsc();
+      if (got != 0) busy += now - prev;
+      prev = now;
       if (work.idle == config::Idle::poll) continue;
       if (got != 0) {
         empty_polls = 0;

@@ -42,12 +42,23 @@ PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload);
 // the number of packets received. Tests drive the loop with this.
 inline uint16_t poll_queue(QueueContext& q) { return q.poll(q); }
 
+// An lcore's cycle accounting, as testpmd's record-core-cycles: TSC cycles
+// of polls that received packets (busy) and of every poll (total), and a
+// loop counter that keeps moving while the lcore is alive (stall detection).
+// worker lcore: wo (relaxed stores every kPollsPerStopCheck polls), readers: ro.
+struct alignas(64) LcoreUsage {
+  std::atomic<uint64_t> busy_cycles{0};
+  std::atomic<uint64_t> total_cycles{0};
+  std::atomic<uint64_t> loops{0};
+};
+
 // What one worker lcore runs.
 struct LcoreWork {
   unsigned lcore = 0;
   std::vector<QueueContext*> queues;
   config::Idle idle = config::Idle::poll;
   const std::atomic<bool>* stop = nullptr;  // main: wo, worker: ro
+  LcoreUsage* usage = nullptr;              // optional: nullptr = not recorded
 };
 
 // The worker lcore's main loop (rte_eal_remote_launch entry point; arg is a

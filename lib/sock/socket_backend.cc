@@ -13,13 +13,19 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "console/backend_view.h"
+#include "console/control_server.h"
+#include "console/metrics.h"
 #include "core/counters.h"
 #include "core/report.h"
 #include "core/runtime.h"
@@ -39,6 +45,22 @@ constexpr size_t kSlotSize = kDataRoom + stun::kMaxResponseSize;
 constexpr unsigned kMaxBatchesPerWakeup = 8;
 constexpr size_t kCtrlSize = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
 constexpr uint32_t kStopToken = UINT32_MAX;
+// Longest a worker sleeps in epoll_wait: its progress counter (the view's
+// stall detection) moves at least this often even with no traffic.
+constexpr int kHeartbeatMs = 100;
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no syscall
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// A worker's time accounting. worker: wo (relaxed stores), readers: ro.
+struct alignas(64) WorkerUsageCounters {
+  std::atomic<uint64_t> busy_ns{0};
+  std::atomic<uint64_t> total_ns{0};
+  std::atomic<uint64_t> progress{0};
+};
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -170,13 +192,20 @@ struct Shared {
   std::atomic<const stun::ResponderConfig*> responder{nullptr};  // main: wo, workers: ro (once per batch)
   std::atomic<bool> stop{false};                                  // main: wo, workers: ro
   Fd stop_event;  // eventfd, written once by main; never read, so it stays readable for every worker
+  // Test hook (STUNBOX_TEST_STALL_AFTER_PACKETS=N): the first worker to have
+  // received N datagrams stops making progress until stop, so tests can see
+  // the health monitor withhold WATCHDOG=1 and /metrics report the stall.
+  // main: wo (before the workers start); workers: claim once (exchange to 0).
+  std::atomic<uint64_t> test_stall_after{0};
 };
 
 class Worker {
  public:
-  Worker(std::vector<Fd> sockets, std::vector<bool> v6, unsigned batch, Shared& shared, WorkerCounters& counters)
+  // counters: one block per listen address (this worker's sockets, same order).
+  Worker(std::vector<Fd> sockets, std::vector<bool> v6, unsigned batch, Shared& shared, WorkerCounters* counters,
+         WorkerUsageCounters& usage)
       : sockets_(std::move(sockets)), v6_(std::move(v6)), batch_(batch), shared_(shared),
-        counters_(counters) {}
+        counters_(counters), usage_(usage) {}
 
   // Allocates every per-packet buffer up front; the serving loop allocates nothing.
   Status prepare() {
@@ -209,25 +238,54 @@ class Worker {
   }
 
   void serve() {
+    const uint64_t start = monotonic_ns();
+    uint64_t busy = 0;
     while (!shared_.stop.load(std::memory_order_relaxed)) {
-      int n = epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), -1);
+      int n = epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), kHeartbeatMs);
       if (n < 0) {
         if (errno == EINTR) continue;
         return;  // only EBADF/EINVAL: nothing sensible left to do
       }
+      // Busy = time from wake-up to back in epoll_wait, for wake-ups that
+      // carried datagrams; the rest of total is waiting.
+      const uint64_t woke = monotonic_ns();
+      unsigned got = 0;
       for (int e = 0; e < n; ++e) {
         if (events_[e].data.u32 == kStopToken) return;
-        drain(events_[e].data.u32);
+        got += drain(events_[e].data.u32);
       }
+      const uint64_t done = monotonic_ns();
+      if (got != 0) busy += done - woke;
+      if (got != 0 && shared_.test_stall_after.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+        if (test_hook_stall(got)) return;
+      }
+      usage_.busy_ns.store(busy, std::memory_order_relaxed);
+      usage_.total_ns.store(done - start, std::memory_order_relaxed);
+      usage_.progress.store(usage_.progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
   }
 
  private:
-  void drain(uint32_t sock_index) {
+  // The stall test hook: once this worker has seen the armed number of
+  // datagrams, it freezes its progress counter and idles until stop.
+  // Returns true when stopped while stalled.
+  bool test_hook_stall(unsigned got) {
+    test_seen_ += got;
+    uint64_t armed = shared_.test_stall_after.load(std::memory_order_relaxed);
+    if (test_seen_ < armed || !shared_.test_stall_after.compare_exchange_strong(armed, 0)) return false;
+    while (!shared_.stop.load(std::memory_order_relaxed)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return true;
+  }
+
+  // Returns the number of datagrams received.
+  unsigned drain(uint32_t sock_index) {
+    unsigned total = 0;
     for (unsigned b = 0; b < kMaxBatchesPerWakeup; ++b) {
       int got = receive_batch(sock_index);
-      if (got < static_cast<int>(batch_)) return;  // socket empty (or error): back to epoll
+      if (got > 0) total += static_cast<unsigned>(got);
+      if (got < static_cast<int>(batch_)) break;  // socket empty (or error): back to epoll
     }
+    return total;
   }
 
   // One recvmmsg + one sendmmsg. Returns the number of datagrams received.
@@ -280,8 +338,11 @@ class Worker {
       prepare_reply(out, static_cast<unsigned>(i), a.length, v6_socket);
       ++out;
     }
+    // Published before the replies leave, so a client holding its answer
+    // also sees its request counted; what sendmmsg did follows right after.
+    counters_[sock_index].publish(local_);
     send_replies(fd, out);
-    counters_.publish(local_);
+    counters_[sock_index].publish(local_);
     return got;
   }
 
@@ -399,8 +460,10 @@ class Worker {
   std::vector<bool> v6_;
   unsigned batch_;
   Shared& shared_;
-  WorkerCounters& counters_;
+  WorkerCounters* counters_;
+  WorkerUsageCounters& usage_;
   LocalCounters local_;
+  uint64_t test_seen_ = 0;  // datagrams seen, counted only while the stall hook is armed
   Fd epoll_;
   std::vector<uint8_t> data_;
   std::vector<uint8_t> rx_ctrl_;
@@ -440,8 +503,126 @@ std::string restart_only_changes(const config::Config& now, const config::Config
   if (now.socket.pin != next.socket.pin) note("socket.pin");
   if (now.socket.rcvbuf != next.socket.rcvbuf) note("socket.rcvbuf");
   if (now.socket.sndbuf != next.socket.sndbuf) note("socket.sndbuf");
+  if (now.control.socket != next.control.socket) note("control.socket");
+  if (now.stats.metrics_listen != next.stats.metrics_listen) note("stats.metrics_listen");
   return out;
 }
+
+// The socket backend as the console and metrics see it: one "port" per
+// listen address, one queue per (listen address, worker).
+class SocketView final : public console::BackendView {
+ public:
+  SocketView(std::unique_ptr<LiveSettings> first, const RunOptions& opts, Shared& shared,
+             std::vector<std::string> listen_text, std::vector<bool> v6, unsigned workers,
+             const std::vector<WorkerCounters>& counters, const std::vector<WorkerUsageCounters>& usage)
+      : opts_(opts), shared_(shared), listen_(std::move(listen_text)), v6_(std::move(v6)), usage_(usage) {
+    current_.store(first.get(), std::memory_order_release);
+    generations_.push_back(std::move(first));
+    const size_t n = listen_.size();
+    for (unsigned w = 0; w < workers; ++w) {
+      console::WorkerInfo info;
+      info.id = w;
+      for (size_t a = 0; a < n; ++a) {
+        queues_.push_back(console::QueueView{static_cast<unsigned>(a), w, w, &counters[w * n + a]});
+        if (a != 0) info.queues += ' ';
+        info.queues += std::to_string(a) + ":" + std::to_string(w);
+      }
+      workers_.push_back(std::move(info));
+    }
+  }
+
+  std::string_view mode() const override { return "socket"; }
+  size_t port_count() const override { return listen_.size(); }
+  std::string port_name(size_t port) const override { return "udp " + listen_.at(port); }
+
+  console::PortStats port_stats(size_t port) const override {
+    const Snapshot s = port_snapshot(port);
+    console::PortStats p;
+    p.rx_packets = s.get(Counter::rx_packets);
+    p.rx_bytes = s.get(Counter::rx_bytes);
+    p.rx_errors = s.get(DropReason::sock_truncated);
+    p.tx_packets = s.get(Counter::tx_packets);
+    p.tx_bytes = s.get(Counter::tx_bytes);
+    p.tx_errors = s.get(DropReason::sock_send_failed);
+    return p;
+  }
+
+  console::LinkState link(size_t) const override { return console::LinkState{true, 0, false}; }
+
+  std::string port_info(size_t port) const override {
+    const config::SocketSection& sc = config().socket;
+    auto bytes_or_default = [](unsigned v) { return v == 0 ? std::string("kernel default") : std::to_string(v) + " bytes"; };
+    std::string o;
+    o += "Driver: kernel UDP sockets (socket mode)\n";
+    o += "Listen address: " + listen_.at(port) + " (" + (v6_.at(port) ? "IPv6" : "IPv4") + ")\n";
+    o += "Workers: " + std::to_string(workers_.size()) + " (one SO_REUSEPORT socket each; the kernel spreads flows)\n";
+    o += "Batch: " + std::to_string(sc.batch) + " datagrams per recvmmsg/sendmmsg\n";
+    o += "Reply source: the request's destination address (" + std::string(v6_.at(port) ? "IPV6_PKTINFO" : "IP_PKTINFO") +
+         ")\n";
+    o += "SO_RCVBUF: " + bytes_or_default(sc.rcvbuf) + ", SO_SNDBUF: " + bytes_or_default(sc.sndbuf) + "\n";
+    o += "Checksums: kernel\n";
+    o += std::string("Pinned workers: ") + (sc.pin ? "yes" : "no") + "\n";
+    return o;
+  }
+
+  // Socket mode has no device counters: every counter of this listen address.
+  std::vector<console::XStat> xstats(size_t port) const override {
+    const Snapshot s = port_snapshot(port);
+    std::vector<console::XStat> out;
+    for (size_t i = 0; i < kCounterCount; ++i) out.push_back({std::string(kCounterNames[i]), s.v[i]});
+    for (size_t r = 0; r < kDropReasonCount; ++r)
+      out.push_back({"drop_" + std::string(kDropReasonNames[r]), s.v[kCounterCount + r]});
+    return out;
+  }
+
+  std::span<const console::QueueView> queues() const override { return queues_; }
+  std::span<const console::WorkerInfo> workers() const override { return workers_; }
+  console::WorkerUsage usage(size_t worker) const override {
+    const WorkerUsageCounters& u = usage_.at(worker);
+    return console::WorkerUsage{u.busy_ns.load(std::memory_order_relaxed), u.total_ns.load(std::memory_order_relaxed),
+                                u.progress.load(std::memory_order_relaxed)};
+  }
+
+  const config::Config& config() const override { return current_.load(std::memory_order_acquire)->cfg; }
+
+  std::string reload() override {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    if (opts_.config_path.empty()) return "reload: no config file to re-read; nothing changed";
+    auto next = config::load_file(opts_.config_path, opts_.overrides);
+    if (!next) return "reload failed, running config kept: " + next.message();
+    const std::string restart = restart_only_changes(config(), *next);
+    generations_.push_back(std::make_unique<LiveSettings>(LiveSettings{std::move(*next), {}}));
+    LiveSettings* live = generations_.back().get();
+    live->responder = live->cfg.stun.responder();
+    // Workers pick the new responder up at their next batch; nothing is lost.
+    shared_.responder.store(&live->responder, std::memory_order_release);
+    current_.store(live, std::memory_order_release);
+    std::string msg = "reloaded " + opts_.config_path + ": stun options and stats.period applied";
+    if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
+    return msg;
+  }
+
+ private:
+  Snapshot port_snapshot(size_t port) const {
+    Snapshot s;
+    for (const console::QueueView& q : queues_)
+      if (q.port == port) s.add(*q.counters);
+    return s;
+  }
+
+  RunOptions opts_;
+  Shared& shared_;
+  std::vector<std::string> listen_;
+  std::vector<bool> v6_;
+  const std::vector<WorkerUsageCounters>& usage_;
+  std::vector<console::QueueView> queues_;
+  std::vector<console::WorkerInfo> workers_;
+  std::mutex reload_mutex_;
+  // Every generation is kept until the view dies: workers and readers may
+  // still hold pointers into an older one.
+  std::vector<std::unique_ptr<LiveSettings>> generations_;
+  std::atomic<const LiveSettings*> current_{nullptr};
+};
 
 }  // namespace
 
@@ -487,26 +668,42 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
   Shared shared;
   shared.stop_event = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (shared.stop_event.get() < 0) return Error{"eventfd: " + errno_text(errno)};
+  if (const char* stall = std::getenv("STUNBOX_TEST_STALL_AFTER_PACKETS")) {
+    shared.test_stall_after.store(std::strtoull(stall, nullptr, 10), std::memory_order_relaxed);
+  }
 
-  std::vector<std::unique_ptr<LiveSettings>> settings;  // every generation, freed at exit
-  settings.push_back(std::make_unique<LiveSettings>(LiveSettings{cfg, {}}));
-  settings.back()->responder = settings.back()->cfg.stun.responder();
-  shared.responder.store(&settings.back()->responder, std::memory_order_release);
+  auto first = std::make_unique<LiveSettings>(LiveSettings{cfg, {}});
+  first->responder = first->cfg.stun.responder();
+  shared.responder.store(&first->responder, std::memory_order_release);
 
-  std::vector<WorkerCounters> counters(workers);
+  // counters[w * targets + a]: worker w's counters for listen address a.
+  std::vector<WorkerCounters> counters(static_cast<size_t>(workers) * targets.size());
+  std::vector<WorkerUsageCounters> usage(workers);
   std::vector<std::unique_ptr<Worker>> pool;
   std::vector<bool> v6;
-  for (const auto& t : targets) v6.push_back(t.v6);
+  std::vector<std::string> listen_text;
+  for (const auto& t : targets) {
+    v6.push_back(t.v6);
+    listen_text.push_back(t.text);
+  }
+  SocketView view(std::move(first), opts, shared, listen_text, v6, workers, counters, usage);
   for (unsigned w = 0; w < workers; ++w) {
-    pool.push_back(std::make_unique<Worker>(std::move(sockets[w]), v6, batch, shared, counters[w]));
+    pool.push_back(std::make_unique<Worker>(std::move(sockets[w]), v6, batch, shared,
+                                            &counters[static_cast<size_t>(w) * targets.size()], usage[w]));
     Status st = pool.back()->prepare();
     if (!st) return st;
   }
+
+  // /metrics, the health monitor and systemd notify; a bad metrics_listen fails here, before any worker runs.
+  auto ops = console::Operations::start(view);
+  if (!ops) return ops.error();
 
   std::vector<std::thread> threads;
   std::string pin_warning;
   for (unsigned w = 0; w < workers; ++w) {
     threads.emplace_back([&pool, w] { pool[w]->serve(); });
+    // Named so ps/top (and tests) tell workers from the control and metrics threads.
+    pthread_setname_np(threads.back().native_handle(), ("sbx-worker-" + std::to_string(w)).substr(0, 15).c_str());
     if (sc.pin) {
       cpu_set_t set;
       CPU_ZERO(&set);
@@ -526,62 +723,37 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
     for (auto& t : threads) t.join();
   };
 
+  // The console: control socket, --interactive terminal, periodic stats block; up before the ready line.
+  console::ControlServer control(view);
+  if (Status st = control.start(console::ControlOptions{cfg.control.socket, opts.interactive}); !st) {
+    print_line("stunbox: warning: " + st.message() + "; running without a control socket");
+    [[maybe_unused]] Status again = control.start(console::ControlOptions{"", opts.interactive});
+  }
+
   if (!pin_warning.empty()) print_line(pin_warning);
   std::string all;
   for (const auto& t : targets) {
     print_line("stunbox: listening on udp " + t.text + " (" + std::to_string(workers) + " SO_REUSEPORT sockets)");
     all += " " + t.text;
   }
-  print_line("stunbox: ready: socket mode, " + std::to_string(workers) + (workers == 1 ? " worker" : " workers") +
-             ", listening on" + all);
+  if (const console::MetricsServer* m = (*ops)->metrics()) print_line("stunbox: metrics on " + m->url());
+  const std::string ready = "socket mode, " + std::to_string(workers) + (workers == 1 ? " worker" : " workers") +
+                            ", listening on" + all;
+  print_line("stunbox: ready: " + ready);
+  (*ops)->ready(ready);
 
-  using Clock = std::chrono::steady_clock;
-  unsigned period = cfg.stats.period;
-  Snapshot prev = Snapshot::sum(counters);
-  Clock::time_point prev_time = Clock::now();
   for (;;) {
-    unsigned timeout_ms = 1000;
-    if (period != 0) {
-      auto due = prev_time + std::chrono::seconds(period);
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
-      timeout_ms = left <= 0 ? 0 : static_cast<unsigned>(left);
-    }
-    Signal sig = wait_signal(timeout_ms);
+    Signal sig = wait_signal(1000);
     if (sig == Signal::stop) break;
     if (sig == Signal::reload) {
-      if (opts.config_path.empty()) {
-        print_line("stunbox: reload: no config file to re-read; nothing changed");
-      } else {
-        auto next = config::load_file(opts.config_path, opts.overrides);
-        if (!next) {
-          print_line("stunbox: reload failed, running config kept: " + next.message());
-        } else {
-          const config::Config& now = settings.back()->cfg;
-          std::string restart = restart_only_changes(now, *next);
-          settings.push_back(std::make_unique<LiveSettings>(LiveSettings{std::move(*next), {}}));
-          settings.back()->responder = settings.back()->cfg.stun.responder();
-          shared.responder.store(&settings.back()->responder, std::memory_order_release);
-          period = settings.back()->cfg.stats.period;
-          prev = Snapshot::sum(counters);
-          prev_time = Clock::now();
-          std::string msg = "stunbox: reloaded " + opts.config_path + ": stun options and stats.period applied";
-          if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
-          print_line(msg);
-        }
-      }
-    }
-    if (period != 0 && Clock::now() >= prev_time + std::chrono::seconds(period)) {
-      Clock::time_point t = Clock::now();
-      Snapshot s = Snapshot::sum(counters);
-      double dt = std::chrono::duration<double>(t - prev_time).count();
-      std::string block = "stunbox: stats (" + std::to_string(workers) + " workers)\n" + format_stats(s, &prev, dt);
-      std::fputs(block.c_str(), stdout);
-      std::fflush(stdout);
-      prev = s;
-      prev_time = t;
+      (*ops)->reloading();
+      print_line("stunbox: " + view.reload());
+      (*ops)->reloaded();
     }
   }
 
+  (*ops)->stopping();  // STOPPING=1; /metrics and the monitor stop reading the workers
+  control.stop();  // before the workers: it reads their counters
   stop_all();
   std::string final_block = "stunbox: final counters\n" + format_stats(Snapshot::sum(counters), nullptr, 0);
   std::fputs(final_block.c_str(), stdout);

@@ -357,6 +357,9 @@ def test_options(exe):
         for tid in sorted(os.listdir(task_dir), key=int):
             if int(tid) == srv.proc.pid:
                 continue
+            with open(os.path.join(task_dir, tid, "comm")) as f:
+                if not f.read().startswith("sbx-worker"):
+                    continue  # the console and metrics threads are not pinned
             with open(os.path.join(task_dir, tid, "status")) as f:
                 allowed = re.search(r"^Cpus_allowed_list:\s*(\S+)$", f.read(), re.M).group(1)
             pinned.append(allowed)

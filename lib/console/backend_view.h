@@ -1,0 +1,109 @@
+// A read-only view of a running backend (ports, queues, workers, config) for the console, metrics and telemetry.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/counters.h"
+
+namespace stunbox::console {
+
+// testpmd's port counters ("show port stats"). dpdk mode: rte_eth_stats of
+// the ethdev. socket mode: summed from the workers' counters of one listen
+// address (errors = sock_truncated / sock_send_failed, missed/nombuf 0).
+struct PortStats {
+  uint64_t rx_packets = 0;
+  uint64_t rx_missed = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t rx_errors = 0;
+  uint64_t rx_nombuf = 0;
+  uint64_t tx_packets = 0;
+  uint64_t tx_errors = 0;
+  uint64_t tx_bytes = 0;
+};
+
+struct LinkState {
+  bool up = false;
+  uint32_t speed_mbps = 0;  // 0 = unknown / not applicable (socket mode)
+  bool full_duplex = false;
+};
+
+struct XStat {
+  std::string name;
+  uint64_t value = 0;
+};
+
+// One (port, queue) pair served by one worker, with its counters. In socket
+// mode: port = listen address index, queue = worker index.
+struct QueueView {
+  unsigned port = 0;
+  unsigned queue = 0;
+  unsigned worker = 0;                      // lcore id (dpdk) or worker index (socket)
+  const WorkerCounters* counters = nullptr;  // live, relaxed reads; lives as long as the view
+};
+
+// A worker's time accounting, read with relaxed loads. busy: time spent on
+// polls/wakeups that carried packets; total: time in the loop since start
+// (busy + idle). progress: incremented on every loop iteration (dpdk: every
+// few polls; socket: every wakeup, and the epoll wait times out at least every
+// 100 ms), so a value that stops moving means a stalled worker, traffic or not.
+struct WorkerUsage {
+  uint64_t busy_ns = 0;
+  uint64_t total_ns = 0;
+  uint64_t progress = 0;
+};
+
+// A worker lcore (dpdk) or worker thread (socket); fixed for the view's life.
+struct WorkerInfo {
+  unsigned id = 0;     // lcore id (dpdk) or worker index (socket)
+  std::string queues;  // the "port:queue" pairs it serves, space separated, e.g. "0:0 1:0"
+};
+
+// Implemented by each backend. Every method may be called from any thread
+// other than the data path's, concurrently (counters are relaxed atomics;
+// reload is serialised inside). Nothing here ever blocks a worker.
+class BackendView {
+ public:
+  virtual ~BackendView() = default;
+
+  virtual std::string_view mode() const = 0;  // "socket" or "dpdk"
+
+  // Ports: dpdk ethdev ports in cfg.dpdk.ports order; socket: listen addresses.
+  virtual size_t port_count() const = 0;
+  virtual std::string port_name(size_t port) const = 0;  // ethdev name or "udp 127.0.0.1:3478"
+  virtual PortStats port_stats(size_t port) const = 0;
+  virtual LinkState link(size_t port) const = 0;
+  // Multi-line "key: value" text: driver, MAC, link, queues, RSS types and
+  // key, offloads (hardware or software), addresses. No trailing newline needed.
+  virtual std::string port_info(size_t port) const = 0;
+  virtual std::vector<XStat> xstats(size_t port) const = 0;
+
+  // Every (port, queue) pair; fixed for the view's life.
+  virtual std::span<const QueueView> queues() const = 0;
+  // Every worker; fixed for the view's life. usage(i) is workers()[i]'s.
+  virtual std::span<const WorkerInfo> workers() const = 0;
+  virtual WorkerUsage usage(size_t worker) const = 0;
+
+  // The configuration in effect. The reference stays valid for the view's
+  // life (a reload adds a generation; old ones are kept, never freed early).
+  virtual const config::Config& config() const = 0;
+
+  // Re-reads the config file (same path, same --set overrides) and applies
+  // what can change live. Returns one line: what was applied and what changed
+  // but needs a restart, or why nothing was (e.g. "reload failed: FILE:3: ...").
+  virtual std::string reload() = 0;
+
+  // Sum of every queue's counters.
+  Snapshot totals() const {
+    Snapshot s;
+    for (const QueueView& q : queues()) s.add(*q.counters);
+    return s;
+  }
+};
+
+}  // namespace stunbox::console

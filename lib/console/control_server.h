@@ -1,0 +1,50 @@
+// The control thread: the UNIX control socket (several clients), the --interactive terminal and the periodic stats block.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "console/backend_view.h"
+#include "core/result.h"
+
+namespace stunbox::console {
+
+struct ControlOptions {
+  std::string socket_path;   // "" = no control socket
+  bool interactive = false;  // also run the console on stdin/stdout
+};
+
+// One thread, poll() over the listening socket, its clients, stdin (when
+// interactive) and a wake-up pipe; it only reads published counters, so no
+// client can slow the data path. `quit` on the interactive console stops
+// stunbox (SIGTERM to the process, as testpmd's quit does); EOF on stdin only
+// ends the interactive console. A socket client's `quit` ends its session.
+class ControlServer {
+ public:
+  explicit ControlServer(BackendView& view) : view_(view) {}
+  ~ControlServer() { stop(); }
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Creates the socket's directory (0750) if missing, replaces a stale socket
+  // (one nobody answers on), binds (0660) and starts the thread. A live
+  // socket of another process is an error, never taken over. On error
+  // nothing runs; call start again with socket_path "" to run without it.
+  Status start(const ControlOptions& options);
+  // Stops the thread and removes the socket file (if it is still ours).
+  void stop();
+
+ private:
+  void run();
+
+  BackendView& view_;
+  ControlOptions options_;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  unsigned long socket_ino_ = 0;
+  unsigned long socket_dev_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace stunbox::console
