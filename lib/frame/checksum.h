@@ -75,7 +75,13 @@ inline bool verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
 // Pseudo-header sums: RFC 768 (IPv4: src, dst, zero, protocol, length) and
 // RFC 8200 s8.1 (IPv6: src, dst, 32-bit length, zeros, next header).
 inline uint32_t pseudo_v4(const uint8_t* src4, const uint8_t* dst4, uint8_t proto, uint16_t l4_len) noexcept {
-  return sum(dst4, 4, sum(src4, 4)) + proto + l4_len;
+  // Both addresses in one 64-bit add and one fold (cheaper than two sum() calls).
+  uint32_t s, d;
+  std::memcpy(&s, src4, 4);
+  std::memcpy(&d, dst4, 4);
+  uint16_t folded = fold(uint64_t{s} + d);
+  if constexpr (std::endian::native == std::endian::little) folded = bswap16(folded);
+  return uint32_t{folded} + proto + l4_len;
 }
 inline uint32_t pseudo_v6(const uint8_t* src16, const uint8_t* dst16, uint8_t next, uint32_t l4_len) noexcept {
   return sum(dst16, 16, sum(src16, 16)) + (l4_len >> 16) + (l4_len & 0xFFFF) + next;

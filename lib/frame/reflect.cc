@@ -159,9 +159,14 @@ inline Verdict write_udp_v4(uint8_t* frame, size_t l2, const UdpV4Path& path, ui
     udp->csum = be16(csum::fold(phdr));
     v.hw_csum = true;
   } else {
-    ip->csum = be16(csum::finish(csum::sum(frame + l2, sizeof(Ipv4Hdr))));
-    udp->csum = be16(0);
-    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv4Hdr), udp_len, phdr));
+    // Every header word is known here, so both sums are built from values in
+    // registers instead of re-reading the bytes just written (RFC 1071 s2:
+    // the sum is order-independent). The address words are the
+    // pseudo-header's; tos and id are 0.
+    const uint32_t addrs = phdr - kProtoUdp - udp_len;
+    ip->csum = be16(csum::finish(uint32_t{0x4500} + total + kReplyFrag + (uint32_t{ttl} << 8 | kProtoUdp) + addrs));
+    const uint32_t udp_hdr = uint32_t{path.sport} + path.dport + udp_len;  // checksum word: 0
+    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv4Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
     udp->csum = be16(c == 0 ? 0xFFFF : c);  // RFC 768: a computed 0 is sent as all ones
   }
   v.tx = true;
@@ -192,8 +197,9 @@ inline Verdict write_udp_v6(uint8_t* frame, size_t l2, const UdpV6Path& path, ui
     udp->csum = be16(csum::fold(phdr));
     v.hw_csum = true;
   } else {
-    udp->csum = be16(0);
-    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv6Hdr), udp_len, phdr));
+    // As for IPv4: the UDP header words come from registers, not memory.
+    const uint32_t udp_hdr = uint32_t{path.sport} + path.dport + udp_len;  // checksum word: 0
+    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv6Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
     udp->csum = be16(c == 0 ? 0xFFFF : c);  // RFC 8200 s8.1: never 0 over IPv6
   }
   v.tx = true;
