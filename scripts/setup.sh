@@ -2,15 +2,21 @@
 # Installs what stunbox needs from Debian's packages (only what is missing).
 #   scripts/setup.sh          build + runtime dependencies
 #   scripts/setup.sh --test   also what the test suite uses (tshark, coturn's client, ...)
+#   scripts/setup.sh --bench  also what scripts/bench.sh compares against and plots with
 set -euo pipefail
 
 build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev)
 test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn iproute2 iputils-ping ethtool procps)
 
+bench_pkgs=(libbenchmark-dev coturn stun-server python3-matplotlib)
+
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  want+=("${test_pkgs[@]}")
-fi
+case "${1:-}" in
+  "") ;;
+  --test) want+=("${test_pkgs[@]}") ;;
+  --bench) want+=("${bench_pkgs[@]}") ;;
+  *) echo "setup: unknown option '$1' (--test or --bench)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

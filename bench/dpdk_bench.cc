@@ -1,0 +1,234 @@
+// The DPDK-path benchmark: the real lcore loop (lib/dpdk/lcore_loop) on a net_pcap vdev replaying Binding requests forever; Mpps and cycles per packet.
+//
+// It writes a pcap of requests, starts EAL with
+// `--vdev net_pcap0,rx_pcap=FILE,infinite_rx=1` (no TX file: the PMD drops
+// what is sent, the cheapest fair sink, and the same one testpmd gets in
+// scripts/bench.sh), runs lcore_main on the first worker lcore for a bounded
+// time, and prints one human line and one JSON line. Every received packet
+// must be answered (checked from the loop's own counters).
+#include <pcap/pcap.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <dirent.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_frames.h"
+#include "dpdk/lcore_loop.h"
+
+namespace sb = stunbox;
+
+namespace {
+
+struct Options {
+  std::string pcap = "/tmp/stunbox-dpdk-bench.pcap";
+  std::string kind = "v4_plain";
+  double seconds = 3;
+  unsigned burst = 32;
+  unsigned flows = 1024;
+  bool write_only = false;  // write the pcap and exit (bench.sh feeds it to testpmd too)
+};
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "stunbox-dpdk-bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+[[noreturn]] void usage(const std::string& what) {
+  std::fprintf(stderr,
+               "stunbox-dpdk-bench: %s\nusage: stunbox-dpdk-bench [--pcap FILE] [--kind v4_plain|v4_fingerprint|"
+               "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--write-pcap-only] "
+               "-- EAL-ARGS\n",
+               what.c_str());
+  std::exit(2);
+}
+
+// One frame per flow: distinct client ports and transaction ids.
+bool write_pcap(const Options& o) {
+  const sb::bench::Lab lab;
+  sb::bench::StunKind sk = sb::bench::StunKind::plain;
+  bool v6 = false;
+  if (o.kind == "v4_plain") {
+  } else if (o.kind == "v4_fingerprint") {
+    sk = sb::bench::StunKind::fingerprint;
+  } else if (o.kind == "v6_plain") {
+    v6 = true;
+  } else if (o.kind == "v6_fingerprint") {
+    v6 = true;
+    sk = sb::bench::StunKind::fingerprint;
+  } else {
+    usage("--kind: unknown " + o.kind);
+  }
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_dumper_t* d = pcap_dump_open(dead, o.pcap.c_str());
+  if (d == nullptr) {
+    std::fprintf(stderr, "stunbox-dpdk-bench: %s: %s\n", o.pcap.c_str(), pcap_geterr(dead));
+    pcap_close(dead);
+    return false;
+  }
+  for (unsigned i = 0; i < o.flows; ++i) {
+    const auto payload = sb::bench::stun_request(sk, i);
+    const auto port = static_cast<uint16_t>(10000 + i);
+    const auto f = v6 ? sb::bench::udp6_frame(lab, port, payload) : sb::bench::udp4_frame(lab, port, payload);
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data());
+  }
+  pcap_dump_close(d);
+  pcap_close(dead);
+  return true;
+}
+
+// Nanoseconds the thread named `comm` of this process has run on a CPU
+// (schedstat), or -1. On a shared machine the lcore does not own its CPU:
+// the packets over this on-CPU time give the cost per packet that the
+// wall-clock rate hides.
+long long thread_run_ns(const std::string& comm) {
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return -1;
+  long long ns = -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string base = "/proc/self/task/";
+    base.append(e->d_name);
+    std::ifstream c(base + "/comm");
+    std::string name;
+    std::getline(c, name);
+    if (name != comm) continue;
+    std::ifstream st(base + "/schedstat");
+    st >> ns;
+    break;
+  }
+  closedir(d);
+  return ns;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "--write-pcap-only") {
+      o.write_only = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage(a + ": missing value");
+    const std::string v = argv[++i];
+    if (a == "--pcap") o.pcap = v;
+    else if (a == "--kind") o.kind = v;
+    else if (a == "--seconds") o.seconds = std::atof(v.c_str());
+    else if (a == "--burst") o.burst = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (a == "--flows") o.flows = static_cast<unsigned>(std::atoi(v.c_str()));
+    else usage("unknown option " + a);
+  }
+  if (!(o.seconds >= 0.1 && o.seconds <= 60) || o.burst < 1 || o.burst > 512 || o.flows < 1 || o.flows > 65535)
+    usage("--seconds 0.1..60, --burst 1..512, --flows 1..65535");
+  if (!write_pcap(o)) return 1;
+  if (o.write_only) return 0;
+
+  std::vector<std::string> eal = {"stunbox-dpdk-bench"};
+  for (; i < argc; ++i) eal.emplace_back(argv[i]);
+  eal.push_back("--vdev");
+  eal.push_back("net_pcap_bench0,rx_pcap=" + o.pcap + ",infinite_rx=1");
+  std::vector<char*> eal_argv;
+  for (auto& s : eal) eal_argv.push_back(s.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) fail("EAL init failed");
+
+  const unsigned worker = rte_get_next_lcore(-1, 1, 0);
+  if (worker >= RTE_MAX_LCORE) fail("no worker lcore: give EAL two lcores (-l MAIN,WORKER)");
+  uint16_t port_id = 0;
+  if (rte_eth_dev_get_port_by_name("net_pcap_bench0", &port_id) != 0) fail("net_pcap vdev not probed");
+
+  const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
+  rte_mempool* pool = rte_pktmbuf_pool_create("bench_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (pool == nullptr) fail("mempool: out of memory");
+  rte_eth_conf conf{};
+  if (rte_eth_dev_configure(port_id, 1, 1, &conf) != 0 ||
+      rte_eth_rx_queue_setup(port_id, 0, 1024, static_cast<unsigned>(socket), nullptr, pool) != 0 ||
+      rte_eth_tx_queue_setup(port_id, 0, 1024, static_cast<unsigned>(socket), nullptr) != 0 ||
+      rte_eth_dev_start(port_id) != 0)
+    fail("port setup failed");
+
+  // The identity the pcap's frames are addressed to; net_pcap has no
+  // checksum offloads, so the loop verifies and fills checksums in software,
+  // exactly the variant stunbox selects for this device.
+  const sb::frame::PortIdentity identity = sb::bench::port_identity(sb::bench::Lab{});
+  const sb::stun::ResponderConfig stun_cfg;
+  auto q = std::make_unique<sb::dpdk::QueueContext>();
+  q->port_id = port_id;
+  q->queue_id = 0;
+  q->lcore = worker;
+  q->burst = static_cast<uint16_t>(o.burst);
+  q->port = &identity;
+  q->stun = &stun_cfg;
+  q->poll = sb::dpdk::select_poll(false, false);
+  std::atomic<bool> stop{false};
+  sb::dpdk::LcoreWork work;
+  work.lcore = worker;
+  work.queues.push_back(q.get());
+  work.idle = sb::config::Idle::poll;
+  work.stop = &stop;
+
+  // Warm-up (caches, pool), then the measured interval.
+  rte_eal_remote_launch(sb::dpdk::lcore_main, &work, worker);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string worker_comm = "rte-worker-";
+  worker_comm.append(std::to_string(worker));
+  const uint64_t rx0 = q->counters.get(sb::slot(sb::Counter::rx_packets));
+  const long long run0 = thread_run_ns(worker_comm);
+  const uint64_t tsc0 = rte_rdtsc();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  const uint64_t rx1 = q->counters.get(sb::slot(sb::Counter::rx_packets));
+  const long long run1 = thread_run_ns(worker_comm);
+  const uint64_t tsc1 = rte_rdtsc();
+  stop.store(true, std::memory_order_release);
+  rte_eal_wait_lcore(worker);
+
+  sb::Snapshot s;
+  s.add(q->counters);
+  const uint64_t pkts = rx1 - rx0;
+  const double secs = static_cast<double>(tsc1 - tsc0) / static_cast<double>(rte_get_tsc_hz());
+  const double mpps = static_cast<double>(pkts) / secs / 1e6;
+  const double cycles = pkts == 0 ? 0 : static_cast<double>(tsc1 - tsc0) / static_cast<double>(pkts);
+  const uint64_t answered = s.get(sb::Counter::stun_success);
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  const double on_cpu_s = (run0 < 0 || run1 < run0) ? secs : static_cast<double>(run1 - run0) / 1e9;
+  const double share = on_cpu_s / secs;
+  const double cycles_on_cpu = pkts == 0 ? 0 : on_cpu_s * hz / static_cast<double>(pkts);
+  const bool ok = pkts > 0 && answered == s.get(sb::Counter::rx_packets) && s.total_drops() == 0;
+  std::printf("stunbox-dpdk-bench: %s burst %u on lcore %u: %.2f Mpps, %.1f cycles/packet (tsc %.2f GHz); "
+              "the lcore was on its CPU %.0f%% of the time: %.1f cycles/packet on CPU; "
+              "rx %llu answered %llu drops %llu\n",
+              o.kind.c_str(), o.burst, worker, mpps, cycles, hz / 1e9, share * 100, cycles_on_cpu,
+              static_cast<unsigned long long>(s.get(sb::Counter::rx_packets)),
+              static_cast<unsigned long long>(answered), static_cast<unsigned long long>(s.total_drops()));
+  std::printf("{\"kind\":\"%s\",\"burst\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,\"tsc_hz\":%llu,"
+              "\"packets\":%llu,\"seconds\":%.4f,\"cpu_share\":%.4f,\"cycles_per_packet_on_cpu\":%.2f,"
+              "\"answered_all\":%s}\n",
+              o.kind.c_str(), o.burst, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
+              static_cast<unsigned long long>(pkts), secs, share, cycles_on_cpu, ok ? "true" : "false");
+  std::fflush(stdout);
+  rte_eth_dev_stop(port_id);
+  rte_eth_dev_close(port_id);
+  rte_eal_cleanup();
+  return ok ? 0 : 1;
+}
