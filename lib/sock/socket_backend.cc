@@ -27,6 +27,7 @@
 #include "console/control_server.h"
 #include "console/metrics.h"
 #include "core/counters.h"
+#include "core/source_sketch.h"
 #include "core/report.h"
 #include "core/runtime.h"
 #include "stun/responder.h"
@@ -203,9 +204,9 @@ class Worker {
  public:
   // counters: one block per listen address (this worker's sockets, same order).
   Worker(std::vector<Fd> sockets, std::vector<bool> v6, unsigned batch, Shared& shared, WorkerCounters* counters,
-         WorkerUsageCounters& usage)
+         WorkerUsageCounters& usage, SourceSketch& sources)
       : sockets_(std::move(sockets)), v6_(std::move(v6)), batch_(batch), shared_(shared),
-        counters_(counters), usage_(usage) {}
+        counters_(counters), usage_(usage), sources_(sources) {}
 
   // Allocates every per-packet buffer up front; the serving loop allocates nothing.
   Status prepare() {
@@ -256,6 +257,8 @@ class Worker {
       }
       const uint64_t done = monotonic_ns();
       if (got != 0) busy += done - woke;
+      // Once per wakeup, not per datagram: the console reads the copy.
+      sources_.publish();
       if (got != 0 && shared_.test_stall_after.load(std::memory_order_relaxed) != 0) [[unlikely]] {
         if (test_hook_stall(got)) return;
       }
@@ -326,6 +329,7 @@ class Worker {
         local_.drop(DropReason::sock_bad_source);
         continue;
       }
+      sources_.record(client.addr.data(), client.v6);
       uint8_t* buf = slot(static_cast<unsigned>(i));
       const stun::Answer a = stun::respond(rc, buf, len, kSlotSize, client);
       if (a.kind == stun::RequestKind::rfc5389) local_.add(Counter::stun_requests);
@@ -462,6 +466,7 @@ class Worker {
   Shared& shared_;
   WorkerCounters* counters_;
   WorkerUsageCounters& usage_;
+  SourceSketch& sources_;  // this worker: wo (record per datagram, publish per wakeup); console: read()
   LocalCounters local_;
   uint64_t test_seen_ = 0;  // datagrams seen, counted only while the stall hook is armed
   Fd epoll_;
@@ -514,8 +519,10 @@ class SocketView final : public console::BackendView {
  public:
   SocketView(std::unique_ptr<LiveSettings> first, const RunOptions& opts, Shared& shared,
              std::vector<std::string> listen_text, std::vector<bool> v6, unsigned workers,
-             const std::vector<WorkerCounters>& counters, const std::vector<WorkerUsageCounters>& usage)
-      : opts_(opts), shared_(shared), listen_(std::move(listen_text)), v6_(std::move(v6)), usage_(usage) {
+             const std::vector<WorkerCounters>& counters, const std::vector<WorkerUsageCounters>& usage,
+             const std::vector<std::unique_ptr<SourceSketch>>& sources)
+      : opts_(opts), shared_(shared), listen_(std::move(listen_text)), v6_(std::move(v6)), usage_(usage),
+        sources_(sources) {
     current_.store(first.get(), std::memory_order_release);
     generations_.push_back(std::move(first));
     const size_t n = listen_.size();
@@ -585,6 +592,12 @@ class SocketView final : public console::BackendView {
 
   const config::Config& config() const override { return current_.load(std::memory_order_acquire)->cfg; }
 
+  std::vector<SourceSketchSnapshot> source_sketches() const override {
+    std::vector<SourceSketchSnapshot> out;
+    for (const auto& s : sources_) out.push_back(s->read());
+    return out;
+  }
+
   std::string reload() override {
     std::lock_guard<std::mutex> lock(reload_mutex_);
     if (opts_.config_path.empty()) return "reload: no config file to re-read; nothing changed";
@@ -615,6 +628,7 @@ class SocketView final : public console::BackendView {
   std::vector<std::string> listen_;
   std::vector<bool> v6_;
   const std::vector<WorkerUsageCounters>& usage_;
+  const std::vector<std::unique_ptr<SourceSketch>>& sources_;
   std::vector<console::QueueView> queues_;
   std::vector<console::WorkerInfo> workers_;
   std::mutex reload_mutex_;
@@ -679,6 +693,9 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
   // counters[w * targets + a]: worker w's counters for listen address a.
   std::vector<WorkerCounters> counters(static_cast<size_t>(workers) * targets.size());
   std::vector<WorkerUsageCounters> usage(workers);
+  // One source-prefix sketch per worker ("show top sources"): /32 and /64.
+  std::vector<std::unique_ptr<SourceSketch>> sources;
+  for (unsigned w = 0; w < workers; ++w) sources.push_back(std::make_unique<SourceSketch>());
   std::vector<std::unique_ptr<Worker>> pool;
   std::vector<bool> v6;
   std::vector<std::string> listen_text;
@@ -686,10 +703,11 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
     v6.push_back(t.v6);
     listen_text.push_back(t.text);
   }
-  SocketView view(std::move(first), opts, shared, listen_text, v6, workers, counters, usage);
+  SocketView view(std::move(first), opts, shared, listen_text, v6, workers, counters, usage, sources);
   for (unsigned w = 0; w < workers; ++w) {
     pool.push_back(std::make_unique<Worker>(std::move(sockets[w]), v6, batch, shared,
-                                            &counters[static_cast<size_t>(w) * targets.size()], usage[w]));
+                                            &counters[static_cast<size_t>(w) * targets.size()], usage[w],
+                                            *sources[w]));
     Status st = pool.back()->prepare();
     if (!st) return st;
   }
@@ -740,6 +758,7 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
   const std::string ready = "socket mode, " + std::to_string(workers) + (workers == 1 ? " worker" : " workers") +
                             ", listening on" + all;
   print_line("stunbox: ready: " + ready);
+  control.greet();
   (*ops)->ready(ready);
 
   for (;;) {

@@ -9,7 +9,9 @@ command -> 1, no daemon -> 2, stale socket replaced and removed at exit),
 pty (interactive stunbox-cli through a pseudo-terminal, TAB completion),
 reload (console reload, set stats-period), foreground (stunbox --interactive,
 EOF keeps serving), dpdk (dpdk mode on net_null: port info, lcore busy %,
-port stats; exit 77 = skipped when built without DPDK).
+port stats, live reload of stun options; exit 77 = skipped when built
+without DPDK), top (show top sources orders two client addresses sending
+3:1 with counts within the shown error bound).
 Every wait is bounded; servers are stopped (killed if they hang) in all
 cases. Exit 0 on pass, 1 with a line per failure.
 """
@@ -59,6 +61,27 @@ def send_requests(port, n, timeout=2.0):
     """Sends n Binding requests one at a time; returns how many got a success response."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
+    answered = 0
+    try:
+        for _ in range(n):
+            req = binding_request()
+            s.sendto(req, ("127.0.0.1", port))
+            try:
+                data, _ = s.recvfrom(2048)
+            except socket.timeout:
+                continue
+            if len(data) >= 20 and struct.unpack("!H", data[:2])[0] == 0x0101 and data[8:20] == req[8:20]:
+                answered += 1
+    finally:
+        s.close()
+    return answered
+
+
+def send_requests_from(source, port, n, timeout=2.0):
+    """As send_requests, from a client socket bound to `source` (a loopback address)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
     answered = 0
     try:
         for _ in range(n):
@@ -531,19 +554,83 @@ def test_dpdk(args, tmp):
         check(rc == 0 and stun_field(out, "drops total:") > 0, "show stun stats: null frames dropped and counted")
         rc, out, _ = cli(args, "show", "queue", "stats", sock=sock)
         check(rc == 0 and re.search(r"^\s+0\s+0\s+1\s+\d+", out, re.M) is not None, "show queue stats: port 0 queue 0 lcore 1")
+        rc, out, _ = cli(args, "show", "top", "sources", sock=sock)
+        check(rc == 0 and "(1 worker sketch merged)" in out and "nothing recorded yet" in out,
+              "show top sources in dpdk mode: one lcore sketch, no STUN from net_null (%r)" % out)
         rc, out, _ = cli(args, "reload", sock=sock)
-        check(rc == 0 and "stats.period applied" in out, "reload in dpdk mode: %r" % out.strip())
+        check(rc == 0 and "stats.period applied" in out and "NOT applied" not in out,
+              "reload of an unchanged file in dpdk mode: %r" % out.strip())
+        with open(srv.config, "w") as f:
+            f.write(cfg + "stun:\n  fingerprint: never\n  software: \"dpdk-reload\"\nstats:\n  period: 0\n")
+        rc, out, _ = cli(args, "reload", sock=sock)
+        check(rc == 0 and "stun.fingerprint" in out and "stun.software" in out and "applied" in out
+              and "NOT applied" not in out, "reload in dpdk mode applies the stun options live: %r" % out.strip())
+        rc, out, _ = cli(args, "show", "config", sock=sock)
+        check("fingerprint: never" in out and 'software: "dpdk-reload"' in out, "show config after the dpdk reload")
+        with open(srv.config, "w") as f:
+            f.write(cfg + "stun:\n  fingerprint: never\n  software: \"dpdk-reload\"\n  ports: [3479]\n")
+        rc, out, _ = cli(args, "reload", sock=sock)
+        check(rc == 0 and "NOT applied (need a restart): stun.ports" in out, "stun.ports needs a restart: %r" % out.strip())
     finally:
         code = srv.stop()
     check(code == 0, "dpdk: SIGTERM exit 0")
     check(not os.path.exists(sock), "dpdk: control socket removed at exit")
 
 
+def top_rows(out):
+    """{prefix: (requests, share%, error)} from show top sources, in the order shown."""
+    rows = []
+    for l in out.splitlines():
+        m = re.match(r"^\s+(\d+)\s+(\S+/\d+)\s+(\d+)\s+([\d.]+)%\s+(\d+)$", l)
+        if m:
+            rows.append((m.group(2), int(m.group(3)), float(m.group(4)), int(m.group(5))))
+    return rows
+
+
+def test_top(args, tmp):
+    srv, port, sock, ok = socket_server(args, tmp)
+    try:
+        if not check(ok, "server starts"):
+            return
+        rc, out, _ = cli(args, "show", "top", "sources", sock=sock)
+        check(rc == 0 and "nothing recorded yet" in out, "show top sources before traffic: nothing yet (%r)" % out)
+        heavy, light = 60, 20
+        check(send_requests_from("127.0.0.1", port, heavy) == heavy, "%d requests from 127.0.0.1 answered" % heavy)
+        check(send_requests_from("127.0.0.2", port, light) == light, "%d requests from 127.0.0.2 answered" % light)
+        # Sketches are published once per worker wakeup, right after the
+        # replies leave: ask again (bounded) until both are counted.
+        rows = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            rc, out, err = cli(args, "show", "top", "sources", sock=sock)
+            rows = top_rows(out)
+            if rc == 0 and sum(r[1] for r in rows) >= heavy + light:
+                break
+            time.sleep(0.05)
+        check(rc == 0 and "Top 10 source prefixes of %d packets recorded" % (heavy + light) in out,
+              "show top sources header: default 10, %d recorded (%r)" % (heavy + light, out.splitlines()[:1]))
+        check(len(rows) == 2, "two source prefixes shown (%s)" % rows)
+        if len(rows) == 2:
+            check(rows[0][0] == "127.0.0.1/32" and rows[1][0] == "127.0.0.2/32", "heaviest first: %s" % rows)
+            for (prefix, count, share, error), real in zip(rows, (heavy, light)):
+                check(abs(count - real) <= error, "%s: %d within +-%d of the true %d" % (prefix, count, error, real))
+            check(rows[0][2] == 75.0 and rows[1][2] == 25.0, "shares 75%% and 25%% (%s)" % rows)
+        rc, out, _ = cli(args, "show", "top", "sources", "1", sock=sock)
+        rows = top_rows(out)
+        check(rc == 0 and len(rows) == 1 and rows[0][0] == "127.0.0.1/32", "show top sources 1: only the heaviest")
+        rc, out, err = cli(args, "show", "top", "sources", "0", sock=sock)
+        check(rc == 1 and "out of range" in err, "show top sources 0: error, exit 1 (%r)" % err.strip())
+        rc, out, _ = cli(args, "help", sock=sock)
+        check("show top sources [<count>]" in out, "help lists show top sources")
+    finally:
+        check(srv.stop() == 0, "exit 0")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stunbox", required=True)
     ap.add_argument("--cli", required=True)
-    ap.add_argument("test", choices=["counts", "clients", "pty", "reload", "foreground", "dpdk"])
+    ap.add_argument("test", choices=["counts", "clients", "pty", "reload", "foreground", "dpdk", "top"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="stunbox-console-") as tmp:
         globals()["test_" + args.test](args, tmp)
