@@ -69,7 +69,7 @@ Modes:
 Signals:
   SIGINT, SIGTERM  stop, print the final counters, exit 0.
   SIGHUP           re-read the config file (same path, same --set overrides) and
-                   apply stun options (socket mode) and stats.period live;
+                   apply stun options and stats.period live;
                    settings that need a restart (mode, listen, workers, batch,
                    ...) are reported.
 

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "core/counters.h"
+#include "core/source_sketch.h"
 
 namespace stunbox::console {
 
@@ -97,6 +98,11 @@ class BackendView {
   // what can change live. Returns one line: what was applied and what changed
   // but needs a restart, or why nothing was (e.g. "reload failed: FILE:3: ...").
   virtual std::string reload() = 0;
+
+  // "show top sources": a snapshot of every worker's source-prefix sketch
+  // (readers copy the last published state; they never block a worker).
+  // Empty when the backend records none.
+  virtual std::vector<SourceSketchSnapshot> source_sketches() const { return {}; }
 
   // Sum of every queue's counters.
   Snapshot totals() const {

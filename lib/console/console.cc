@@ -100,6 +100,17 @@ Response Console::execute(const Command& c, Session& session) {
     case CommandId::show_stun_stats:
       r.text = format_stun_stats(minus(view_.totals(), stun_baseline_));
       break;
+    case CommandId::show_top_sources: {
+      const std::vector<SourceSketchSnapshot> sketches = view_.source_sketches();
+      if (sketches.empty()) {
+        r.text = "source prefixes are not recorded by this backend\n";
+        break;
+      }
+      uint64_t total = 0;
+      const std::vector<SourceEntry> top = merge_top_sources(sketches, static_cast<size_t>(c.number), total);
+      r.text = format_top_sources(top, total, sketches.size(), static_cast<size_t>(c.number));
+      break;
+    }
     case CommandId::show_config:
       r.text = config::to_yaml(view_.config());
       break;

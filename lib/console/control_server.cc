@@ -119,6 +119,13 @@ Status ControlServer::start(const ControlOptions& options) {
   return Status::ok();
 }
 
+void ControlServer::greet() {
+  if (!options_.interactive || !thread_.joinable()) return;
+  greet_.store(true, std::memory_order_release);
+  const char c = 'g';
+  [[maybe_unused]] ssize_t r = ::write(wake_[1], &c, 1);
+}
+
 void ControlServer::stop() {
   if (thread_.joinable()) {
     const char c = 'x';
@@ -146,10 +153,9 @@ void ControlServer::run() {
   Session terminal;
   std::vector<std::unique_ptr<Client>> clients;
   bool stdin_open = options_.interactive;
+  bool greeted = false;
   std::string stdin_buf;
   const bool tty = ::isatty(STDOUT_FILENO) == 1;
-  if (stdin_open) write_stdout(std::string("Interactive console: type help for the commands, quit to stop stunbox, "
-                                           "Ctrl-D to leave it running without a console.\n") + kPrompt);
 
   unsigned period = console.stats_period();
   Clock::time_point next_print = Clock::now() + std::chrono::seconds(period);
@@ -174,10 +180,15 @@ void ControlServer::run() {
       timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 1000));
     }
 
+    if (stdin_open && !greeted && greet_.load(std::memory_order_acquire)) {
+      greeted = true;
+      write_stdout(std::string("Interactive console: type help for the commands, quit to stop stunbox, "
+                               "Ctrl-D to leave it running without a console.\n") + kPrompt);
+    }
     fds.clear();
     fds.push_back(pollfd{wake_[0], POLLIN, 0});
     fds.push_back(pollfd{listen_fd_, static_cast<short>(listen_fd_ >= 0 ? POLLIN : 0), 0});
-    fds.push_back(pollfd{stdin_open ? STDIN_FILENO : -1, POLLIN, 0});
+    fds.push_back(pollfd{stdin_open && greeted ? STDIN_FILENO : -1, POLLIN, 0});
     for (const auto& c : clients) {
       short ev = c->closing ? 0 : POLLIN;
       if (!c->out.empty()) ev |= POLLOUT;
@@ -186,7 +197,12 @@ void ControlServer::run() {
     const int n = ::poll(fds.data(), fds.size(), timeout_ms);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
-    if (fds[0].revents != 0) break;  // stop()
+    if (fds[0].revents != 0) {
+      char wake[16];
+      const ssize_t got = ::read(wake_[0], wake, sizeof wake);
+      if (got <= 0 || std::memchr(wake, 'x', static_cast<size_t>(got)) != nullptr) break;  // stop()
+      continue;  // greet(): handled at the top of the loop
+    }
 
     // Existing clients first (their indices match fds[3...]).
     for (size_t i = 0; i < clients.size(); ++i) {
@@ -252,7 +268,7 @@ void ControlServer::run() {
       }
     }
 
-    if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    if (stdin_open && greeted && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       char buf[4096];
       const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
       if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR))) {

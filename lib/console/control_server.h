@@ -32,6 +32,11 @@ class ControlServer {
   // socket of another process is an error, never taken over. On error
   // nothing runs; call start again with socket_path "" to run without it.
   Status start(const ControlOptions& options);
+  // Interactive only: the console thread prints its greeting and first
+  // prompt and starts reading stdin. The backend calls it after its ready
+  // line, so that line never shares a line with the prompt (scripts match
+  // "^stunbox: ready") and nothing typed earlier runs before it.
+  void greet();
   // Stops the thread and removes the socket file (if it is still ours).
   void stop();
 
@@ -41,7 +46,8 @@ class ControlServer {
   BackendView& view_;
   ControlOptions options_;
   int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};
+  int wake_[2] = {-1, -1};  // 'x': stop, 'g': greet
+  std::atomic<bool> greet_{false};  // greet(): wo; console thread: ro
   unsigned long socket_ino_ = 0;
   unsigned long socket_dev_ = 0;
   std::thread thread_;

@@ -1,6 +1,8 @@
 // Console text layouts.
 #include "console/format.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -101,6 +103,27 @@ std::string format_xstats(size_t port, std::span<const XStat> xstats) {
 double busy_percent(uint64_t busy, uint64_t total) {
   if (total == 0) return 0.0;
   return 100.0 * static_cast<double>(busy) / static_cast<double>(total);
+}
+
+std::string format_prefix(const SourcePrefix& p) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.addr.data(), text, sizeof text);
+  return std::string(text) + "/" + std::to_string(p.len);
+}
+
+std::string format_top_sources(std::span<const SourceEntry> top, uint64_t total, size_t workers, size_t asked) {
+  std::string o = printf_line("  Top %zu source prefixes of %" PRIu64 " packets recorded (%zu worker sketch%s merged)\n",
+                              asked, total, workers, workers == 1 ? "" : "es");
+  o += printf_line("  %4s  %-45s %14s %8s %12s\n", "rank", "prefix", "requests", "share%", "error+-");
+  size_t rank = 0;
+  for (const SourceEntry& e : top) {
+    const double share = total == 0 ? 0.0 : 100.0 * static_cast<double>(e.count) / static_cast<double>(total);
+    o += printf_line("  %4zu  %-45s %14" PRIu64 " %7.1f%% %12" PRIu64 "\n", ++rank, format_prefix(e.prefix).c_str(),
+                     e.count, share, e.error);
+  }
+  if (top.empty()) o += "  (nothing recorded yet)\n";
+  o += "  (estimates: the true count lies within requests +- error; the sketches refresh every few ms under load)\n";
+  return o;
 }
 
 }  // namespace stunbox::console

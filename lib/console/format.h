@@ -7,6 +7,7 @@
 
 #include "console/backend_view.h"
 #include "core/counters.h"
+#include "core/source_sketch.h"
 
 namespace stunbox::console {
 
@@ -31,6 +32,13 @@ std::string format_stun_stats(const Snapshot& s);
 
 // "show port xstats N".
 std::string format_xstats(size_t port, std::span<const XStat> xstats);
+
+// A source prefix as "198.18.0.0/24" or "2001:2::/64".
+std::string format_prefix(const SourcePrefix& p);
+
+// "show top sources": the merged heaviest prefixes (merge_top_sources),
+// with their share of `total` recorded packets and the error bound.
+std::string format_top_sources(std::span<const SourceEntry> top, uint64_t total, size_t workers, size_t asked);
 
 // Busy percentage of a time interval, 0 when total is 0.
 double busy_percent(uint64_t busy, uint64_t total);

@@ -11,6 +11,9 @@ namespace {
 constexpr std::string_view kPort = "<port>";
 constexpr std::string_view kAllOrPort = "all|<port>";
 constexpr std::string_view kSeconds = "<seconds>";
+constexpr std::string_view kOptCount = "[<count>]";
+// Most prefixes "show top sources" lists (more than any sketch holds is pointless).
+constexpr uint64_t kMaxTop = 100000;
 // Longest stats period accepted (matches the config's stats.period range).
 constexpr uint64_t kMaxPeriod = 86400;
 // Port numbers beyond this are certainly wrong (RTE_MAX_ETHPORTS is far lower).
@@ -23,6 +26,7 @@ constexpr std::array<std::string_view, 4> kShowPortInfo = {"show", "port", "info
 constexpr std::array<std::string_view, 3> kShowQueueStats = {"show", "queue", "stats"};
 constexpr std::array<std::string_view, 3> kShowLcoreStats = {"show", "lcore", "stats"};
 constexpr std::array<std::string_view, 3> kShowStunStats = {"show", "stun", "stats"};
+constexpr std::array<std::string_view, 4> kShowTopSources = {"show", "top", "sources", kOptCount};
 constexpr std::array<std::string_view, 2> kShowConfig = {"show", "config"};
 constexpr std::array<std::string_view, 4> kClearPortStats = {"clear", "port", "stats", kAllOrPort};
 constexpr std::array<std::string_view, 3> kClearStunStats = {"clear", "stun", "stats"};
@@ -30,7 +34,7 @@ constexpr std::array<std::string_view, 3> kSetStatsPeriod = {"set", "stats-perio
 constexpr std::array<std::string_view, 1> kReload = {"reload"};
 constexpr std::array<std::string_view, 1> kQuit = {"quit"};
 
-constexpr std::array<CommandSpec, 13> kTable = {{
+constexpr std::array<CommandSpec, 14> kTable = {{
     {CommandId::help, kHelp, "list the commands"},
     {CommandId::show_port_stats, kShowPortStats,
      "port counters (RX/TX packets, bytes, errors, missed) and throughput since your last show"},
@@ -39,6 +43,8 @@ constexpr std::array<CommandSpec, 13> kTable = {{
     {CommandId::show_queue_stats, kShowQueueStats, "per port:queue (socket mode: listen address:worker) counters"},
     {CommandId::show_lcore_stats, kShowLcoreStats, "per lcore (worker): queues, packets, responses, drops, busy %"},
     {CommandId::show_stun_stats, kShowStunStats, "requests by kind, responses, drops by reason"},
+    {CommandId::show_top_sources, kShowTopSources,
+     "heaviest source prefixes (default 10), estimated from bounded per-worker sketches"},
     {CommandId::show_config, kShowConfig, "the configuration in effect, as YAML"},
     {CommandId::clear_port_stats, kClearPortStats, "zero the shown port counters (a console baseline)"},
     {CommandId::clear_stun_stats, kClearStunStats, "zero the shown STUN counters (a console baseline)"},
@@ -58,7 +64,7 @@ std::optional<uint64_t> to_number(std::string_view w) {
 
 // Does `word` fit spec word `s` (a literal equal, or a placeholder's form)?
 bool fits(std::string_view s, std::string_view word) {
-  if (s == kPort || s == kSeconds) return to_number(word).has_value();
+  if (s == kPort || s == kSeconds || s == kOptCount) return to_number(word).has_value();
   if (s == kAllOrPort) return word == "all" || to_number(word).has_value();
   return s == word;
 }
@@ -110,6 +116,11 @@ ParseResult parse_command(std::string_view line) {
       r.command = Command{spec.id, false, 0};
       return r;
     }
+    // An optional last argument left out.
+    if (k == words.size() && k + 1 == spec.words.size() && spec.words[k] == kOptCount) {
+      r.command = Command{spec.id, false, kDefaultTopSources};
+      return r;
+    }
     if (k > best_prefix) {
       best_prefix = k;
       best = &spec;
@@ -118,7 +129,10 @@ ParseResult parse_command(std::string_view line) {
       std::string_view s = spec.words[k];
       std::string_view w = words[k];
       if (!fits(s, w)) {
-        std::string what = s == kAllOrPort ? "'all' or a port number" : s == kPort ? "a port number" : "a number of seconds";
+        std::string what = s == kAllOrPort ? "'all' or a port number"
+                           : s == kPort    ? "a port number"
+                           : s == kOptCount ? "a number of prefixes"
+                                            : "a number of seconds";
         r.error = join(spec.words.first(k)) + ": expected " + what + ", got '" + std::string(w) + "'";
         return r;
       }
@@ -128,7 +142,11 @@ ParseResult parse_command(std::string_view line) {
         r.error = join(spec.words.first(k)) + ": " + std::string(w) + " is out of range 0.." + std::to_string(kMaxPeriod);
         return r;
       }
-      if (s != kSeconds && !c.all && c.number > kMaxPort) {
+      if (s == kOptCount && (c.number == 0 || c.number > kMaxTop)) {
+        r.error = join(spec.words.first(k)) + ": " + std::string(w) + " is out of range 1.." + std::to_string(kMaxTop);
+        return r;
+      }
+      if ((s == kPort || s == kAllOrPort) && !c.all && c.number > kMaxPort) {
         r.error = join(spec.words.first(k)) + ": no port " + std::string(w);
         return r;
       }

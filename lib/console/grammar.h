@@ -18,6 +18,7 @@ enum class CommandId : uint8_t {
   show_queue_stats,
   show_lcore_stats,
   show_stun_stats,
+  show_top_sources,
   show_config,
   clear_port_stats,
   clear_stun_stats,
@@ -28,7 +29,8 @@ enum class CommandId : uint8_t {
 
 // A command's words. A word is a literal ("show"), or a placeholder:
 // "<port>" (a port number), "all|<port>" (the word all or a port number),
-// "<seconds>" (a number of seconds, 0 = off).
+// "<seconds>" (a number of seconds, 0 = off), "[<count>]" (an optional
+// count; when left out, Command::number is kDefaultTopSources).
 struct CommandSpec {
   CommandId id;
   std::span<const std::string_view> words;
@@ -36,6 +38,9 @@ struct CommandSpec {
 };
 
 std::span<const CommandSpec> command_table();
+
+// "show top sources" without a count shows this many prefixes.
+inline constexpr uint64_t kDefaultTopSources = 10;
 
 // A parsed command. `all` is set for "all"; otherwise `number` holds the
 // port or the seconds argument (when the command takes one).

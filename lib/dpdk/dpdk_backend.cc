@@ -44,9 +44,11 @@ void warn(const std::string& w) { std::fprintf(stderr, "stunbox: warning: %s\n",
 class Backend final : public console::BackendView {
  public:
   Backend(const config::Config& cfg, const RunOptions& opts)
-      : cfg_(cfg), stun_(cfg.stun.responder()), opts_(opts) {
+      : cfg_(cfg), opts_(opts) {
     generations_.push_back(std::make_unique<config::Config>(cfg));
     current_.store(generations_.back().get(), std::memory_order_release);
+    // Points into the generation's own stun.software string.
+    responders_.push_back(std::make_unique<stun::ResponderConfig>(generations_.back()->stun.responder()));
   }
   ~Backend() override { teardown(); }
 
@@ -66,6 +68,11 @@ class Backend final : public console::BackendView {
   console::WorkerUsage usage(size_t worker) const override;
   const config::Config& config() const override { return *current_.load(std::memory_order_acquire); }
   std::string reload() override;
+  std::vector<SourceSketchSnapshot> source_sketches() const override {
+    std::vector<SourceSketchSnapshot> out;
+    for (const auto& s : sources_) out.push_back(s->read());
+    return out;
+  }
 
  private:
   void teardown();
@@ -73,7 +80,6 @@ class Backend final : public console::BackendView {
   void print_summary() const;
 
   const config::Config& cfg_;
-  const stun::ResponderConfig stun_;
   std::vector<unsigned> workers_;
   std::vector<uint16_t> port_ids_;
   std::vector<PortSetup> ports_;
@@ -82,6 +88,7 @@ class Backend final : public console::BackendView {
   std::map<int, unsigned> pool_sizes_;
   std::vector<std::unique_ptr<QueueContext>> queues_;
   std::vector<LcoreWork> work_;
+  std::vector<std::unique_ptr<SourceSketch>> sources_;  // one per lcore in work_; the lcore: wo, console: read()
   std::atomic<bool> stop_{false};
   bool launched_ = false;
   // The view's fixed tables (built at the end of setup) and lcore accounting.
@@ -92,6 +99,9 @@ class Backend final : public console::BackendView {
   RunOptions opts_;
   std::mutex reload_mutex_;
   std::vector<std::unique_ptr<config::Config>> generations_;  // kept: readers may hold older ones
+  // The lcores' STUN options, one per reload that applied them; kept until
+  // exit because an lcore may still be in a burst with an older one.
+  std::vector<std::unique_ptr<stun::ResponderConfig>> responders_;
   std::atomic<const config::Config*> current_{nullptr};
 };
 
@@ -195,27 +205,41 @@ std::string Backend::reload() {
   auto next = config::load_file(opts_.config_path, opts_.overrides);
   if (!next) return "reload failed, running config kept: " + next.message();
   const config::Config& now = config();
-  // In dpdk mode only stats.period changes live: the lcores hold the STUN
-  // options and port identities by plain pointer, read per packet.
+  // Live: stats.period and the STUN options the lcores load once per burst
+  // (fingerprint, classic, software). Everything else is fixed at setup
+  // (stun.ports is in each port's identity, read per packet).
   std::string restart;
-  auto note = [&restart](const char* key) {
-    if (!restart.empty()) restart += ", ";
-    restart += key;
+  auto note = [](std::string& list, const char* key) {
+    if (!list.empty()) list += ", ";
+    list += key;
   };
-  if (now.mode != next->mode) note("mode");
-  if (!(now.stun == next->stun)) note("stun");
-  if (!(now.dpdk == next->dpdk)) note("dpdk");
-  if (!(now.socket == next->socket)) note("socket");
-  if (!(now.control == next->control)) note("control");
+  if (now.mode != next->mode) note(restart, "mode");
+  if (now.stun.ports != next->stun.ports) note(restart, "stun.ports");
+  if (!(now.dpdk == next->dpdk)) note(restart, "dpdk");
+  if (!(now.socket == next->socket)) note(restart, "socket");
+  if (!(now.control == next->control)) note(restart, "control");
   config::StatsSection a = now.stats, b = next->stats;
   a.period = b.period = 0;
-  if (!(a == b)) note("stats (other than period)");
-  // Only stats.period is taken from the new file; everything else stays as running.
+  if (!(a == b)) note(restart, "stats (other than period)");
+  std::string changed;
+  if (now.stun.fingerprint != next->stun.fingerprint) note(changed, "stun.fingerprint");
+  if (now.stun.classic != next->stun.classic) note(changed, "stun.classic");
+  if (now.stun.software != next->stun.software) note(changed, "stun.software");
+  if (now.stats.period != next->stats.period) note(changed, "stats.period");
+
   auto live = std::make_unique<config::Config>(now);
   live->stats.period = next->stats.period;
+  live->stun.fingerprint = next->stun.fingerprint;
+  live->stun.classic = next->stun.classic;
+  live->stun.software = next->stun.software;
   generations_.push_back(std::move(live));
-  current_.store(generations_.back().get(), std::memory_order_release);
-  std::string msg = "reloaded " + opts_.config_path + ": stats.period applied";
+  const config::Config& gen = *generations_.back();
+  responders_.push_back(std::make_unique<stun::ResponderConfig>(gen.stun.responder()));
+  // Each lcore picks the new options up at its next burst; nothing is lost.
+  for (const auto& q : queues_) q->stun.store(responders_.back().get(), std::memory_order_release);
+  current_.store(&gen, std::memory_order_release);
+  std::string msg = "reloaded " + opts_.config_path + ": stun options and stats.period applied";
+  msg += changed.empty() ? " (no change)" : " (changed: " + changed + ")";
   if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
   return msg;
 }
@@ -315,6 +339,9 @@ Status Backend::setup() {
     w.lcore = lp.lcore;
     w.idle = d.idle;
     w.stop = &stop_;
+    // One source-prefix sketch per lcore ("show top sources"): /32 and /64.
+    auto sketch = std::make_unique<SourceSketch>();
+    w.sources = sketch.get();
     for (const config::QueueRef& ref : lp.queues) {
       const PortSetup& p = ports_[ref.port];
       auto q = std::make_unique<QueueContext>();
@@ -324,12 +351,16 @@ Status Backend::setup() {
       q->lcore = lp.lcore;
       q->burst = static_cast<uint16_t>(d.burst);
       q->port = &p.identity;
-      q->stun = &stun_;
+      q->stun.store(responders_.back().get(), std::memory_order_relaxed);  // before launch
+      q->sources = w.sources;
       q->poll = select_poll(p.rx_csum, p.tx_csum);
       w.queues.push_back(q.get());
       queues_.push_back(std::move(q));
     }
-    if (!w.queues.empty()) work_.push_back(std::move(w));
+    if (!w.queues.empty()) {
+      work_.push_back(std::move(w));
+      sources_.push_back(std::move(sketch));
+    }
   }
 
   for (const PortSetup& p : ports_) announce(p, pools_[p.socket]);
@@ -410,6 +441,7 @@ Status Backend::serve() {
   }
   if (const console::MetricsServer* m = (*ops)->metrics()) std::printf("stunbox: metrics on %s\n", m->url().c_str());
   print_summary();
+  control.greet();  // the interactive prompt, after the ready line
   auto count = [](size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
   (*ops)->ready("dpdk mode, " + count(ports_.size(), "port") + ", " + count(work_.size(), "lcore"));
 

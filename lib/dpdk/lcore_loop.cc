@@ -50,6 +50,8 @@ uint16_t poll_impl(QueueContext& q) {
   uint16_t n_tx = 0;
   uint64_t tx_bytes = 0;
   LocalCounters& c = q.local;
+  // One load per burst: a reload swaps the pointer; the old options stay alive.
+  const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
 
   for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (uint16_t i = 0; i < n; ++i) {
@@ -71,7 +73,7 @@ uint16_t poll_impl(QueueContext& q) {
     }
     const size_t len = m->data_len;
     const frame::Verdict v = frame::reflect<kTxOffload>(rte_pktmbuf_mtod(m, uint8_t*), len,
-                                                        len + rte_pktmbuf_tailroom(m), *q.port, *q.stun, hints);
+                                                        len + rte_pktmbuf_tailroom(m), *q.port, stun_cfg, hints);
     if (v.request == stun::RequestKind::rfc5389) c.add(Counter::stun_requests);
     else if (v.request == stun::RequestKind::classic) c.add(Counter::stun_classic_requests);
     if (!v.tx) {
@@ -80,6 +82,12 @@ uint16_t poll_impl(QueueContext& q) {
       continue;
     }
     count_reply(c, v.kind);
+    if (q.sources != nullptr && (v.kind == frame::ReplyKind::stun_success || v.kind == frame::ReplyKind::stun_error)) {
+      // The reply's destination is the request's source (IPv4 dst at +16,
+      // IPv6 dst at +24 of the IP header the reflect wrote at l2_len).
+      const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*) + v.l2_len;
+      q.sources->record(ip + (v.ipv6 ? 24 : 16), v.ipv6);
+    }
     m->data_len = v.length;
     m->pkt_len = v.length;
     uint64_t ol = 0;
@@ -138,6 +146,7 @@ int lcore_main(void* arg) {
     usage.busy_cycles.store(busy, std::memory_order_relaxed);
     usage.total_cycles.store(prev - start, std::memory_order_relaxed);
     usage.loops.store(++loops, std::memory_order_relaxed);
+    if (work.sources != nullptr) work.sources->publish();  // no-op when nothing was recorded
     for (unsigned i = 0; i < kPollsPerStopCheck; ++i) {
       unsigned got = 0;
       for (QueueContext* q : work.queues) got += poll_queue(*q);
@@ -155,6 +164,7 @@ int lcore_main(void* arg) {
       }
     }
   }
+  if (work.sources != nullptr) work.sources->publish();  // the last polls' sources too
   return 0;
 }
 

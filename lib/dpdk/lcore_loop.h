@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/counters.h"
+#include "core/source_sketch.h"
 #include "frame/reflect.h"
 #include "stun/responder.h"
 
@@ -27,8 +28,14 @@ struct alignas(64) QueueContext {
   unsigned lcore = 0;
   uint16_t burst = 32;
   const frame::PortIdentity* port = nullptr;
-  const stun::ResponderConfig* stun = nullptr;
   PollFn poll = nullptr;
+  // Source prefixes of answered STUN requests ("show top sources"); shared
+  // by the queues of one lcore, nullptr = not recorded.
+  // setup: wo; dataplane: record (owner lcore), publish in lcore_main.
+  SourceSketch* sources = nullptr;
+  // The STUN options. reload: wo (release; the old options stay alive until
+  // exit), dataplane: loaded once per burst (acquire).
+  std::atomic<const stun::ResponderConfig*> stun{nullptr};
   // dataplane: rw (owner lcore only)
   LocalCounters local;
   // dataplane: wo (publish once per burst), main lcore: ro
@@ -59,6 +66,7 @@ struct LcoreWork {
   config::Idle idle = config::Idle::poll;
   const std::atomic<bool>* stop = nullptr;  // main: wo, worker: ro
   LcoreUsage* usage = nullptr;              // optional: nullptr = not recorded
+  SourceSketch* sources = nullptr;          // optional: the lcore's sketch, published every kPollsPerStopCheck polls
 };
 
 // The worker lcore's main loop (rte_eal_remote_launch entry point; arg is a

@@ -29,6 +29,8 @@ TEST(Grammar, ParsesEveryCommandOfTheTable) {
       {"show queue stats", CommandId::show_queue_stats, false, 0},
       {"show lcore stats", CommandId::show_lcore_stats, false, 0},
       {"show stun stats", CommandId::show_stun_stats, false, 0},
+      {"show top sources", CommandId::show_top_sources, false, kDefaultTopSources},
+      {"show top sources 3", CommandId::show_top_sources, false, 3},
       {"show config", CommandId::show_config, false, 0},
       {"clear port stats all", CommandId::clear_port_stats, true, 0},
       {"clear port stats 2", CommandId::clear_port_stats, false, 2},
@@ -46,7 +48,7 @@ TEST(Grammar, ParsesEveryCommandOfTheTable) {
     EXPECT_EQ(r.command->all, c.all) << c.line;
     EXPECT_EQ(r.command->number, c.number) << c.line;
   }
-  EXPECT_EQ(command_table().size(), std::size(cases) - 3);  // three lines above are variants
+  EXPECT_EQ(command_table().size(), std::size(cases) - 4);  // four lines above are variants
 }
 
 TEST(Grammar, EmptyLineIsNoCommandAndNoError) {
@@ -64,7 +66,7 @@ TEST(Grammar, ErrorsNameWhatWasExpected) {
   };
   const Case cases[] = {
       {"frobnicate", "unknown command 'frobnicate' (type help for the list)"},
-      {"show", "incomplete command 'show': expected port, queue, lcore, stun, config"},
+      {"show", "incomplete command 'show': expected port, queue, lcore, stun, top, config"},
       {"show port stats", "incomplete command 'show port stats': expected all|<port>"},
       {"show port stats x", "show port stats: expected 'all' or a port number, got 'x'"},
       {"show port info all", "show port info: expected a port number, got 'all'"},
@@ -72,6 +74,9 @@ TEST(Grammar, ErrorsNameWhatWasExpected) {
       {"set stats-period 86401", "set stats-period: 86401 is out of range 0..86400"},
       {"set stats-period soon", "set stats-period: expected a number of seconds, got 'soon'"},
       {"show port stats 99999", "show port stats: no port 99999"},
+      {"show top", "incomplete command 'show top': expected sources"},
+      {"show top sources many", "show top sources: expected a number of prefixes, got 'many'"},
+      {"show top sources 0", "show top sources: 0 is out of range 1..100000"},
   };
   for (const Case& c : cases) {
     ParseResult r = parse_command(c.line);
@@ -87,7 +92,10 @@ TEST(Grammar, CompletesWordsAndArguments) {
   using V = std::vector<std::string>;
   EXPECT_EQ(complete(""), (V{"clear", "help", "quit", "reload", "set", "show"}));
   EXPECT_EQ(complete("sh"), (V{"show"}));
-  EXPECT_EQ(complete("show "), (V{"config", "lcore", "port", "queue", "stun"}));
+  EXPECT_EQ(complete("show "), (V{"config", "lcore", "port", "queue", "stun", "top"}));
+  EXPECT_EQ(complete("show t"), (V{"top"}));
+  EXPECT_EQ(complete("show top "), (V{"sources"}));
+  EXPECT_EQ(complete("show top sources "), V{});  // an optional number
   EXPECT_EQ(complete("show lc"), (V{"lcore"}));
   EXPECT_EQ(complete("show port "), (V{"info", "stats", "xstats"}));
   EXPECT_EQ(complete("show port s"), (V{"stats"}));
@@ -191,6 +199,13 @@ class FakeView final : public BackendView {
     return "reloaded fake";
   }
 
+  std::vector<SourceSketchSnapshot> source_sketches() const override {
+    std::vector<SourceSketchSnapshot> out;
+    for (const SourceSketch* s : sketches_) out.push_back(s->read());
+    return out;
+  }
+  std::vector<const SourceSketch*> sketches_;
+
   void add(size_t worker, Counter c, uint64_t n) {
     LocalCounters l;
     l.add(c, n);
@@ -269,6 +284,39 @@ TEST(ConsoleExec, LcoreStatsBusyPercentSinceLastShow) {
   v.usage_[0] = {1250, 2000, 8};  // the last 1000 ns all busy
   r = c.execute("show lcore stats", s);
   EXPECT_NE(r.text.find("100.0%    62.5%"), std::string::npos) << r.text;
+}
+
+TEST(ConsoleExec, TopSourcesMergesWorkersHeaviestFirst) {
+  FakeView v;
+  Console c(v);
+  Session s;
+  Response r = c.execute("show top sources", s);
+  EXPECT_EQ(r.text, "source prefixes are not recorded by this backend\n");
+  SourceSketch w0, w1;
+  v.sketches_ = {&w0, &w1};
+  const uint8_t a[4] = {198, 18, 0, 1}, b[4] = {198, 18, 0, 2};
+  const uint8_t x[16] = {0x20, 0x01, 0, 2, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 9};
+  for (int i = 0; i < 50; ++i) w0.record(a, false);
+  for (int i = 0; i < 25; ++i) w1.record(a, false);
+  for (int i = 0; i < 20; ++i) w1.record(b, false);
+  for (int i = 0; i < 5; ++i) w0.record(x, true);
+  w0.publish();
+  w1.publish();
+  r = c.execute("show top sources 2", s);
+  EXPECT_EQ(r.status, Response::Status::ok);
+  EXPECT_NE(r.text.find("Top 2 source prefixes of 100 packets recorded (2 worker sketches merged)"), std::string::npos)
+      << r.text;
+  const size_t first = r.text.find("198.18.0.1/32");
+  const size_t second = r.text.find("198.18.0.2/32");
+  ASSERT_NE(first, std::string::npos) << r.text;
+  ASSERT_NE(second, std::string::npos) << r.text;
+  EXPECT_LT(first, second);
+  EXPECT_NE(r.text.find("198.18.0.1/32                                             75    75.0%            0"),
+            std::string::npos)
+      << r.text;
+  EXPECT_EQ(r.text.find("2001:2:0:7::/64"), std::string::npos) << r.text;  // only 2 asked
+  r = c.execute("show top sources", s);
+  EXPECT_NE(r.text.find("2001:2:0:7::/64"), std::string::npos) << r.text;
 }
 
 }  // namespace

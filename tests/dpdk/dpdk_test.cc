@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -483,7 +484,12 @@ TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
   work.lcore = worker;
   work.idle = config::Idle::adaptive;
   work.stop = &stop;
-  for (auto& q : qs) work.queues.push_back(q.get());
+  SourceSketch sketch;  // the lcore records and publishes it itself
+  work.sources = &sketch;
+  for (auto& q : qs) {
+    q->sources = &sketch;
+    work.queues.push_back(q.get());
+  }
   ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
 
   constexpr unsigned kPerQueue = 20;
@@ -508,6 +514,119 @@ TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
   EXPECT_EQ(rte_ring_count(ring.tx[1]), kPerQueue);
   EXPECT_EQ(get(*qs[0], Counter::stun_success), kPerQueue);
   EXPECT_EQ(get(*qs[1], Counter::stun_success), kPerQueue);
+  // Published by the lcore every kPollsPerStopCheck polls and once more
+  // when it stops, so both sources show.
+  uint64_t total = 0;
+  const auto top = merge_top_sources({sketch.read()}, 10, total);
+  EXPECT_EQ(total, 2u * kPerQueue);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].count, kPerQueue);
+  EXPECT_EQ(top[1].count, kPerQueue);
+}
+
+// The attribute types of the STUN message in a UDP reply frame (untagged
+// Ethernet), in order; empty when the frame is not IPv4/IPv6 + UDP.
+std::vector<uint16_t> reply_attributes(const rte_mbuf* m) {
+  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+  const size_t len = m->data_len;
+  if (len < 14) return {};
+  const uint16_t ethertype = static_cast<uint16_t>(f[12] << 8 | f[13]);
+  size_t stun_at = ethertype == 0x0800 ? 14 + static_cast<size_t>(f[14] & 0x0F) * 4 + 8 : 14 + 40 + 8;
+  std::vector<uint16_t> out;
+  if (len < stun_at + 20) return out;
+  const size_t body = static_cast<size_t>(f[stun_at + 2] << 8 | f[stun_at + 3]);
+  size_t at = stun_at + 20;
+  const size_t end = std::min(len, stun_at + 20 + body);
+  while (at + 4 <= end) {
+    out.push_back(static_cast<uint16_t>(f[at] << 8 | f[at + 1]));
+    const size_t alen = static_cast<size_t>(f[at + 2] << 8 | f[at + 3]);
+    at += 4 + ((alen + 3) & ~size_t{3});
+  }
+  return out;
+}
+
+bool has(const std::vector<uint16_t>& v, uint16_t t) { return std::find(v.begin(), v.end(), t) != v.end(); }
+
+// Reload's contract with the data path: a new ResponderConfig stored into
+// QueueContext::stun is used from the next burst on.
+TEST_F(EalTest, StunOptionsSwapTakesEffectAtTheNextBurst) {
+  RingPort ring("swap", 1);
+  ASSERT_TRUE(ring.ok);
+  auto s = lab_port("net_ring_swap");
+  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  const stun::ResponderConfig with{stun::FingerprintPolicy::always, true, "swap-test"};
+  const stun::ResponderConfig without{stun::FingerprintPolicy::never, true, ""};
+  auto qs = contexts(*port, with);
+  test::Flow f{false, kClient4, kServer4, 40000, kStunPort};
+  constexpr uint16_t kFingerprint = 0x8028, kSoftware = 0x8022, kXorMapped = 0x0020;
+
+  auto one_reply = [&](uint32_t id) {
+    EXPECT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, id))), 0);
+    EXPECT_EQ(poll_queue(*qs[0]), 1);
+    void* obj = nullptr;
+    std::vector<uint16_t> attrs;
+    if (rte_ring_dequeue(ring.tx[0], &obj) != 0) return attrs;
+    rte_mbuf* m = static_cast<rte_mbuf*>(obj);
+    attrs = reply_attributes(m);
+    rte_pktmbuf_free(m);
+    return attrs;
+  };
+  auto a = one_reply(1);
+  EXPECT_TRUE(has(a, kXorMapped));
+  EXPECT_TRUE(has(a, kFingerprint));
+  EXPECT_TRUE(has(a, kSoftware));
+  qs[0]->stun.store(&without, std::memory_order_release);
+  a = one_reply(2);
+  EXPECT_TRUE(has(a, kXorMapped));
+  EXPECT_FALSE(has(a, kFingerprint));
+  EXPECT_FALSE(has(a, kSoftware));
+  qs[0]->stun.store(&with, std::memory_order_release);
+  a = one_reply(3);
+  EXPECT_TRUE(has(a, kFingerprint));
+  EXPECT_EQ(get(*qs[0], Counter::stun_success), 3u);
+}
+
+// "show top sources" in dpdk mode: the lcore records each answered request's
+// source (read back from the reply's destination) and publishes on demand.
+TEST_F(EalTest, AnsweredRequestSourcesAreRecorded) {
+  RingPort ring("src", 1);
+  ASSERT_TRUE(ring.ok);
+  auto s = lab_port("net_ring_src");
+  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  const stun::ResponderConfig stun_cfg;
+  auto qs = contexts(*port, stun_cfg);
+  SourceSketch sketch;
+  qs[0]->sources = &sketch;
+  std::array<uint8_t, 16> other6 = kClient6;
+  other6[7] = 9;  // another /64
+  other6[15] = 77;
+  for (uint32_t i = 0; i < 6; ++i) {
+    test::Flow f{false, kClient4, kServer4, static_cast<uint16_t>(20000 + i), kStunPort};
+    ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, i))), 0);
+  }
+  for (uint32_t i = 0; i < 2; ++i) {
+    test::Flow f{true, other6, kServer6, static_cast<uint16_t>(21000 + i), kStunPort};
+    ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, 100 + i))), 0);
+  }
+  // Dropped (port not served): not a source of answered requests.
+  test::Flow g{false, kClient4, kServer4, 20000, 9999};
+  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, g, 50))), 0);
+  EXPECT_EQ(poll_queue(*qs[0]), 9);
+  uint64_t total = 0;
+  EXPECT_TRUE(merge_top_sources({sketch.read()}, 10, total).empty()) << "visible before publish";
+  sketch.publish();
+  const auto top = merge_top_sources({sketch.read()}, 10, total);
+  EXPECT_EQ(total, 8u);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].prefix, sketch.prefix_of(kClient4.data(), false));
+  EXPECT_EQ(top[0].count, 6u);
+  EXPECT_EQ(top[1].prefix, sketch.prefix_of(other6.data(), true));
+  EXPECT_EQ(top[1].prefix.len, 64);
+  EXPECT_EQ(top[1].count, 2u);
 }
 
 }  // namespace
