@@ -3,19 +3,22 @@
 #   scripts/setup.sh          build + runtime dependencies
 #   scripts/setup.sh --test   also what the test suite uses (tshark, coturn's client, ...)
 #   scripts/setup.sh --bench  also what scripts/bench.sh compares against and plots with
+#   scripts/setup.sh --fuzz   also clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh, sanitize.sh)
 set -euo pipefail
 
 build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev)
 test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn iproute2 iputils-ping ethtool procps)
 
 bench_pkgs=(libbenchmark-dev coturn stun-server python3-matplotlib)
+fuzz_pkgs=(clang libclang-rt-14-dev llvm)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
   "") ;;
   --test) want+=("${test_pkgs[@]}") ;;
   --bench) want+=("${bench_pkgs[@]}") ;;
-  *) echo "setup: unknown option '$1' (--test or --bench)" >&2; exit 2 ;;
+  --fuzz) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "setup: unknown option '$1' (--test, --bench or --fuzz)" >&2; exit 2 ;;
 esac
 
 missing=()
