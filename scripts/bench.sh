@@ -234,8 +234,8 @@ if [[ $DO_DPDK -eq 1 ]] && have dpdk-testpmd; then
   for kind in "${KINDS[@]}"; do
     "$DPDK_BENCH" --kind "$kind" --pcap "$TMP/$kind.pcap" --write-pcap-only
   done
-  NOHUGE=(-l 0,1 --no-pci --no-huge -m 512 --no-shconf --log-level=error)
-  HUGE=(-l 0,1 --no-pci --in-memory -m 512 --log-level=error)
+  NOHUGE=(-l "0,1" --no-pci --no-huge -m 512 --no-shconf --log-level=error)
+  HUGE=(-l "0,1" --no-pci --in-memory -m 512 --log-level=error)
   MEMS=(nohuge)
   if [[ $DO_HUGE -eq 1 && $(id -u) -eq 0 ]]; then
     cur=$(cat /proc/sys/vm/nr_hugepages)

@@ -2,7 +2,7 @@
 # One command: install what is missing, build, and run the whole test suite.
 # Arguments are passed to `meson test` (e.g. --suite unit).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 scripts/setup.sh --test || exit 1
 scripts/build.sh || exit 1
 meson test -C build --print-errorlogs "$@"
