@@ -753,12 +753,82 @@ void read_control(const Node& n, const std::string& path, ControlSection& c) {
   }
 }
 
+// An ACL entry: any address (0.0.0.0/0 and ::/0 allowed), host bits must be zero.
+IpPrefix parse_cidr(const Node& n, const std::string& path) {
+  std::string text = R::scalar(n, path, "a CIDR string like \"198.18.0.0/15\"").text;
+  auto bad = [&](const std::string& why) { fail(n.origin, path, "bad CIDR \"" + text + "\": " + why); };
+  size_t slash = text.find('/');
+  auto ip = parse_ip(text.substr(0, slash));
+  if (!ip) bad("expected IPv4[/LEN] or IPv6[/LEN]");
+  IpPrefix p;
+  p.text = text;
+  p.ip = *ip;
+  unsigned max_len = ip->v6 ? 128 : 32;
+  p.length = static_cast<uint8_t>(max_len);
+  if (slash != std::string::npos) {
+    uint64_t len = 0;
+    if (!parse_u64(std::string_view(text).substr(slash + 1), len) || len > max_len)
+      bad("prefix length must be between 0 and " + std::to_string(max_len));
+    p.length = static_cast<uint8_t>(len);
+  }
+  for (unsigned bit = p.length; bit < max_len; ++bit)
+    if (p.ip.bytes[bit / 8] & (0x80 >> (bit % 8))) bad("host bits set after /" + std::to_string(p.length));
+  return p;
+}
+
+void read_cidrs(const Node& n, const std::string& path, std::vector<IpPrefix>& out) {
+  const auto& items = R::list(n, path);
+  out.clear();
+  for (size_t i = 0; i < items.size(); ++i) out.push_back(parse_cidr(items[i], index_path(path, i)));
+}
+
+void read_limits(const Node& n, const std::string& path, LimitsSection& l) {
+  R::expect_map(n, path);
+  R::check_keys(n, path, {"rate", "global_pps", "allow", "deny", "deny_source_ports", "l3_pps"});
+  if (const Node* r = n.find("rate")) {
+    const std::string rp = child_path(path, "rate");
+    R::expect_map(*r, rp);
+    R::check_keys(*r, rp, {"pps", "burst", "ipv4_prefix", "ipv6_prefix", "table_size"});
+    if (const Node* v = r->find("pps"))
+      l.rate.pps = static_cast<unsigned>(R::integer(*v, child_path(rp, "pps"), 0, 100000000));
+    if (const Node* v = r->find("burst"))
+      l.rate.burst = static_cast<unsigned>(R::integer(*v, child_path(rp, "burst"), 1, 1000000));
+    if (const Node* v = r->find("ipv4_prefix"))
+      l.rate.ipv4_prefix = static_cast<uint8_t>(R::integer(*v, child_path(rp, "ipv4_prefix"), 1, 32));
+    if (const Node* v = r->find("ipv6_prefix"))
+      l.rate.ipv6_prefix = static_cast<uint8_t>(R::integer(*v, child_path(rp, "ipv6_prefix"), 1, 128));
+    if (const Node* v = r->find("table_size")) {
+      const std::string p = child_path(rp, "table_size");
+      uint64_t t = R::integer(*v, p, 1024, 16777216);
+      if (t & (t - 1)) fail(v->origin, p, "must be a power of two, got " + v->text);
+      l.rate.table_size = static_cast<unsigned>(t);
+    }
+  }
+  if (const Node* v = n.find("global_pps"))
+    l.global_pps = static_cast<unsigned>(R::integer(*v, child_path(path, "global_pps"), 0, 1000000000));
+  if (const Node* v = n.find("allow")) read_cidrs(*v, child_path(path, "allow"), l.allow);
+  if (const Node* v = n.find("deny")) read_cidrs(*v, child_path(path, "deny"), l.deny);
+  if (const Node* v = n.find("deny_source_ports")) {
+    const std::string p = child_path(path, "deny_source_ports");
+    const auto& items = R::list(*v, p);
+    l.deny_source_ports.clear();
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto port = static_cast<uint16_t>(R::integer(items[i], index_path(p, i), 0, 65535));
+      if (std::find(l.deny_source_ports.begin(), l.deny_source_ports.end(), port) != l.deny_source_ports.end())
+        fail(items[i].origin, index_path(p, i), "duplicate port " + std::to_string(port));
+      l.deny_source_ports.push_back(port);
+    }
+  }
+  if (const Node* v = n.find("l3_pps"))
+    l.l3_pps = static_cast<unsigned>(R::integer(*v, child_path(path, "l3_pps"), 0, 100000000));
+}
+
 Config read_config(const Node& root, const std::string& name) {
   Config c;
   c.source = name;
   c.socket.listen = {ListenAddress{IpAddress{false, {}}, 3478, "0.0.0.0:3478"},
                      ListenAddress{IpAddress{true, {}}, 3478, "[::]:3478"}};
-  R::check_keys(root, "", {"mode", "stun", "socket", "dpdk", "stats", "control"});
+  R::check_keys(root, "", {"mode", "stun", "socket", "dpdk", "stats", "control", "limits"});
   const Node* mode = root.find("mode");
   if (mode) c.mode = R::enumeration(*mode, "mode", kModes);
   if (const Node* v = root.find("stun")) read_stun(*v, "stun", c.stun);
@@ -766,6 +836,7 @@ Config read_config(const Node& root, const std::string& name) {
   if (const Node* v = root.find("dpdk")) read_dpdk(*v, "dpdk", c.dpdk);
   if (const Node* v = root.find("stats")) read_stats(*v, "stats", c.stats);
   if (const Node* v = root.find("control")) read_control(*v, "control", c.control);
+  if (const Node* v = root.find("limits")) read_limits(*v, "limits", c.limits);
 
   // Mode-specific requirements.
   if (c.mode == Mode::socket && c.socket.listen.empty()) {
@@ -923,7 +994,7 @@ Result<Config> load_text(const std::string& text, const std::string& name,
     if (root.kind != Node::Kind::map)
       fail(
           root.origin, "",
-          "the top level must be a map of sections (mode, stun, socket, dpdk, stats, control), got " + describe(root));
+          "the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got " + describe(root));
     for (const std::string& o : overrides) apply_override(root, o);
     return read_config(root, name);
   } catch (const Failure& f) {
@@ -1083,6 +1154,20 @@ std::string to_yaml(const Config& c) {
   o += "  metrics_listen: " + quote(c.stats.metrics_listen ? to_string(*c.stats.metrics_listen) : "") + "\n";
   o += "control:\n";
   o += "  socket: " + quote(c.control.socket) + "\n";
+  const LimitsSection& l = c.limits;
+  o += "limits:\n";
+  o += "  rate:\n";
+  o += "    pps: " + std::to_string(l.rate.pps) + "\n";
+  o += "    burst: " + std::to_string(l.rate.burst) + "\n";
+  o += "    ipv4_prefix: " + std::to_string(l.rate.ipv4_prefix) + "\n";
+  o += "    ipv6_prefix: " + std::to_string(l.rate.ipv6_prefix) + "\n";
+  o += "    table_size: " + std::to_string(l.rate.table_size) + "\n";
+  o += "  global_pps: " + std::to_string(l.global_pps) + "\n";
+  o += "  allow: " + flow_list(l.allow, [](const IpPrefix& a) { return quote(to_string(a)); }) + "\n";
+  o += "  deny: " + flow_list(l.deny, [](const IpPrefix& a) { return quote(to_string(a)); }) + "\n";
+  o += "  deny_source_ports: " +
+       flow_list(l.deny_source_ports, [](uint16_t p) { return std::to_string(p); }) + "\n";
+  o += "  l3_pps: " + std::to_string(l.l3_pps) + "\n";
   return o;
 }
 

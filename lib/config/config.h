@@ -124,6 +124,27 @@ struct ControlSection {
   bool operator==(const ControlSection&) const = default;
 };
 
+// Abuse controls (lib/limits); applied live by reload except rate.table_size.
+struct RateSection {
+  unsigned pps = 0;            // answers per second per source prefix; 0 = off
+  unsigned burst = 20;         // bucket depth (a new source starts full); >= 1
+  uint8_t ipv4_prefix = 32;    // sources sharing this IPv4 prefix share one bucket
+  uint8_t ipv6_prefix = 64;    // same for IPv6
+  unsigned table_size = 65536; // buckets; power of two, 1024..16777216; restart to change
+  bool operator==(const RateSection&) const = default;
+};
+
+struct LimitsSection {
+  RateSection rate;
+  unsigned global_pps = 0;     // answers per second for the whole process; 0 = off
+  std::vector<IpPrefix> allow; // non-empty: answer only these sources
+  std::vector<IpPrefix> deny;  // never answer these sources
+  // UDP source ports of services that reflect (RFC 768 port 0, echo, chargen, DNS, ...).
+  std::vector<uint16_t> deny_source_ports{0, 7, 19, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211};
+  unsigned l3_pps = 1000;      // dpdk: ARP/NDP/ICMP replies per second per lcore; 0 = off
+  bool operator==(const LimitsSection&) const = default;
+};
+
 struct Config {
   Mode mode = Mode::socket;
   StunSection stun;
@@ -131,11 +152,13 @@ struct Config {
   DpdkSection dpdk;
   StatsSection stats;
   ControlSection control;
+  LimitsSection limits;
   std::string source;  // file name the config came from, for messages
   // Equal when they configure the same thing; `source` is not compared.
   bool operator==(const Config& o) const {
     return mode == o.mode && stun == o.stun && socket == o.socket && dpdk == o.dpdk &&
-           stats == o.stats && control == o.control;
+           stats == o.stats && control == o.control &&
+           limits == o.limits;
   }
 };
 

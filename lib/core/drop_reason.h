@@ -61,7 +61,13 @@ namespace stunbox {
   /* dpdk backend (lib/dpdk) */                                                        \
   X(mbuf_multi_segment, "multi-segment mbuf (chained) received")                      \
   X(mbuf_no_tailroom, "reply does not fit the mbuf's tailroom")                       \
-  X(tx_ring_full, "TX queue full after bounded retries: reply freed")
+  X(tx_ring_full, "TX queue full after bounded retries: reply freed")                  \
+  /* abuse controls (lib/limits), both modes */                                        \
+  X(source_port_denied, "request from a UDP source port in limits.deny_source_ports")   \
+  X(acl_denied, "source in limits.deny, or not in a non-empty limits.allow")          \
+  X(rate_limited, "source prefix over limits.rate (per-source token bucket)")         \
+  X(global_limited, "process over limits.global_pps")                                 \
+  X(l3_policed, "ARP/NDP/ICMP reply over limits.l3_pps for this lcore (dpdk)")
 
 enum class DropReason : uint8_t {
 #define STUNBOX_X(name, desc) name,

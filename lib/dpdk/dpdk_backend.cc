@@ -103,6 +103,12 @@ class Backend final : public console::BackendView {
   // exit because an lcore may still be in a burst with an older one.
   std::vector<std::unique_ptr<stun::ResponderConfig>> responders_;
   std::atomic<const config::Config*> current_{nullptr};
+  // Abuse controls: one policy per generation (kept: an lcore may hold an
+  // older one for a burst), the buckets shared by every lcore (sized once,
+  // kept across reloads), one ARP/NDP/ICMP policer per lcore.
+  std::vector<std::unique_ptr<limits::Policy>> policies_;
+  std::unique_ptr<limits::Limiter> limiter_;
+  std::vector<std::unique_ptr<limits::LocalBucket>> l3_buckets_;
 };
 
 console::PortStats Backend::port_stats(size_t port) const {
@@ -226,17 +232,30 @@ std::string Backend::reload() {
   if (now.stun.classic != next->stun.classic) note(changed, "stun.classic");
   if (now.stun.software != next->stun.software) note(changed, "stun.software");
   if (now.stats.period != next->stats.period) note(changed, "stats.period");
+  if (now.limits.rate.table_size != next->limits.rate.table_size) note(restart, "limits.rate.table_size");
+  {
+    config::LimitsSection a2 = now.limits, b2 = next->limits;
+    b2.rate.table_size = a2.rate.table_size;
+    if (!(a2 == b2)) note(changed, "limits");
+  }
 
   auto live = std::make_unique<config::Config>(now);
   live->stats.period = next->stats.period;
   live->stun.fingerprint = next->stun.fingerprint;
   live->stun.classic = next->stun.classic;
   live->stun.software = next->stun.software;
+  const unsigned table_size = live->limits.rate.table_size;
+  live->limits = next->limits;
+  live->limits.rate.table_size = table_size;  // the buckets stay; resizing needs a restart
   generations_.push_back(std::move(live));
   const config::Config& gen = *generations_.back();
   responders_.push_back(std::make_unique<stun::ResponderConfig>(gen.stun.responder()));
   // Each lcore picks the new options up at its next burst; nothing is lost.
-  for (const auto& q : queues_) q->stun.store(responders_.back().get(), std::memory_order_release);
+  policies_.push_back(std::make_unique<limits::Policy>(gen.limits));
+  for (const auto& q : queues_) {
+    q->stun.store(responders_.back().get(), std::memory_order_release);
+    q->limits.store(policies_.back().get(), std::memory_order_release);
+  }
   current_.store(&gen, std::memory_order_release);
   std::string msg = "reloaded " + opts_.config_path + ": stun options and stats.period applied";
   msg += changed.empty() ? " (no change)" : " (changed: " + changed + ")";
@@ -334,6 +353,8 @@ Status Backend::setup() {
   }
 
   // Queue contexts and the work of each lcore.
+  policies_.push_back(std::make_unique<limits::Policy>(cfg_.limits));
+  limiter_ = std::make_unique<limits::Limiter>(cfg_.limits.rate.table_size);
   for (const LcorePlan& lp : plan->lcores) {
     LcoreWork w;
     w.lcore = lp.lcore;
@@ -342,6 +363,7 @@ Status Backend::setup() {
     // One source-prefix sketch per lcore ("show top sources"): /32 and /64.
     auto sketch = std::make_unique<SourceSketch>();
     w.sources = sketch.get();
+    auto l3 = std::make_unique<limits::LocalBucket>();
     for (const config::QueueRef& ref : lp.queues) {
       const PortSetup& p = ports_[ref.port];
       auto q = std::make_unique<QueueContext>();
@@ -353,6 +375,9 @@ Status Backend::setup() {
       q->port = &p.identity;
       q->stun.store(responders_.back().get(), std::memory_order_relaxed);  // before launch
       q->sources = w.sources;
+      q->limits.store(policies_.back().get(), std::memory_order_relaxed);  // before launch
+      q->limiter = limiter_.get();
+      q->l3_bucket = l3.get();
       q->poll = select_poll(p.rx_csum, p.tx_csum);
       w.queues.push_back(q.get());
       queues_.push_back(std::move(q));
@@ -360,6 +385,7 @@ Status Backend::setup() {
     if (!w.queues.empty()) {
       work_.push_back(std::move(w));
       sources_.push_back(std::move(sketch));
+      l3_buckets_.push_back(std::move(l3));
     }
   }
 

@@ -7,6 +7,8 @@
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 
+#include <optional>
+
 namespace stunbox::dpdk {
 namespace {
 
@@ -52,6 +54,9 @@ uint16_t poll_impl(QueueContext& q) {
   LocalCounters& c = q.local;
   // One load per burst: a reload swaps the pointer; the old options stay alive.
   const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
+  const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
+  // One clock read per burst (vDSO, no syscall), only when limits are on.
+  const uint64_t now = policy != nullptr ? limits::now_ns() : 0;
 
   for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (uint16_t i = 0; i < n; ++i) {
@@ -81,8 +86,30 @@ uint16_t poll_impl(QueueContext& q) {
       dropped[n_drop++] = m;
       continue;
     }
+    const bool stun_reply = v.kind == frame::ReplyKind::stun_success || v.kind == frame::ReplyKind::stun_error;
+    if (policy != nullptr) {
+      // Checked after the rewrite, which swapped the addresses: the request's
+      // source is now the reply's destination (IPv4 dst at +16, IPv6 dst at
+      // +24 of the IP header at l2_len; UDP dst port at +2 after l3_len).
+      // A denied reply is freed, never sent.
+      const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*) + v.l2_len;
+      std::optional<DropReason> denied;
+      if (stun_reply && q.limiter != nullptr) {
+        const uint8_t* udp = ip + v.l3_len;
+        const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
+        denied = q.limiter->check(*policy, {v.ipv6, ip + (v.ipv6 ? 24 : 16), port}, now);
+      } else if (!stun_reply && q.l3_bucket != nullptr &&
+                 !q.l3_bucket->allow(now, policy->l3_interval_ns(), policy->l3_burst())) {
+        denied = DropReason::l3_policed;
+      }
+      if (denied) {
+        c.drop(*denied);
+        dropped[n_drop++] = m;
+        continue;
+      }
+    }
     count_reply(c, v.kind);
-    if (q.sources != nullptr && (v.kind == frame::ReplyKind::stun_success || v.kind == frame::ReplyKind::stun_error)) {
+    if (q.sources != nullptr && stun_reply) {
       // The reply's destination is the request's source (IPv4 dst at +16,
       // IPv6 dst at +24 of the IP header the reflect wrote at l2_len).
       const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*) + v.l2_len;

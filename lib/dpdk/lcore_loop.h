@@ -10,6 +10,7 @@
 #include "core/source_sketch.h"
 #include "frame/reflect.h"
 #include "stun/responder.h"
+#include "limits/limiter.h"
 
 namespace stunbox::dpdk {
 
@@ -36,6 +37,14 @@ struct alignas(64) QueueContext {
   // The STUN options. reload: wo (release; the old options stay alive until
   // exit), dataplane: loaded once per burst (acquire).
   std::atomic<const stun::ResponderConfig*> stun{nullptr};
+  // Abuse controls (lib/limits); nullptr = none. reload: wo (release; old
+  // policies stay alive until exit), dataplane: loaded once per burst (acquire).
+  std::atomic<const limits::Policy*> limits{nullptr};
+  // setup: wo, dataplane: ro. The buckets shared by every lcore (per-source
+  // rate, global cap), and this lcore's ARP/NDP/ICMP policer (shared by the
+  // queues of one lcore, so touched by that lcore only). nullptr = unchecked.
+  limits::Limiter* limiter = nullptr;
+  limits::LocalBucket* l3_bucket = nullptr;
   // dataplane: rw (owner lcore only)
   LocalCounters local;
   // dataplane: wo (publish once per burst), main lcore: ro

@@ -31,6 +31,7 @@
 #include "core/report.h"
 #include "core/runtime.h"
 #include "stun/responder.h"
+#include "limits/limiter.h"
 
 namespace stunbox::sock {
 
@@ -186,12 +187,15 @@ Result<Fd> open_socket(const BindTarget& t, bool reuseport, const config::Socket
 struct LiveSettings {
   config::Config cfg;
   stun::ResponderConfig responder;
+  std::unique_ptr<limits::Policy> policy;  // abuse controls of this generation
 };
 
 // State shared between the main thread and the workers.
 struct Shared {
   std::atomic<const stun::ResponderConfig*> responder{nullptr};  // main: wo, workers: ro (once per batch)
   std::atomic<bool> stop{false};                                  // main: wo, workers: ro
+  std::atomic<const limits::Policy*> policy{nullptr};  // main: wo, workers: ro (once per batch)
+  limits::Limiter* limiter = nullptr;  // shared buckets; set before the workers start, outlives them
   Fd stop_event;  // eventfd, written once by main; never read, so it stays readable for every worker
   // Test hook (STUNBOX_TEST_STALL_AFTER_PACKETS=N): the first worker to have
   // received N datagrams stops making progress until stop, so tests can see
@@ -314,6 +318,8 @@ class Worker {
 
     // One load per batch: a reload swaps the pointer, the old settings stay alive.
     const stun::ResponderConfig& rc = *shared_.responder.load(std::memory_order_acquire);
+    const limits::Policy& policy = *shared_.policy.load(std::memory_order_acquire);
+    const uint64_t now = limits::now_ns();  // one clock read per batch
     unsigned out = 0;
     for (int i = 0; i < got; ++i) {
       const msghdr& h = rx_msgs_[i].msg_hdr;
@@ -336,6 +342,11 @@ class Worker {
       if (a.kind == stun::RequestKind::classic) local_.add(Counter::stun_classic_requests);
       if (a.outcome == stun::Outcome::drop) {
         local_.drop(a.reason);
+        continue;
+      }
+      // Abuse controls only on what would be answered: garbage costs no tokens.
+      if (auto denied = shared_.limiter->check(policy, {client.v6, client.addr.data(), client.port}, now)) {
+        local_.drop(*denied);
         continue;
       }
       local_.add(a.outcome == stun::Outcome::success ? Counter::stun_success : Counter::stun_error);
@@ -510,6 +521,7 @@ std::string restart_only_changes(const config::Config& now, const config::Config
   if (now.socket.sndbuf != next.socket.sndbuf) note("socket.sndbuf");
   if (now.control.socket != next.control.socket) note("control.socket");
   if (now.stats.metrics_listen != next.stats.metrics_listen) note("stats.metrics_listen");
+  if (now.limits.rate.table_size != next.limits.rate.table_size) note("limits.rate.table_size");
   return out;
 }
 
@@ -607,10 +619,14 @@ class SocketView final : public console::BackendView {
     generations_.push_back(std::make_unique<LiveSettings>(LiveSettings{std::move(*next), {}}));
     LiveSettings* live = generations_.back().get();
     live->responder = live->cfg.stun.responder();
-    // Workers pick the new responder up at their next batch; nothing is lost.
+    // The bucket table keeps its size until a restart; show the size in use.
+    live->cfg.limits.rate.table_size = config().limits.rate.table_size;
+    live->policy = std::make_unique<limits::Policy>(live->cfg.limits);
+    // Workers pick the new responder and limits up at their next batch; nothing is lost.
     shared_.responder.store(&live->responder, std::memory_order_release);
+    shared_.policy.store(live->policy.get(), std::memory_order_release);
     current_.store(live, std::memory_order_release);
-    std::string msg = "reloaded " + opts_.config_path + ": stun options and stats.period applied";
+    std::string msg = "reloaded " + opts_.config_path + ": stun options and stats.period applied (limits too)";
     if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
     return msg;
   }
@@ -689,6 +705,11 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
   auto first = std::make_unique<LiveSettings>(LiveSettings{cfg, {}});
   first->responder = first->cfg.stun.responder();
   shared.responder.store(&first->responder, std::memory_order_release);
+  first->policy = std::make_unique<limits::Policy>(first->cfg.limits);
+  shared.policy.store(first->policy.get(), std::memory_order_release);
+  // Sized once; reloads keep the buckets (table_size needs a restart).
+  limits::Limiter limiter(cfg.limits.rate.table_size);
+  shared.limiter = &limiter;
 
   // counters[w * targets + a]: worker w's counters for listen address a.
   std::vector<WorkerCounters> counters(static_cast<size_t>(workers) * targets.size());

@@ -629,6 +629,135 @@ TEST_F(EalTest, AnsweredRequestSourcesAreRecorded) {
   EXPECT_EQ(top[1].count, 2u);
 }
 
+// Broadcast ARP request "who has target? tell sender" from kClientMac.
+std::vector<uint8_t> arp_request(const std::array<uint8_t, 16>& sender, const std::array<uint8_t, 16>& target) {
+  std::vector<uint8_t> f(42, 0);
+  std::fill(f.begin(), f.begin() + 6, 0xff);
+  std::copy(test::kClientMac.begin(), test::kClientMac.end(), f.begin() + 6);
+  f[12] = 0x08, f[13] = 0x06;                     // EtherType ARP
+  f[14] = 0, f[15] = 1, f[16] = 0x08, f[17] = 0;  // Ethernet / IPv4
+  f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1;     // lengths, op request
+  std::copy(test::kClientMac.begin(), test::kClientMac.end(), f.begin() + 22);
+  std::copy(sender.begin(), sender.begin() + 4, f.begin() + 28);
+  std::copy(target.begin(), target.begin() + 4, f.begin() + 38);
+  return f;
+}
+
+size_t drain_tx(rte_ring* tx) {
+  size_t n = 0;
+  void* obj = nullptr;
+  while (rte_ring_dequeue(tx, &obj) == 0) {
+    rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+    ++n;
+  }
+  return n;
+}
+
+// lib/limits on the DPDK path: checks run after the rewrite on the reply's
+// destination (the request's source); denied replies are freed, not sent.
+TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
+  RingPort ring("abuse", 1);
+  ASSERT_TRUE(ring.ok);
+  auto s = lab_port("net_ring_abuse");
+  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  const stun::ResponderConfig stun_cfg;
+  auto qs = contexts(*port, stun_cfg);
+  config::LimitsSection lc;  // default deny_source_ports
+  lc.rate.pps = 1;
+  lc.rate.burst = 2;
+  config::IpPrefix denied;
+  denied.ip.bytes = {198, 18, 0, 9};
+  denied.length = 32;
+  lc.deny = {denied};
+  const limits::Policy policy(lc);
+  limits::Limiter limiter(1024);
+  qs[0]->limits.store(&policy);
+  qs[0]->limiter = &limiter;
+  std::array<uint8_t, 16> denied_src = kClient4;
+  denied_src[3] = 9;
+  std::vector<std::vector<uint8_t>> frames;
+  frames.push_back(test::binding_request(port->identity.mac, {false, kClient4, kServer4, 53, kStunPort}, 1));
+  frames.push_back(test::binding_request(port->identity.mac, {false, kClient4, kServer4, 123, kStunPort}, 2));
+  frames.push_back(test::binding_request(port->identity.mac, {false, denied_src, kServer4, 40000, kStunPort}, 3));
+  // Five from one source over five ports: burst 2 answered, 3 rate limited.
+  for (uint32_t i = 0; i < 5; ++i)
+    frames.push_back(test::binding_request(port->identity.mac,
+                                           {false, kClient4, kServer4, static_cast<uint16_t>(41000 + i), kStunPort},
+                                           10 + i));
+  for (const auto& f : frames) ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(f)), 0);
+  EXPECT_EQ(poll_queue(*qs[0]), frames.size());
+  const QueueContext& q = *qs[0];
+  EXPECT_EQ(get(q, DropReason::source_port_denied), 2u);
+  EXPECT_EQ(get(q, DropReason::acl_denied), 1u);
+  EXPECT_EQ(get(q, DropReason::rate_limited), 3u);
+  EXPECT_EQ(get(q, Counter::stun_success), 2u);
+  EXPECT_EQ(get(q, Counter::tx_packets), 2u);
+  EXPECT_EQ(drain_tx(ring.tx[0]), 2u);
+}
+
+TEST_F(EalTest, L3RepliesArePolicedPerLcore) {
+  RingPort ring("l3p", 1);
+  ASSERT_TRUE(ring.ok);
+  auto s = lab_port("net_ring_l3p");
+  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  const stun::ResponderConfig stun_cfg;
+  auto qs = contexts(*port, stun_cfg);
+  config::LimitsSection lc;
+  lc.l3_pps = 30;  // burst: a tenth of a second's worth = 3
+  const limits::Policy policy(lc);
+  limits::Limiter limiter(1024);
+  limits::LocalBucket l3;
+  qs[0]->limits.store(&policy);
+  qs[0]->limiter = &limiter;
+  qs[0]->l3_bucket = &l3;
+  constexpr unsigned kArps = 10;
+  for (unsigned i = 0; i < kArps; ++i) ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(arp_request(kClient4, kServer4))), 0);
+  // STUN is not an L3 reply: not policed by l3_pps.
+  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(
+                                             port->identity.mac, {false, kClient4, kServer4, 40000, kStunPort}, 1))),
+            0);
+  EXPECT_EQ(poll_queue(*qs[0]), kArps + 1);
+  const QueueContext& q = *qs[0];
+  // One burst, one clock read: exactly the burst passes.
+  EXPECT_EQ(get(q, Counter::arp_replies), 3u);
+  EXPECT_EQ(get(q, DropReason::l3_policed), kArps - 3);
+  EXPECT_EQ(get(q, Counter::stun_success), 1u);
+  EXPECT_EQ(drain_tx(ring.tx[0]), 4u);
+}
+
+// Reload swaps QueueContext::limits; the lcore uses the new policy from its next burst.
+TEST_F(EalTest, LimitsPolicySwapTakesEffectAtTheNextBurst) {
+  RingPort ring("limswap", 1);
+  ASSERT_TRUE(ring.ok);
+  auto s = lab_port("net_ring_limswap");
+  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  const stun::ResponderConfig stun_cfg;
+  auto qs = contexts(*port, stun_cfg);
+  config::LimitsSection open_cfg;
+  open_cfg.deny_source_ports.clear();
+  const limits::Policy open_policy(open_cfg);
+  const limits::Policy default_policy(config::LimitsSection{});
+  limits::Limiter limiter(1024);
+  qs[0]->limiter = &limiter;
+  qs[0]->limits.store(&open_policy, std::memory_order_release);
+  const test::Flow from_dns{false, kClient4, kServer4, 53, kStunPort};
+  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, from_dns, 1))), 0);
+  EXPECT_EQ(poll_queue(*qs[0]), 1);
+  EXPECT_EQ(get(*qs[0], Counter::stun_success), 1u);
+  qs[0]->limits.store(&default_policy, std::memory_order_release);
+  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, from_dns, 2))), 0);
+  EXPECT_EQ(poll_queue(*qs[0]), 1);
+  EXPECT_EQ(get(*qs[0], Counter::stun_success), 1u);
+  EXPECT_EQ(get(*qs[0], DropReason::source_port_denied), 1u);
+  EXPECT_EQ(drain_tx(ring.tx[0]), 1u);
+}
+
 }  // namespace
 }  // namespace stunbox::dpdk
 

@@ -301,8 +301,8 @@ struct BadCase {
 const std::vector<BadCase>& bad_cases() {
   static const std::vector<BadCase> cases = {
       // structure
-      {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control), got a list"},
-      {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control), got 'just text'"},
+      {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got a list"},
+      {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got 'just text'"},
       {"a: [1\nb: 2\n", {}, "bad.yaml:2: YAML syntax error: end of sequence flow not found"},
       {"stun:\n  ports: [1]\n bad: 1\n", {}, "bad.yaml:3: YAML syntax error: end of map not found"},
       {"mode: socket\n---\nmode: dpdk\n", {}, "bad.yaml:2: more than one YAML document in the file"},
@@ -316,7 +316,7 @@ const std::vector<BadCase>& bad_cases() {
       // unknown keys
       {"socket:\n  wokers: 2\n", {}, "bad.yaml:2: socket.wokers: unknown key 'wokers', did you mean 'workers'?"},
       {"sockets: {}\n", {}, "bad.yaml:1: sockets: unknown key 'sockets', did you mean 'socket'?"},
-      {"xyzzy: 1\n", {}, "bad.yaml:1: xyzzy: unknown key 'xyzzy' (allowed: mode, stun, socket, dpdk, stats, control)"},
+      {"xyzzy: 1\n", {}, "bad.yaml:1: xyzzy: unknown key 'xyzzy' (allowed: mode, stun, socket, dpdk, stats, control, limits)"},
       {"dpdk:\n  ports:\n    - device: a\n      quees: 2\n", {},
        "bad.yaml:4: dpdk.ports[0].quees: unknown key 'quees', did you mean 'queues'?"},
       {"dpdk:\n  rss:\n    type: [ipv4]\n", {}, "bad.yaml:3: dpdk.rss.type: unknown key 'type', did you mean 'types'?"},
@@ -696,6 +696,81 @@ TEST(ConfigControl, SocketDefaultEmptyAndBadValues) {
   Result<Config> key = load_string("control:\n  sock: /x\n", "c.yaml", {});
   ASSERT_FALSE(key.is_ok());
   EXPECT_NE(key.message().find("c.yaml:2: control.sock: unknown key 'sock'"), std::string::npos) << key.message();
+}
+
+}  // namespace
+}  // namespace stunbox::config
+
+// limits: (lib/limits abuse controls)
+namespace stunbox::config {
+namespace {
+
+TEST(ConfigLimits, DefaultsParseAndRoundTrip) {
+  Result<Config> d = load_string("", "x", {});
+  ASSERT_TRUE(d) << d.message();
+  EXPECT_EQ(d->limits.rate.pps, 0u);
+  EXPECT_EQ(d->limits.rate.ipv4_prefix, 32);
+  EXPECT_EQ(d->limits.rate.ipv6_prefix, 64);
+  EXPECT_EQ(d->limits.rate.table_size, 65536u);
+  EXPECT_EQ(d->limits.global_pps, 0u);
+  EXPECT_EQ(d->limits.l3_pps, 1000u);
+  EXPECT_EQ(d->limits.deny_source_ports,
+            (std::vector<uint16_t>{0, 7, 19, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211}));
+  const std::string text =
+      "limits:\n"
+      "  rate: {pps: 50, burst: 7, ipv4_prefix: 24, ipv6_prefix: 48, table_size: 4096}\n"
+      "  global_pps: 100000\n"
+      "  allow: [\"0.0.0.0/0\", \"2001:2::/48\"]\n"
+      "  deny: [\"198.18.0.0/15\", \"2001:2::5\"]\n"
+      "  deny_source_ports: []\n"
+      "  l3_pps: 0\n";
+  Result<Config> c = load_string(text, "x", {});
+  ASSERT_TRUE(c) << c.message();
+  EXPECT_EQ(c->limits.rate.pps, 50u);
+  EXPECT_EQ(c->limits.rate.burst, 7u);
+  EXPECT_EQ(c->limits.rate.ipv4_prefix, 24);
+  EXPECT_EQ(c->limits.rate.ipv6_prefix, 48);
+  EXPECT_EQ(c->limits.rate.table_size, 4096u);
+  EXPECT_EQ(c->limits.global_pps, 100000u);
+  ASSERT_EQ(c->limits.allow.size(), 2u);
+  EXPECT_EQ(c->limits.allow[0].length, 0);
+  ASSERT_EQ(c->limits.deny.size(), 2u);
+  EXPECT_EQ(c->limits.deny[1].length, 128);
+  EXPECT_TRUE(c->limits.deny_source_ports.empty());
+  EXPECT_EQ(c->limits.l3_pps, 0u);
+  Result<Config> back = load_string(to_yaml(*c), "y", {});
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_TRUE(*back == *c) << to_yaml(*c);
+  Result<Config> set = load_string("", "x", {"limits.rate.pps=9"});
+  ASSERT_TRUE(set) << set.message();
+  EXPECT_EQ(set->limits.rate.pps, 9u);
+}
+
+TEST(ConfigLimits, ErrorsAreOneLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"limits:\n  rate: {table_size: 5000}\n", "l.yaml:2: limits.rate.table_size: must be a power of two, got 5000"},
+      {"limits:\n  rate: {table_size: 512}\n",
+       "l.yaml:2: limits.rate.table_size: must be between 1024 and 16777216, got 512"},
+      {"limits:\n  rate: {burst: 0}\n", "l.yaml:2: limits.rate.burst: must be between 1 and 1000000, got 0"},
+      {"limits:\n  rate: {ipv4_prefix: 33}\n", "l.yaml:2: limits.rate.ipv4_prefix: must be between 1 and 32, got 33"},
+      {"limits:\n  deny: [\"10.0.0.1/8\"]\n", "l.yaml:2: limits.deny[0]: bad CIDR \"10.0.0.1/8\": host bits set after /8"},
+      {"limits:\n  allow: [\"10.0.0.0/33\"]\n",
+       "l.yaml:2: limits.allow[0]: bad CIDR \"10.0.0.0/33\": prefix length must be between 0 and 32"},
+      {"limits:\n  allow: [\"nonsense\"]\n",
+       "l.yaml:2: limits.allow[0]: bad CIDR \"nonsense\": expected IPv4[/LEN] or IPv6[/LEN]"},
+      {"limits:\n  deny_source_ports: [53, 53]\n", "l.yaml:2: limits.deny_source_ports[1]: duplicate port 53"},
+      {"limits:\n  deny_source_ports: [70000]\n",
+       "l.yaml:2: limits.deny_source_ports[0]: must be between 0 and 65535, got 70000"},
+  };
+  for (const auto& [text, want] : cases) {
+    Result<Config> r = load_string(text, "l.yaml", {});
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.message(), want) << text;
+  }
+  Result<Config> key = load_string("limits:\n  rate: {ppss: 1}\n", "l.yaml", {});
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.message().find("limits.rate.ppss: unknown key 'ppss', did you mean 'pps'?"), std::string::npos)
+      << key.message();
 }
 
 }  // namespace

@@ -1,0 +1,163 @@
+// Abuse controls: source-port deny list, CIDR allow/deny, per-source-prefix rate limit, global cap, L3 policer.
+//
+// Design (docs/security.md has the long form):
+// - Policy is immutable, built once per (re)load from config::LimitsSection;
+//   the backends swap a pointer to it, so reload applies live.
+// - RateTable is ONE table shared by every worker/lcore, allocated once and
+//   kept across reloads (table_size needs a restart). A source is keyed by
+//   its prefix (IPv4 /ipv4_prefix, IPv6 /ipv6_prefix; v4-mapped IPv6 counts
+//   as IPv4), so it is held to its rate however RSS or SO_REUSEPORT spread
+//   its 4-tuples over queues and workers.
+// - Each entry is a GCRA ("virtual scheduling" form of a token bucket): one
+//   64-bit theoretical arrival time (TAT, ns). A request is allowed when
+//   max(TAT, now) + T - now <= burst * T (T = 1e9 / pps); then TAT advances
+//   by T with a compare-exchange. Over-limit requests only read the entry.
+//   After kCasRetries lost races the request is treated as limited (a source
+//   that contends for its own entry from several cores is flooding).
+// - 4-way set-associative, 4 entries per 64-byte line; keys are a seeded
+//   64-bit hash (the seed is random per process, so sets cannot be aimed at).
+//   A new source evicts the way with the smallest TAT: the entry with the
+//   most tokens, i.e. idle or short-lived sources; sources held at their limit
+//   have TAT ahead of now and stay. A new source starts with a full bucket.
+// - Clock: the caller reads now_ns() once per batch (CLOCK_MONOTONIC_COARSE,
+//   vDSO, no syscall), not per packet.
+// - No allocation, lock or syscall in check(); policy lists are scanned
+//   linearly (meant for tens of entries).
+#pragma once
+
+#include <atomic>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "config/config.h"
+#include "core/drop_reason.h"
+
+namespace stunbox::limits {
+
+// Monotonic nanoseconds, cheap enough to read once per batch.
+uint64_t now_ns();
+
+// A source as the checks see it: IPv4 in the first 4 bytes of addr.
+struct Source {
+  bool v6 = false;
+  const uint8_t* addr = nullptr;  // 4 or 16 bytes, network order
+  uint16_t port = 0;              // host order
+};
+
+// GCRA state of one non-shared bucket (per-lcore L3 policer).
+class LocalBucket {
+ public:
+  // Returns true when a packet may pass at `now`; pps 0 = unlimited.
+  bool allow(uint64_t now, uint64_t interval_ns, uint64_t burst) {
+    if (interval_ns == 0) return true;
+    const uint64_t base = tat_ > now ? tat_ : now;
+    const uint64_t next = base + interval_ns;
+    if (next - now > burst * interval_ns) return false;
+    tat_ = next;
+    return true;
+  }
+
+ private:
+  uint64_t tat_ = 0;
+};
+
+// Immutable settings derived from config::LimitsSection.
+class Policy {
+ public:
+  explicit Policy(const config::LimitsSection& cfg);
+
+  bool port_denied(uint16_t port) const { return denied_ports_.test(port); }
+  // ACL: deny wins; a non-empty allow list admits only its members.
+  bool acl_denied(const Source& s) const;
+  uint64_t rate_interval_ns() const { return rate_interval_ns_; }   // 0 = off
+  uint64_t rate_burst() const { return rate_burst_; }
+  uint64_t global_interval_ns() const { return global_interval_ns_; }  // 0 = off
+  uint64_t global_burst() const { return global_burst_; }
+  uint64_t l3_interval_ns() const { return l3_interval_ns_; }  // 0 = off
+  uint64_t l3_burst() const { return l3_burst_; }
+  uint8_t ipv4_prefix() const { return ipv4_prefix_; }
+  uint8_t ipv6_prefix() const { return ipv6_prefix_; }
+  const config::LimitsSection& config() const { return cfg_; }
+
+ private:
+  struct Cidr {
+    bool v6;
+    uint64_t hi, lo;            // address (IPv4 in lo's low 32 bits)
+    uint64_t mask_hi, mask_lo;
+  };
+  static Cidr make_cidr(const config::IpPrefix& p);
+  static bool match(const std::vector<Cidr>& list, const Source& s);
+
+  config::LimitsSection cfg_;
+  std::bitset<65536> denied_ports_;
+  std::vector<Cidr> allow_, deny_;
+  uint64_t rate_interval_ns_ = 0, rate_burst_ = 0;
+  uint64_t global_interval_ns_ = 0, global_burst_ = 0;
+  uint64_t l3_interval_ns_ = 0, l3_burst_ = 0;
+  uint8_t ipv4_prefix_ = 32, ipv6_prefix_ = 64;
+};
+
+// Shared per-source-prefix buckets; see the header comment.
+class RateTable {
+ public:
+  static constexpr unsigned kWays = 4;
+  static constexpr unsigned kCasRetries = 8;
+
+  // entries: power of two >= kWays. seed 0 = random.
+  explicit RateTable(size_t entries, uint64_t seed = 0);
+
+  // True when the source prefix may be answered at `now` (consumes a token).
+  bool allow(const Policy& p, const Source& s, uint64_t now);
+  // Key of a source under a policy's prefix lengths (exposed for tests).
+  uint64_t key(const Policy& p, const Source& s) const;
+
+  size_t entries() const { return sets_count_ * kWays; }
+  size_t bytes() const { return sets_count_ * sizeof(Set); }
+
+ private:
+  struct alignas(64) Set {
+    std::atomic<uint64_t> tag[kWays];  // 0 = empty
+    std::atomic<uint64_t> tat[kWays];
+  };
+  std::unique_ptr<Set[]> sets_;
+  size_t sets_count_;
+  uint64_t seed_;
+};
+
+// A whole-process answer cap shared by every worker: one GCRA word.
+class GlobalBucket {
+ public:
+  bool allow(uint64_t interval_ns, uint64_t burst, uint64_t now);
+
+ private:
+  alignas(64) std::atomic<uint64_t> tat_{0};
+};
+
+// Everything a backend shares between its workers (created once per run).
+class Limiter {
+ public:
+  explicit Limiter(size_t table_entries, uint64_t seed = 0) : table_(table_entries, seed) {}
+
+  // The checks in order for a request that would be answered: source port,
+  // ACL, per-source rate, global cap. nullopt = answer it.
+  std::optional<DropReason> check(const Policy& p, const Source& s, uint64_t now) {
+    if (p.port_denied(s.port)) return DropReason::source_port_denied;
+    if (p.acl_denied(s)) return DropReason::acl_denied;
+    if (p.rate_interval_ns() != 0 && !table_.allow(p, s, now)) return DropReason::rate_limited;
+    if (p.global_interval_ns() != 0 && !global_.allow(p.global_interval_ns(), p.global_burst(), now))
+      return DropReason::global_limited;
+    return std::nullopt;
+  }
+
+  RateTable& table() { return table_; }
+
+ private:
+  RateTable table_;
+  GlobalBucket global_;
+};
+
+}  // namespace stunbox::limits

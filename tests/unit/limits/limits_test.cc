@@ -1,0 +1,251 @@
+// Unit tests for lib/limits: GCRA bucket math on a synthetic clock, prefix keying, eviction under a flood, threads, ACL and ports.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <new>
+#include <thread>
+
+#include "limits/limiter.h"
+
+// Counts every heap allocation so the tests can prove the hot path does none.
+static std::atomic<uint64_t> g_allocations{0};
+void* operator new(size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+
+namespace stunbox::limits {
+namespace {
+
+constexpr uint64_t kMs = 1000000;
+
+config::IpPrefix cidr(const std::string& text) {
+  config::IpPrefix p;
+  size_t slash = text.find('/');
+  p.ip = *config::parse_ip(text.substr(0, slash));
+  p.length = static_cast<uint8_t>(slash == std::string::npos ? (p.ip.v6 ? 128 : 32) : std::stoi(text.substr(slash + 1)));
+  p.text = text;
+  return p;
+}
+
+struct Addr {
+  bool v6 = false;
+  std::array<uint8_t, 16> b{};
+  Source src(uint16_t port = 40000) const { return {v6, b.data(), port}; }
+};
+
+Addr ip(const std::string& text) {
+  auto a = config::parse_ip(text);
+  EXPECT_TRUE(a.has_value()) << text;
+  return Addr{a->v6, a->bytes};
+}
+
+config::LimitsSection rate_cfg(unsigned pps, unsigned burst) {
+  config::LimitsSection c;
+  c.rate.pps = pps;
+  c.rate.burst = burst;
+  return c;
+}
+
+TEST(RateTable, BurstThenExactRateOnSyntheticClock) {
+  Policy p(rate_cfg(100, 5));  // T = 10 ms
+  RateTable t(1024, 42);
+  Addr a = ip("192.0.2.1");
+  const uint64_t t0 = 1000 * kMs;
+  int first = 0;
+  for (int i = 0; i < 20; ++i) first += t.allow(p, a.src(), t0);
+  EXPECT_EQ(first, 5);  // a new source starts with a full bucket
+  EXPECT_FALSE(t.allow(p, a.src(), t0 + 9 * kMs));
+  EXPECT_TRUE(t.allow(p, a.src(), t0 + 10 * kMs));
+  EXPECT_FALSE(t.allow(p, a.src(), t0 + 10 * kMs));
+  // One attempt per ms for a second: one more every 10 ms, no more.
+  int allowed = 0;
+  for (uint64_t ms = 11; ms < 1011; ++ms) allowed += t.allow(p, a.src(), t0 + ms * kMs);
+  EXPECT_EQ(allowed, 100);
+  // Idle for a long time: the bucket refills to burst, not beyond.
+  int refill = 0;
+  for (int i = 0; i < 20; ++i) refill += t.allow(p, a.src(), t0 + 100000 * kMs);
+  EXPECT_EQ(refill, 5);
+}
+
+TEST(RateTable, PrefixKeying) {
+  config::LimitsSection c = rate_cfg(1, 1);
+  {
+    Policy p32(c);
+    RateTable t(1024, 7);
+    EXPECT_TRUE(t.allow(p32, ip("10.0.0.1").src(), kMs));
+    EXPECT_TRUE(t.allow(p32, ip("10.0.0.2").src(), kMs));  // /32: its own bucket
+    EXPECT_FALSE(t.allow(p32, ip("10.0.0.1").src(9), kMs));  // any port: same bucket
+  }
+  c.rate.ipv4_prefix = 24;
+  {
+    Policy p24(c);
+    RateTable t(1024, 7);
+    EXPECT_TRUE(t.allow(p24, ip("10.0.0.1").src(), kMs));
+    EXPECT_FALSE(t.allow(p24, ip("10.0.0.200").src(), kMs));  // same /24
+    EXPECT_TRUE(t.allow(p24, ip("10.0.1.1").src(), kMs));
+    EXPECT_EQ(t.key(p24, ip("10.0.0.1").src()), t.key(p24, ip("10.0.0.99").src()));
+  }
+  Policy p64(rate_cfg(1, 1));  // ipv6_prefix 64 by default
+  RateTable t(1024, 7);
+  EXPECT_TRUE(t.allow(p64, ip("2001:2::1").src(), kMs));
+  EXPECT_FALSE(t.allow(p64, ip("2001:2::ffff:1234:1").src(), kMs));  // same /64
+  EXPECT_TRUE(t.allow(p64, ip("2001:2:0:1::1").src(), kMs));        // next /64
+  // An IPv4 address and an IPv6 address with the same leading bytes differ.
+  EXPECT_NE(t.key(p64, ip("10.0.0.1").src()), t.key(p64, ip("a00:1::").src()));
+}
+
+TEST(RateTable, FloodOfDistinctSourcesKeepsMemoryAndHeavySourceLimited) {
+  Policy p(rate_cfg(50, 10));  // T = 20 ms
+  RateTable t(1024, 99);
+  const size_t bytes = t.bytes();
+  EXPECT_EQ(t.entries(), 1024u);
+  Addr heavy = ip("192.0.2.7");
+  Addr spoof;
+  int heavy_allowed = 0;
+  const uint64_t start = 5000 * kMs;
+  const uint64_t before = g_allocations.load();
+  // 1,000,000 distinct sources over 10 simulated seconds; the heavy source
+  // tries 1000 times a second (every 100th packet) against a limit of 50.
+  for (uint32_t i = 0; i < 1000000; ++i) {
+    const uint64_t now = start + uint64_t{i} * 10000;  // 10 us apart
+    const uint32_t a = 0x0a000000u + i;
+    spoof.b[0] = static_cast<uint8_t>(a >> 24), spoof.b[1] = static_cast<uint8_t>(a >> 16);
+    spoof.b[2] = static_cast<uint8_t>(a >> 8), spoof.b[3] = static_cast<uint8_t>(a);
+    t.allow(p, spoof.src(), now);
+    if (i % 100 == 0) heavy_allowed += t.allow(p, heavy.src(), now);
+  }
+  EXPECT_EQ(g_allocations.load(), before) << "the hot path allocated";
+  EXPECT_EQ(t.bytes(), bytes);
+  // 10 s at 50/s plus the initial burst; evicting it would hand out fresh bursts.
+  EXPECT_LE(heavy_allowed, 50 * 10 + 10 + 1);
+  EXPECT_GE(heavy_allowed, 450);
+}
+
+TEST(RateTable, TwoThreadsHoldTheCombinedRate) {
+  Policy p(rate_cfg(20000, 100));
+  RateTable t(1024, 3);
+  Addr a = ip("198.18.0.9");
+  std::atomic<int> allowed{0};
+  std::atomic<bool> go{false};
+  const auto duration = std::chrono::milliseconds(400);
+  auto body = [&] {
+    while (!go.load()) {
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    int mine = 0;
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - begin >= duration) break;
+      const uint64_t ns = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+      mine += t.allow(p, a.src(static_cast<uint16_t>(mine)), ns);
+    }
+    allowed += mine;
+  };
+  std::thread x(body), y(body);
+  go = true;
+  x.join();
+  y.join();
+  const double expected = 20000 * 0.4;
+  EXPECT_LE(allowed.load(), expected * 1.1 + 100);
+  EXPECT_GE(allowed.load(), expected * 0.9);
+}
+
+TEST(GlobalBucket, CapsAllSourcesTogether) {
+  config::LimitsSection c;
+  c.global_pps = 100;  // burst: a tenth of a second = 10
+  Policy p(c);
+  Limiter lim(1024, 5);
+  int pass = 0, capped = 0;
+  for (int i = 0; i < 50; ++i) {
+    Addr a = ip("192.0.2." + std::to_string(i + 1));
+    auto r = lim.check(p, a.src(), kMs);
+    if (!r) ++pass;
+    else if (*r == DropReason::global_limited) ++capped;
+  }
+  EXPECT_EQ(pass, 10);
+  EXPECT_EQ(capped, 40);
+  EXPECT_FALSE(lim.check(p, ip("192.0.2.1").src(), kMs + 10 * kMs).has_value());
+}
+
+TEST(Policy, AclDenyAllowAndDenyWins) {
+  config::LimitsSection c;
+  c.deny = {cidr("198.18.0.0/15")};
+  Policy d(c);
+  EXPECT_TRUE(d.acl_denied(ip("198.19.1.1").src()));
+  EXPECT_FALSE(d.acl_denied(ip("198.20.0.1").src()));
+  EXPECT_FALSE(d.acl_denied(ip("2001:2::1").src()));
+
+  c.deny = {cidr("10.9.0.0/16")};
+  c.allow = {cidr("10.0.0.0/8"), cidr("2001:2::/48")};
+  Policy a(c);
+  EXPECT_FALSE(a.acl_denied(ip("10.1.2.3").src()));
+  EXPECT_TRUE(a.acl_denied(ip("11.0.0.1").src()));
+  EXPECT_TRUE(a.acl_denied(ip("10.9.1.1").src()));  // deny wins
+  EXPECT_FALSE(a.acl_denied(ip("2001:2:0:ffff::5").src()));
+  EXPECT_TRUE(a.acl_denied(ip("2001:3::1").src()));
+
+  c.allow.clear();
+  c.deny = {cidr("0.0.0.0/0")};
+  Policy all4(c);
+  EXPECT_TRUE(all4.acl_denied(ip("1.2.3.4").src()));
+  EXPECT_FALSE(all4.acl_denied(ip("::2").src()));
+  c.deny = {cidr("2001:2::5/128")};
+  Policy one6(c);
+  EXPECT_TRUE(one6.acl_denied(ip("2001:2::5").src()));
+  EXPECT_FALSE(one6.acl_denied(ip("2001:2::6").src()));
+}
+
+TEST(Policy, SourcePortsAndCheckOrder) {
+  config::LimitsSection c;  // default deny_source_ports
+  Policy p(c);
+  for (uint16_t port : {0, 7, 19, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211}) EXPECT_TRUE(p.port_denied(port)) << port;
+  EXPECT_FALSE(p.port_denied(3479));
+  EXPECT_FALSE(p.port_denied(40000));
+  c.deny_source_ports.clear();
+  EXPECT_FALSE(Policy(c).port_denied(53));
+
+  config::LimitsSection o = rate_cfg(1, 1);
+  o.deny = {cidr("192.0.2.0/24")};
+  Policy q(o);
+  Limiter lim(1024, 1);
+  // Port first, then ACL, then rate.
+  EXPECT_EQ(lim.check(q, ip("192.0.2.1").src(53), kMs), DropReason::source_port_denied);
+  EXPECT_EQ(lim.check(q, ip("192.0.2.1").src(4000), kMs), DropReason::acl_denied);
+  EXPECT_FALSE(lim.check(q, ip("203.0.113.1").src(4000), kMs).has_value());
+  EXPECT_EQ(lim.check(q, ip("203.0.113.1").src(4001), kMs), DropReason::rate_limited);
+  // Denied requests spend no tokens.
+  EXPECT_EQ(lim.check(q, ip("203.0.113.2").src(53), kMs), DropReason::source_port_denied);
+  EXPECT_FALSE(lim.check(q, ip("203.0.113.2").src(4000), kMs).has_value());
+}
+
+TEST(LocalBucket, L3Policer) {
+  config::LimitsSection c;
+  c.l3_pps = 100;  // burst 10
+  Policy p(c);
+  LocalBucket b;
+  int pass = 0;
+  for (int i = 0; i < 30; ++i) pass += b.allow(kMs, p.l3_interval_ns(), p.l3_burst());
+  EXPECT_EQ(pass, 10);
+  EXPECT_TRUE(b.allow(kMs + 10 * kMs, p.l3_interval_ns(), p.l3_burst()));
+  c.l3_pps = 0;
+  Policy off(c);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(b.allow(kMs, off.l3_interval_ns(), off.l3_burst()));
+}
+
+}  // namespace
+}  // namespace stunbox::limits
