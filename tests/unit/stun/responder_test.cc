@@ -32,8 +32,8 @@ struct Trial {
 // by a guard zone, so writes past capacity are caught.
 Trial run(const Bytes& in, const ResponderConfig& cfg = {}, const Endpoint& client = {},
         size_t capacity = kMaxResponseSize) {
-  Bytes buf(std::max(capacity, in.size()) + kGuard, kCanary);
-  if (!in.empty()) std::memcpy(buf.data(), in.data(), in.size());
+  Bytes buf(in);
+  buf.resize(std::max(capacity, in.size()) + kGuard, kCanary);
   const Bytes before = buf;
   Trial r;
   r.answer = respond(cfg, buf.data(), in.size(), capacity, client);
