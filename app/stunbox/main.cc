@@ -57,8 +57,10 @@ Config file:
     stun:   {ports: [3478], software: "", fingerprint: mirror|always|never, classic: true}
     socket: {listen: ["0.0.0.0:3478", "[::]:3478"], workers: auto, batch: 32, pin: false}
     dpdk:   {eal: [...], ports: [...], lcores: auto, burst: 32, idle: poll}
-    stats:  {period: 0}
+    stats:  {period: 0, metrics_listen: ""}
     control: {socket: /run/stunbox/stunbox.sock}
+    limits: {rate: {pps: 0, burst: 20}, global_pps: 0, allow: [], deny: [],
+             deny_source_ports: [0, 53, 123, ...], l3_pps: 1000}
   Every error names the file, line and YAML path.
 
 Modes:
