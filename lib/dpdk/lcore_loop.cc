@@ -86,7 +86,7 @@ uint16_t poll_impl(QueueContext& q) {
       dropped[n_drop++] = m;
       continue;
     }
-    const bool stun_reply = v.kind == frame::ReplyKind::stun_success || v.kind == frame::ReplyKind::stun_error;
+    const bool stun_reply = v.udp();
     if (policy != nullptr) {
       // Checked after the rewrite, which swapped the addresses: the request's
       // source is now the reply's destination (IPv4 dst at +16, IPv6 dst at
@@ -97,7 +97,7 @@ uint16_t poll_impl(QueueContext& q) {
       if (stun_reply && q.limiter != nullptr) {
         const uint8_t* udp = ip + v.l3_len;
         const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
-        denied = q.limiter->check(*policy, {v.ipv6, ip + (v.ipv6 ? 24 : 16), port}, now);
+        denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now);
       } else if (!stun_reply && q.l3_bucket != nullptr &&
                  !q.l3_bucket->allow(now, policy->l3_interval_ns(), policy->l3_burst())) {
         denied = DropReason::l3_policed;
@@ -113,17 +113,17 @@ uint16_t poll_impl(QueueContext& q) {
       // The reply's destination is the request's source (IPv4 dst at +16,
       // IPv6 dst at +24 of the IP header the reflect wrote at l2_len).
       const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*) + v.l2_len;
-      q.sources->record(ip + (v.ipv6 ? 24 : 16), v.ipv6);
+      q.sources->record(ip + (v.ipv6() ? 24 : 16), v.ipv6());
     }
     m->data_len = v.length;
     m->pkt_len = v.length;
     uint64_t ol = 0;
     if constexpr (kTxOffload) {
-      if (v.hw_csum) {
+      if (stun_reply) {
         m->l2_len = v.l2_len;
         m->l3_len = v.l3_len;
-        ol = v.ipv6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
-                    : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+        ol = v.ipv6() ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
+                      : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
       }
     }
     // RX flags must not leak into TX: drivers read ol_flags as TX requests.

@@ -27,30 +27,30 @@ inline uint16_t fold(uint64_t s) noexcept {
 // region (every caller sums whole headers); an odd n pads with a zero byte.
 // Inline so the fixed-size header sums on the hot path unroll. Ones'
 // complement addition is byte-order independent (RFC 1071 s2(B)): native
-// 64-bit words are added with end-around carry and the folded result is
-// byte-swapped once on little-endian hosts.
+// 32-bit words are added into two independent 64-bit accumulators (no
+// carry handling inside the loop: under 2^32 words cannot overflow them),
+// and the folded result is byte-swapped once on little-endian hosts.
 inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept {
-  uint64_t acc = 0;
-  auto add = [&acc](uint64_t w) {
-    acc += w;
-    acc += (acc < w);  // end-around carry
-  };
+  uint64_t a = 0;
+  uint64_t b = 0;
   for (; n >= 8; p += 8, n -= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    add(w);
+    uint32_t w0, w1;
+    std::memcpy(&w0, p, 4);
+    std::memcpy(&w1, p + 4, 4);
+    a += w0;
+    b += w1;
   }
   if (n >= 4) {
     uint32_t w;
     std::memcpy(&w, p, 4);
-    add(w);
+    a += w;
     p += 4;
     n -= 4;
   }
   if (n >= 2) {
     uint16_t w;
     std::memcpy(&w, p, 2);
-    add(w);
+    b += w;
     p += 2;
     n -= 2;
   }
@@ -59,9 +59,9 @@ inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept {
     const uint8_t w[2] = {p[0], 0};
     uint16_t v;
     std::memcpy(&v, w, 2);
-    add(v);
+    b += v;
   }
-  uint16_t folded = fold(acc);
+  uint16_t folded = fold(a + b);
   if constexpr (std::endian::native == std::endian::little) folded = bswap16(folded);
   return initial + folded;
 }

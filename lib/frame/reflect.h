@@ -45,6 +45,9 @@ enum class ReplyKind : uint8_t {
   icmp6_echo_reply,
 };
 
+// Exactly 8 bytes with no padding: reflect builds it as one 64-bit word in a
+// register (see make_verdict in reflect.cc), so returning it costs no stack
+// round trip.
 struct Verdict {
   bool tx = false;                 // true: frame[0, length) is the reply
   DropReason reason{};             // when !tx
@@ -52,13 +55,14 @@ struct Verdict {
   stun::RequestKind request = stun::RequestKind::none;  // STUN request kind seen (tx or not)
   uint16_t length = 0;             // reply frame length
   uint8_t l2_len = 0;              // Ethernet (+VLAN) header length of the reply
-  uint8_t l3_len = 0;              // IP header length of the reply
-  bool ipv6 = false;
-  // The reply is UDP and, in the offload variant, its IPv4 header checksum is
-  // 0 and its UDP checksum holds the pseudo-header seed: the caller must set
-  // the mbuf's TX checksum offload flags with l2_len/l3_len.
-  bool hw_csum = false;
+  uint8_t l3_len = 0;              // IP header length of the reply: 20 (IPv4), 40 (IPv6), 0 (ARP, drops)
+  bool ipv6() const noexcept { return l3_len == 40; }
+  // STUN replies are the only UDP replies. In the offload variant their IPv4
+  // header checksum is 0 and their UDP checksum holds the pseudo-header seed:
+  // the caller sets the mbuf's TX checksum offload flags with l2_len/l3_len.
+  bool udp() const noexcept { return tx && (kind == ReplyKind::stun_success || kind == ReplyKind::stun_error); }
 };
+static_assert(sizeof(Verdict) == 8);
 
 // Rewrites frame[0, len) in place into its reply (capacity bytes are
 // writable). kTxCsumOffload selects, once per port, whether UDP replies leave

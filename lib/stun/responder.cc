@@ -2,6 +2,7 @@
 #include "stun/responder.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "stun/crc32.h"
@@ -38,11 +39,16 @@ static_assert(error_size(kMaxUnknownAttributes, kMaxSoftwareBytes, true) == kMax
 static_assert(success_size(true, kMaxSoftwareBytes, true) <= kMaxResponseSize);
 static_assert(kMaxResponseSize <= kMaxDatagram);
 
-inline Answer dropped(Answer a, DropReason r) {
-  a.outcome = Outcome::drop;
-  a.reason = r;
-  return a;
+// Every return builds the Answer as one 64-bit value in a register. Built
+// field by field, GCC stores the bytes to the stack and reloads them as one
+// word for the return registers: a failed store-to-load forward, about 15
+// cycles on every call (it showed as a third of respond's profile samples).
+inline Answer make_answer(Outcome o, DropReason r, RequestKind k, size_t length) {
+  const uint64_t v = uint64_t{static_cast<uint8_t>(o)} | uint64_t{static_cast<uint8_t>(r)} << 8 |
+                     uint64_t{static_cast<uint8_t>(k)} << 16 | uint64_t{static_cast<uint16_t>(length)} << 32;
+  return std::bit_cast<Answer>(v);
 }
+inline Answer dropped(RequestKind k, DropReason r) { return make_answer(Outcome::drop, r, k, 0); }
 
 // RFC 8489 s14.2: port XOR the top 16 bits of the cookie; IPv4 XOR the
 // cookie; IPv6 XOR cookie||transaction id, which is exactly msg[4, 20).
@@ -125,32 +131,31 @@ uint8_t* put_unknown_attributes(uint8_t* p, const AttributeScan& scan, bool clas
 
 Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
                const Endpoint& client) noexcept {
-  Answer a;
   HeaderInfo h;
-  if (auto r = check_header(buf, len, h)) return dropped(a, *r);
+  if (auto r = check_header(buf, len, h)) return dropped(RequestKind::none, *r);
 
   switch (class_of(h.type)) {
     case MessageClass::request:
       break;
     case MessageClass::indication:
-      return dropped(a, DropReason::stun_indication);  // RFC 8489 s6.3.2: no response
+      return dropped(RequestKind::none, DropReason::stun_indication);  // RFC 8489 s6.3.2: no response
     case MessageClass::success:
     case MessageClass::error:
       // Never answer a response: two servers would bounce forever.
-      return dropped(a, DropReason::stun_response);
+      return dropped(RequestKind::none, DropReason::stun_response);
   }
   // RFC 8489 s6.3.1 would allow a 400 here. We drop instead: no client of a
   // Binding-only box needs it, and every reply to a spoofable source is
   // reflected traffic.
-  if (method_of(h.type) != kMethodBinding) return dropped(a, DropReason::stun_not_binding);
+  if (method_of(h.type) != kMethodBinding) return dropped(RequestKind::none, DropReason::stun_not_binding);
 
-  a.kind = h.classic ? RequestKind::classic : RequestKind::rfc5389;
-  if (h.classic && !cfg.classic) return dropped(a, DropReason::stun_classic_disabled);
+  const RequestKind kind = h.classic ? RequestKind::classic : RequestKind::rfc5389;
+  if (h.classic && !cfg.classic) return dropped(kind, DropReason::stun_classic_disabled);
 
   AttributeScan scan;
   // Most requests carry no attributes at all: skip the out-of-line scan.
   if (len != kHeaderSize) {
-    if (auto r = scan_attributes(buf, len, h.classic, scan)) return dropped(a, *r);
+    if (auto r = scan_attributes(buf, len, h.classic, scan)) return dropped(kind, *r);
   }
 
   // RFC 3489 has no FINGERPRINT: never send it to a classic client.
@@ -164,7 +169,7 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
   // Checked before the first write, so a drop leaves buf untouched. The cap
   // keeps an oversized SOFTWARE from overflowing the 16-bit length fields.
   if (total > std::min(capacity, kMaxDatagram)) {
-    return dropped(a, DropReason::stun_no_room);
+    return dropped(kind, DropReason::stun_no_room);
   }
 
   // Everything needed from the request (transaction id in the header,
@@ -189,9 +194,7 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
     store_be32(p + 4, crc32(buf, off) ^ kFingerprintXor);
   }
 
-  a.outcome = error ? Outcome::error : Outcome::success;
-  a.length = static_cast<uint16_t>(total);
-  return a;
+  return make_answer(error ? Outcome::error : Outcome::success, DropReason{}, kind, total);
 }
 
 }  // namespace stunbox::stun

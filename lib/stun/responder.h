@@ -41,8 +41,11 @@ struct Answer {
   Outcome outcome = Outcome::drop;
   DropReason reason{};          // valid when outcome == drop
   RequestKind kind = RequestKind::none;  // set whenever the header is a Binding request (see respond)
+  uint8_t reserved_ = 0;        // explicit, so the struct has no padding (see make_answer in responder.cc)
   uint16_t length = 0;          // response length in bytes when outcome != drop
+  uint16_t reserved2_ = 0;
 };
+static_assert(sizeof(Answer) == 8);
 
 // Longest SOFTWARE value in bytes: fewer than 128 characters (RFC 8489
 // s14.14) of at most 4 UTF-8 bytes each. Config enforces it; a longer value
