@@ -32,6 +32,7 @@ struct LinkState {
   bool up = false;
   uint32_t speed_mbps = 0;  // 0 = unknown / not applicable (socket mode)
   bool full_duplex = false;
+  uint64_t changes = 0;  // up/down transitions seen since start (dpdk: the link watcher's count; socket: 0)
 };
 
 struct XStat {

@@ -234,6 +234,9 @@ std::string render_metrics(const BackendView& view, const HealthMonitor* health)
   for (size_t i = 0; i < nports; ++i) p.sample("stunbox_link_up", plabels[i], uint64_t{links[i].up ? 1u : 0u});
   p.family("stunbox_link_speed_mbps", "gauge", "Link speed in Mbit/s; 0 when unknown or not applicable");
   for (size_t i = 0; i < nports; ++i) p.sample("stunbox_link_speed_mbps", plabels[i], uint64_t{links[i].speed_mbps});
+  p.family("stunbox_link_changes_total", "counter",
+           "Link up/down transitions seen since start (dpdk: checked every 250 ms; socket mode: 0)");
+  for (size_t i = 0; i < nports; ++i) p.sample("stunbox_link_changes_total", plabels[i], links[i].changes);
 
   // Workers (DPDK lcores or socket worker threads).
   const std::span<const WorkerInfo> workers = view.workers();

@@ -37,6 +37,32 @@ namespace {
 // replies in flight between rx and tx, driver slack.
 constexpr unsigned kMempoolMargin = 1024;
 
+// How often the main lcore reads every port's link (rte_eth_link_get_nowait:
+// a register read on a NIC, one ioctl on net_tap). Off the data path.
+constexpr auto kLinkCheckInterval = std::chrono::milliseconds(250);
+
+// The link as the watcher last saw it, per port.
+// main lcore (setup, watch_links): wo; console, metrics, telemetry: ro (relaxed).
+struct LinkWatch {
+  std::atomic<bool> up{false};
+  std::atomic<uint32_t> speed_mbps{0};  // 0 = unknown
+  std::atomic<bool> full_duplex{false};
+  std::atomic<uint64_t> changes{0};  // up <-> down transitions since start
+};
+
+uint32_t known_speed(uint32_t speed) {
+  return speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : speed;  // RTE_ETH_SPEED_NUM_NONE is 0 already
+}
+
+// "link down" / "link up 10000 Mbps full-duplex" / "link up, speed unknown, half-duplex".
+std::string link_text(const rte_eth_link& l) {
+  if (l.link_status != RTE_ETH_LINK_UP) return "link down";
+  const uint32_t speed = known_speed(l.link_speed);
+  const char* duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full-duplex" : "half-duplex";
+  if (speed == 0) return std::string("link up, speed unknown, ") + duplex;
+  return "link up " + std::to_string(speed) + " Mbps " + duplex;
+}
+
 void warn(const std::string& w) { std::fprintf(stderr, "stunbox: warning: %s\n", w.c_str()); }
 
 // Everything run() sets up; destroyed in reverse on every exit path. Also
@@ -54,6 +80,9 @@ class Backend final : public console::BackendView {
 
   Status setup();
   Status serve();
+  // After serve(): stops and closes the ports, then prints one line per
+  // mempool with its in-use count against the baseline taken at creation.
+  void report_pools();
 
   // console::BackendView
   std::string_view mode() const override { return "dpdk"; }
@@ -76,16 +105,22 @@ class Backend final : public console::BackendView {
 
  private:
   void teardown();
+  void close_ports();
   Snapshot total() const;
   void print_summary() const;
+  // Reads every port's link; report: print and count what changed (false: record the starting point).
+  void watch_links(bool report);
 
   const config::Config& cfg_;
   std::vector<unsigned> workers_;
   std::vector<uint16_t> port_ids_;
   std::vector<PortSetup> ports_;
   std::vector<bool> configured_;
+  std::vector<bool> started_;  // rte_eth_dev_start succeeded: stop only these (ethdev logs a stop of a stopped port)
   std::map<int, rte_mempool*> pools_;  // NUMA socket -> pool
   std::map<int, unsigned> pool_sizes_;
+  std::map<int, unsigned> pool_baseline_;  // in-use count right after creation (no queue holds any yet)
+  std::unique_ptr<LinkWatch[]> links_;     // one per port in ports_
   std::vector<std::unique_ptr<QueueContext>> queues_;
   std::vector<LcoreWork> work_;
   std::vector<std::unique_ptr<SourceSketch>> sources_;  // one per lcore in work_; the lcore: wo, console: read()
@@ -127,13 +162,41 @@ console::PortStats Backend::port_stats(size_t port) const {
 }
 
 console::LinkState Backend::link(size_t port) const {
-  rte_eth_link l{};
+  // The watcher's view (at most kLinkCheckInterval old), so the gauge, the
+  // change count and the printed lines always agree.
+  const LinkWatch& w = links_[ports_.at(port).index];
   console::LinkState out;
-  if (rte_eth_link_get_nowait(ports_.at(port).port_id, &l) != 0) return out;
-  out.up = l.link_status == RTE_ETH_LINK_UP;
-  out.speed_mbps = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed;
-  out.full_duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+  out.up = w.up.load(std::memory_order_relaxed);
+  out.speed_mbps = w.speed_mbps.load(std::memory_order_relaxed);
+  out.full_duplex = w.full_duplex.load(std::memory_order_relaxed);
+  out.changes = w.changes.load(std::memory_order_relaxed);
   return out;
+}
+
+void Backend::watch_links(bool report) {
+  for (const PortSetup& p : ports_) {
+    rte_eth_link l{};
+    if (rte_eth_link_get_nowait(p.port_id, &l) != 0) continue;
+    LinkWatch& w = links_[p.index];
+    const bool up = l.link_status == RTE_ETH_LINK_UP;
+    const uint32_t speed = up ? known_speed(l.link_speed) : 0;
+    const bool full = up && l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+    const bool was_up = w.up.load(std::memory_order_relaxed);
+    const bool changed = up != was_up || speed != w.speed_mbps.load(std::memory_order_relaxed) ||
+                         full != w.full_duplex.load(std::memory_order_relaxed);
+    w.up.store(up, std::memory_order_relaxed);
+    w.speed_mbps.store(speed, std::memory_order_relaxed);
+    w.full_duplex.store(full, std::memory_order_relaxed);
+    if (!report) continue;  // the starting point: neither a change nor news
+    // Only up <-> down counts; a new speed while up (renegotiation) is printed, not counted.
+    if (up != was_up) w.changes.store(w.changes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (changed) {
+      // The lcores keep polling through a link flap: frames simply stop and
+      // start again, so nothing needs restarting here.
+      std::printf("stunbox: port %u %s\n", p.index, link_text(l).c_str());
+      std::fflush(stdout);
+    }
+  }
 }
 
 std::string Backend::port_info(size_t port) const {
@@ -176,6 +239,8 @@ std::string Backend::port_info(size_t port) const {
     addrs += config::to_string(a);
   }
   o += "Addresses: " + (addrs.empty() ? std::string("-") : addrs) + "\n";
+  o += "Link changes: " + std::to_string(links_[p.index].changes.load(std::memory_order_relaxed)) +
+       " (up/down transitions since start)\n";
   return o;
 }
 
@@ -330,6 +395,7 @@ Status Backend::setup() {
     }
     pools_[socket] = pool;
     pool_sizes_[socket] = static_cast<unsigned>(size);
+    pool_baseline_[socket] = rte_mempool_in_use_count(pool);
   }
 
   // Configure and start every port.
@@ -341,16 +407,21 @@ Status Backend::setup() {
                    ": need at least " + std::to_string(frame_room + RTE_PKTMBUF_HEADROOM)};
     }
     configured_.push_back(true);
+    started_.push_back(false);
     auto port = configure_port(port_ids_[i], i, d.ports[i], d.rss, cfg_.stun.ports,
                                static_cast<uint16_t>(plan->queues[i]), pools_[port_socket[i]]);
     if (!port) return port.error();
     port->socket = port_socket[i];
     Status st = start_port(*port, d.link_wait_ms);
+    started_.back() = port->started;
     for (const std::string& w : port->warnings) warn(w);
     port->warnings.clear();
     if (!st) return st;
     ports_.push_back(std::move(*port));
   }
+  // The link watcher's starting point: what start_port saw (not a change).
+  links_ = std::make_unique<LinkWatch[]>(ports_.size());
+  watch_links(false);
 
   // Queue contexts and the work of each lcore.
   policies_.push_back(std::make_unique<limits::Policy>(cfg_.limits));
@@ -475,6 +546,7 @@ Status Backend::serve() {
   const unsigned idle_ms = cfg_.dpdk.exit_after_idle_ms;
   uint64_t last_rx = total().get(Counter::rx_packets);
   auto last_rx_change = Clock::now();
+  auto next_link_check = Clock::now() + kLinkCheckInterval;
   for (;;) {
     const Signal sig = wait_signal(100);
     if (sig == Signal::stop) break;
@@ -485,6 +557,10 @@ Status Backend::serve() {
       (*ops)->reloaded();
     }
     const auto now = Clock::now();
+    if (now >= next_link_check) {
+      watch_links(true);
+      next_link_check = now + kLinkCheckInterval;
+    }
     const Snapshot snap = total();
     if (idle_ms != 0) {
       const uint64_t rx = snap.get(Counter::rx_packets);
@@ -516,17 +592,42 @@ Status Backend::serve() {
   return Status::ok();
 }
 
+void Backend::close_ports() {
+  for (size_t i = 0; i < configured_.size() && i < port_ids_.size(); ++i) {
+    if (i < started_.size() && started_[i]) rte_eth_dev_stop(port_ids_[i]);
+    rte_eth_dev_close(port_ids_[i]);
+  }
+  configured_.clear();
+  started_.clear();
+}
+
+void Backend::report_pools() {
+  if (launched_) return;  // lcores still running: nothing to compare
+  // Where mbufs legitimately sit while serving: in RX descriptors (most
+  // drivers fill every RX descriptor at queue setup or start), in TX
+  // descriptors not yet cleaned, in lcore caches (counted as free by
+  // rte_mempool_in_use_count). Only after the ports are stopped and closed
+  // (queues released) must every mbuf be back, so the count is compared
+  // with the one taken when the pool was created, before any queue held
+  // one. The lcores have stopped (serve waited for them), so none is in a
+  // burst. A difference is a leak, by stunbox or by the driver.
+  close_ports();
+  for (const auto& [socket, pool] : pools_) {
+    const unsigned in_use = rte_mempool_in_use_count(pool);
+    const unsigned baseline = pool_baseline_[socket];
+    std::printf("stunbox: mempool %s: %u in use after stop (baseline %u)%s\n", pool->name, in_use, baseline,
+                in_use == baseline ? "" : ": mbufs not returned");
+  }
+  std::fflush(stdout);
+}
+
 void Backend::teardown() {
   if (launched_) {
     stop_.store(true, std::memory_order_release);
     rte_eal_mp_wait_lcore();
     launched_ = false;
   }
-  for (size_t i = 0; i < configured_.size() && i < port_ids_.size(); ++i) {
-    rte_eth_dev_stop(port_ids_[i]);
-    rte_eth_dev_close(port_ids_[i]);
-  }
-  configured_.clear();
+  close_ports();
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
   pools_.clear();
 }
@@ -552,6 +653,7 @@ Status run(const config::Config& cfg, const std::vector<std::string>& extra_eal,
     Backend backend(cfg, opts);
     st = backend.setup();
     if (st) st = backend.serve();
+    if (st) backend.report_pools();
   }  // ports stopped and closed, pools freed
   rte_eal_cleanup();
   return st;

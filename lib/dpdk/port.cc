@@ -160,6 +160,21 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
                  std::to_string(max_q)};
   }
 
+  // The MTU the device takes, checked before any ethdev call: ethdev would
+  // refuse it with a log line of its own (frame size over max_rx_pktlen).
+  // Its frame overhead: max_rx_pktlen - max_mtu when the device states both,
+  // else Ethernet header + CRC (as ethdev computes it).
+  const uint32_t overhead = info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu
+                                ? info.max_rx_pktlen - info.max_mtu
+                                : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  const uint32_t max_mtu =
+      std::min<uint32_t>(info.max_mtu, info.max_rx_pktlen > overhead ? info.max_rx_pktlen - overhead : 0);
+  if (section.mtu < info.min_mtu || section.mtu > max_mtu) {
+    return Error{where + ".mtu " + std::to_string(section.mtu) + ": device " + s.name + " accepts " +
+                 std::to_string(info.min_mtu) + ".." + std::to_string(max_mtu) + " (frames up to " +
+                 std::to_string(info.max_rx_pktlen) + " bytes)"};
+  }
+
   rte_eth_conf conf{};
   if (queues > 1) {
     auto requested = rss_types_from_names(rss.types);
@@ -242,13 +257,27 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
   uint16_t txd = static_cast<uint16_t>(std::min(section.tx_desc, 65535u));
   rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
   if (rc != 0) return Error{where + ": descriptor counts refused by " + s.name + ": " + errno_text(rc)};
+  // Clamped to the device's range and alignment (rx_desc_lim/tx_desc_lim): said, not silent.
+  if (rxd != section.rx_desc) {
+    s.warnings.push_back(where + ".rx_desc " + std::to_string(section.rx_desc) + ": device " + s.name + " takes " +
+                         std::to_string(info.rx_desc_lim.nb_min) + ".." + std::to_string(info.rx_desc_lim.nb_max) +
+                         " in steps of " + std::to_string(info.rx_desc_lim.nb_align) + ": using " +
+                         std::to_string(rxd));
+  }
+  if (txd != section.tx_desc) {
+    s.warnings.push_back(where + ".tx_desc " + std::to_string(section.tx_desc) + ": device " + s.name + " takes " +
+                         std::to_string(info.tx_desc_lim.nb_min) + ".." + std::to_string(info.tx_desc_lim.nb_max) +
+                         " in steps of " + std::to_string(info.tx_desc_lim.nb_align) + ": using " +
+                         std::to_string(txd));
+  }
   s.rx_desc = rxd;
   s.tx_desc = txd;
 
   rc = rte_eth_dev_set_mtu(port_id, static_cast<uint16_t>(section.mtu));
   if (rc == -EINVAL) {
-    return Error{where + ".mtu " + std::to_string(section.mtu) + ": out of range for " + s.name + " (" +
-                 std::to_string(info.min_mtu) + ".." + std::to_string(info.max_mtu) + ")"};
+    // In range by dev_info, refused by the driver itself (e.g. af_packet's frame size).
+    return Error{where + ".mtu " + std::to_string(section.mtu) + ": refused by device " + s.name + " (" +
+                 errno_text(rc) + ")"};
   }
   if (rc != 0) s.warnings.push_back(where + ": cannot set MTU on " + s.name + ": " + errno_text(rc));
 
@@ -295,6 +324,7 @@ Status start_port(PortSetup& s, unsigned link_wait_ms) {
   const std::string where = prefix(s.index);
   int rc = rte_eth_dev_start(s.port_id);
   if (rc != 0) return Error{where + ": starting " + s.name + " failed: " + errno_text(rc)};
+  s.started = true;
 
   // Key and RETA once more through their own calls, for drivers that take
   // them only there; ENOTSUP means the configure-time values stand.

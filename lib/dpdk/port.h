@@ -49,6 +49,7 @@ struct PortSetup {
   bool fast_free = false;
   std::string multicast;       // how solicited-node multicast is admitted
   bool link_up = false;
+  bool started = false;        // rte_eth_dev_start succeeded (teardown stops only started ports)
   frame::PortIdentity identity;
   std::vector<std::string> warnings;  // printed by the caller
 };

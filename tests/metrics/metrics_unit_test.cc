@@ -47,7 +47,7 @@ class FakeView : public BackendView {
     s.tx_errors = 5;
     return s;
   }
-  LinkState link(size_t port) const override { return {port == 0, port == 0 ? 10000u : 0u, true}; }
+  LinkState link(size_t port) const override { return {port == 0, port == 0 ? 10000u : 0u, true, port == 0 ? 0u : 3u}; }
   std::string port_info(size_t) const override { return ""; }
   std::vector<XStat> xstats(size_t) const override { return {}; }
   std::span<const QueueView> queues() const override { return queues_; }
@@ -133,6 +133,8 @@ TEST(RenderMetrics, ExactCountersPerQueueAndWellFormedFamilies) {
   EXPECT_EQ(p.samples.at("stunbox_link_up{port=\"0\"}"), "1");
   EXPECT_EQ(p.samples.at("stunbox_link_up{port=\"1\"}"), "0");
   EXPECT_EQ(p.samples.at("stunbox_link_speed_mbps{port=\"0\"}"), "10000");
+  EXPECT_EQ(p.samples.at("stunbox_link_changes_total{port=\"0\"}"), "0");
+  EXPECT_EQ(p.samples.at("stunbox_link_changes_total{port=\"1\"}"), "3");
   // Label values escape quote and backslash.
   EXPECT_EQ(p.samples.at("stunbox_port_info{port=\"0\",name=\"udp \\\"a\\\"\\\\b\"}"), "1");
   EXPECT_EQ(p.samples.at("stunbox_worker_info{worker=\"2\",queues=\"0:1 1:0\"}"), "1");

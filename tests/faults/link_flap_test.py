@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Link down and up under the real stunbox in dpdk mode: the watcher's lines, the counters, serving resumes by itself.
+
+Usage: link_flap_test.py --stunbox PATH --cli PATH
+
+stunbox runs on net_tap in a network namespace of our own (sbxf-lf-PID).
+net_tap reads its link from the kernel interface's flags (IFF_UP and
+IFF_RUNNING), so `ip link set IF down/up` flips the port's link from
+outside. The kernel side of the TAP device is the client (198.19.1.1/24),
+stunbox owns 198.19.1.2. Sequence: a Binding request is answered; link down
+-> `stunbox: port 0 link down` within 5 s, /metrics stunbox_link_up 0, and
+requests go unanswered; link up -> `stunbox: port 0 link up ...` within 5 s,
+requests answered again within 10 s with no restart of anything; the change
+count is 2 in `show port info 0` and in stunbox_link_changes_total;
+SIGTERM -> exit 0, and every mbuf is back in the mempool.
+
+Needs root (network namespace, TAP device); exit 77 (skipped) otherwise or
+when no namespace can be made. The namespace is always removed and stunbox
+always stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from faults_common import SKIP, Checks, Daemon, ip, netns_del, parse_final, stun_answered  # noqa: E402
+
+APP_V4, CL_V4 = "198.19.1.2", "198.19.1.1"
+STUN_PORT = 3478          # inside our own namespace: no other server can be there
+METRICS_PORT = 9478       # likewise
+READY_TIMEOUT_S = 30
+LINE_TIMEOUT_S = 5        # the watcher looks every 250 ms
+RESUME_TIMEOUT_S = 10
+EXIT_TIMEOUT_S = 20
+
+
+def in_ns_main(args) -> int:
+    """Runs inside the namespace (re-executed via ip netns exec)."""
+    if args.probe:
+        tries, wait = int(args.probe[0]), float(args.probe[1])
+        ok = stun_answered(APP_V4, STUN_PORT, tries, wait)
+        print("answered" if ok else "unanswered")
+        return 0 if ok else 1
+    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5) as r:
+        sys.stdout.write(r.read().decode())
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stunbox")
+    ap.add_argument("--cli")
+    ap.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--scrape", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.probe or args.scrape:
+        return in_ns_main(args)
+    if os.geteuid() != 0:
+        print("link_flap_test: SKIP: needs root (network namespace, TAP device)")
+        return SKIP
+    check = Checks("link_flap_test")
+    pid = os.getpid()
+    ns, tap = f"sbxf-lf-{pid}", f"sbxfl{pid}"  # interface names <= 15 characters
+    netns_del(ns)
+    r = ip("netns", "add", ns)
+    if r.returncode != 0:
+        print(f"link_flap_test: SKIP: cannot create a network namespace: {r.stderr.strip()}")
+        return SKIP
+    workdir = f"/tmp/{ns}"
+    os.makedirs(workdir, exist_ok=True)
+    ctl = os.path.join(workdir, "ctl.sock")
+    cfg = os.path.join(workdir, "tap.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"""mode: dpdk
+stun: {{ports: [{STUN_PORT}]}}
+dpdk:
+  eal: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--file-prefix", "{ns}", "--lcores", "0@0,1@0"]
+  ports:
+    - device: "net_tap0,iface={tap}"
+      queues: 1
+      addresses: ["{APP_V4}/24"]
+  idle: adaptive
+  link_wait_ms: 1000
+control: {{socket: "{ctl}"}}
+stats: {{period: 0, metrics_listen: "127.0.0.1:{METRICS_PORT}"}}
+""")
+    in_ns = ["ip", "netns", "exec", ns]
+    me = [sys.executable, os.path.abspath(__file__)]
+
+    def probe(tries: int, wait: float) -> bool:
+        r = subprocess.run(in_ns + me + ["--probe", str(tries), str(wait)], capture_output=True, text=True,
+                           timeout=tries * wait + 30)
+        return r.returncode == 0
+
+    def metric(name: str) -> int | None:
+        r = subprocess.run(in_ns + me + ["--scrape"], capture_output=True, text=True, timeout=30)
+        m = re.search(r"^" + re.escape(name) + r'\{port="0"\} (\d+)$', r.stdout, re.M)
+        return int(m.group(1)) if m else None
+
+    daemon = None
+    try:
+        daemon = Daemon(in_ns + [args.stunbox, "-c", cfg])
+        if not check(daemon.wait_line(r"^stunbox: ready", READY_TIMEOUT_S) is not None,
+                     f"dpdk mode on net_tap ready within {READY_TIMEOUT_S} s"):
+            print("\n".join(daemon.text_lines()))
+            return check.verdict()
+        for cmd in (["link", "set", "lo", "up"], ["addr", "add", f"{CL_V4}/24", "dev", tap]):
+            r = ip("-n", ns, *cmd)
+            check(r.returncode == 0, "ip " + " ".join(cmd) + (": " + r.stderr.strip() if r.returncode else ""))
+        check(probe(5, 1.0), "link up: a Binding request is answered")
+        check(metric("stunbox_link_up") == 1 and metric("stunbox_link_changes_total") == 0,
+              "/metrics: stunbox_link_up 1, stunbox_link_changes_total 0")
+
+        mark = daemon.mark()
+        check(ip("-n", ns, "link", "set", tap, "down").returncode == 0, f"ip link set {tap} down")
+        i = daemon.wait_line(r"^stunbox: port 0 link down$", LINE_TIMEOUT_S, mark)
+        check(i is not None, f"`stunbox: port 0 link down` printed within {LINE_TIMEOUT_S} s")
+        check(metric("stunbox_link_up") == 0, "/metrics: stunbox_link_up 0 while down")
+        check(not probe(3, 0.5), "link down: Binding requests go unanswered")
+
+        mark = daemon.mark()
+        check(ip("-n", ns, "link", "set", tap, "up").returncode == 0, f"ip link set {tap} up")
+        i = daemon.wait_line(r"^stunbox: port 0 link up ", LINE_TIMEOUT_S, mark)
+        up_line = daemon.text_lines()[i] if i is not None else ""
+        check(i is not None and re.match(r"^stunbox: port 0 link up (\d+ Mbps|, speed unknown,) (full|half)-duplex$",
+                                         up_line) is not None,
+              f"`stunbox: port 0 link up ...` printed within {LINE_TIMEOUT_S} s ({up_line!r})")
+        # Bringing the interface down dropped its connected route; up restores it (the address stays).
+        check(probe(int(RESUME_TIMEOUT_S / 0.5), 0.5),
+              f"link up again: Binding requests answered again within {RESUME_TIMEOUT_S} s, nothing restarted")
+        r = subprocess.run([args.cli, "-s", ctl, "show", "port", "info", "0"], capture_output=True, text=True,
+                           timeout=10)
+        m = re.search(r"Link changes: (\d+)", r.stdout)
+        check(r.returncode == 0 and m is not None and int(m.group(1)) == 2,
+              f"show port info 0: Link changes 2 ({m.group(0) if m else r.stdout.strip()!r})")
+        check("Link status: up" in r.stdout, "show port info 0: Link status up")
+        ups, changes = metric("stunbox_link_up"), metric("stunbox_link_changes_total")
+        check(ups == 1 and changes == 2, f"/metrics: stunbox_link_up 1 ({ups}), stunbox_link_changes_total 2 ({changes})")
+
+        rc, took = daemon.terminate(EXIT_TIMEOUT_S)
+        check(rc == 0, f"SIGTERM -> exit 0 (got {rc} after {took:.1f} s)")
+        daemon.wait_eof(5)
+        lines = daemon.text_lines()
+        link_lines = [l for l in lines if re.match(r"^stunbox: port \d+ link ", l)]
+        check(len(link_lines) == 2, f"exactly two link lines printed: {link_lines}")
+        final = parse_final(lines)
+        check(final is not None and final[0].get("stun_success", 0) >= 2, "final counters: stun_success >= 2")
+        pools = [re.match(r"^stunbox: mempool (\S+): (\d+) in use after stop \(baseline (\d+)\)$", l) for l in lines]
+        pools = [m for m in pools if m]
+        check(len(pools) == 1 and pools[0].group(2) == pools[0].group(3),
+              f"mempool back to baseline at exit: {[m.group(0) for m in pools]}")
+    finally:
+        if daemon is not None:
+            daemon.kill()
+        netns_del(ns)
+        subprocess.run(["rm", "-rf", workdir, f"/var/run/dpdk/{ns}"])  # EAL's runtime dir for our prefix
+    return check.verdict()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
