@@ -55,7 +55,8 @@ Config file:
   One YAML file for the whole program (see docs/configuration.md):
     mode: socket | dpdk
     stun:   {ports: [3478], software: "", fingerprint: mirror|always|never, classic: true}
-    socket: {listen: ["0.0.0.0:3478", "[::]:3478"], workers: auto, batch: 32, pin: false}
+    socket: {listen: ["0.0.0.0:3478", "[::]:3478"], workers: auto, batch: 32, pin: false,
+             user: "", group: ""}   (user: drop root to it once bound)
     dpdk:   {eal: [...], ports: [...], lcores: auto, burst: 32, idle: poll}
     stats:  {period: 0, metrics_listen: ""}
     control: {socket: /run/stunbox/stunbox.sock}

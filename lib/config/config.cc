@@ -19,6 +19,8 @@
 #include <sstream>
 #include <utility>
 
+#include "core/privileges.h"
+
 namespace stunbox::config {
 namespace {
 
@@ -512,7 +514,7 @@ void read_stun(const Node& n, const std::string& path, StunSection& s) {
 
 void read_socket(const Node& n, const std::string& path, SocketSection& s) {
   R::expect_map(n, path);
-  R::check_keys(n, path, {"listen", "workers", "batch", "pin", "rcvbuf", "sndbuf"});
+  R::check_keys(n, path, {"listen", "workers", "batch", "pin", "rcvbuf", "sndbuf", "user", "group"});
   if (const Node* v = n.find("listen")) {
     std::string p = child_path(path, "listen");
     const auto& items = R::list(*v, p);
@@ -535,6 +537,28 @@ void read_socket(const Node& n, const std::string& path, SocketSection& s) {
     s.rcvbuf = static_cast<unsigned>(R::integer(*v, child_path(path, "rcvbuf"), 0, 2147483647));
   if (const Node* v = n.find("sndbuf"))
     s.sndbuf = static_cast<unsigned>(R::integer(*v, child_path(path, "sndbuf"), 0, 2147483647));
+  // Names are checked against the user and group databases now, so a typo
+  // fails at load (and --check-config), not after the sockets are bound.
+  const Node* user = n.find("user");
+  if (user) {
+    const std::string p = child_path(path, "user");
+    s.user = R::string(*user, p);
+    if (!s.user.empty()) {
+      auto found = find_user(s.user);
+      if (!found) fail(user->origin, p, found.message());
+      if (!*found) fail(user->origin, p, "no such user \"" + s.user + "\"");
+    }
+  }
+  if (const Node* v = n.find("group")) {
+    const std::string p = child_path(path, "group");
+    s.group = R::string(*v, p);
+    if (!s.group.empty()) {
+      auto found = find_group(s.group);
+      if (!found) fail(v->origin, p, found.message());
+      if (!*found) fail(v->origin, p, "no such group \"" + s.group + "\"");
+      if (s.user.empty()) fail(v->origin, p, "needs socket.user (the group is switched to together with the user)");
+    }
+  }
 }
 
 void read_port(const Node& n, const std::string& path, PortSection& port) {
@@ -1101,6 +1125,8 @@ std::string to_yaml(const Config& c) {
   o += "  pin: " + std::string(c.socket.pin ? "true" : "false") + "\n";
   o += "  rcvbuf: " + std::to_string(c.socket.rcvbuf) + "\n";
   o += "  sndbuf: " + std::to_string(c.socket.sndbuf) + "\n";
+  o += "  user: " + quote(c.socket.user) + "\n";
+  o += "  group: " + quote(c.socket.group) + "\n";
   const DpdkSection& d = c.dpdk;
   o += "dpdk:\n";
   o += "  eal: " + flow_list(d.eal, [](const std::string& s) { return quote(s); }) + "\n";

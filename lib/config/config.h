@@ -56,6 +56,8 @@ struct SocketSection {
   bool pin = false;                   // pin worker i to CPU i % ncpu
   unsigned rcvbuf = 0;                // SO_RCVBUF bytes, 0 = kernel default
   unsigned sndbuf = 0;                // SO_SNDBUF bytes, 0 = kernel default
+  std::string user;   // switch to this user once everything is bound; "" = keep the starting user
+  std::string group;  // with user: the group; "" = the user's primary group
   bool operator==(const SocketSection&) const = default;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +29,7 @@
 #include "console/control_server.h"
 #include "console/metrics.h"
 #include "core/counters.h"
+#include "core/privileges.h"
 #include "core/source_sketch.h"
 #include "core/report.h"
 #include "core/runtime.h"
@@ -492,6 +495,19 @@ class Worker {
   std::vector<epoll_event> events_;
 };
 
+// "/run/stunbox/stunbox.sock" -> "/run/stunbox"; "x.sock" -> "."; "" -> "".
+std::string parent_directory(const std::string& path) {
+  if (path.empty()) return {};
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 unsigned online_cpus() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<unsigned>(n) : 1;
@@ -519,6 +535,9 @@ std::string restart_only_changes(const config::Config& now, const config::Config
   if (now.socket.pin != next.socket.pin) note("socket.pin");
   if (now.socket.rcvbuf != next.socket.rcvbuf) note("socket.rcvbuf");
   if (now.socket.sndbuf != next.socket.sndbuf) note("socket.sndbuf");
+  // The process already runs as the user: it cannot switch again.
+  if (now.socket.user != next.socket.user) note("socket.user");
+  if (now.socket.group != next.socket.group) note("socket.group");
   if (now.control.socket != next.control.socket) note("control.socket");
   if (now.stats.metrics_listen != next.stats.metrics_listen) note("stats.metrics_listen");
   if (now.limits.rate.table_size != next.limits.rate.table_size) note("limits.rate.table_size");
@@ -663,6 +682,18 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
   const unsigned workers = sc.workers != 0 ? sc.workers : ncpu;
   const unsigned batch = sc.batch != 0 ? sc.batch : 32;
 
+  // socket.user: resolved and checked before anything is bound, so a switch
+  // that cannot work fails at once; no_new_privs before the first thread
+  // exists, so every thread carries it.
+  std::optional<Identity> identity;
+  if (!sc.user.empty()) {
+    auto id = resolve_identity(sc.user, sc.group);
+    if (!id) return Error{"socket.user: " + id.message()};
+    if (Status st = check_can_switch(*id); !st) return Error{"socket.user: " + st.message()};
+    if (Status st = forbid_new_privileges(); !st) return Error{"socket.user: " + st.message()};
+    identity = std::move(*id);
+  }
+
   std::vector<BindTarget> targets;
   for (const auto& la : sc.listen) targets.push_back(make_target(la));
 
@@ -737,6 +768,44 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
   auto ops = console::Operations::start(view);
   if (!ops) return ops.error();
 
+  // The console: control socket, --interactive terminal, periodic stats block;
+  // up before the privilege drop (it binds) and before the ready line.
+  const std::string control_dir = parent_directory(cfg.control.socket);
+  const bool control_dir_existed = !control_dir.empty() && path_exists(control_dir);
+  console::ControlServer control(view);
+  bool control_up = true;
+  if (Status st = control.start(console::ControlOptions{cfg.control.socket, opts.interactive}); !st) {
+    print_line("stunbox: warning: " + st.message() + "; running without a control socket");
+    [[maybe_unused]] Status again = control.start(console::ControlOptions{"", opts.interactive});
+    control_up = false;
+  }
+
+  // Everything is bound (listen sockets, /metrics, control socket): drop
+  // root before any worker serves. Threads already running (console,
+  // metrics, health monitor) switch too: glibc applies set*id to all threads.
+  if (identity) {
+    if (control_up && !cfg.control.socket.empty()) {
+      // So the socket can still be removed at exit: hand it over, and its
+      // directory too when this start created it (never a directory that was there).
+      if (::lchown(cfg.control.socket.c_str(), identity->uid, identity->gid) != 0) {
+        print_line("stunbox: warning: cannot hand the control socket " + cfg.control.socket + " to user " +
+                   identity->user + ": " + errno_text(errno));
+      }
+      if (!control_dir_existed && !control_dir.empty() &&
+          ::lchown(control_dir.c_str(), identity->uid, identity->gid) != 0) {
+        print_line("stunbox: warning: cannot hand " + control_dir + " to user " + identity->user + ": " +
+                   errno_text(errno));
+      }
+    }
+    if (Status st = drop_privileges(*identity); !st) return Error{"socket.user: " + st.message()};
+    print_line("stunbox: running as user " + identity->user + ", group " + identity->group + " (uid " +
+               std::to_string(identity->uid) + ", gid " + std::to_string(identity->gid) + ")");
+    if (control_up && !cfg.control.socket.empty() && ::access(control_dir.c_str(), W_OK | X_OK) != 0) {
+      print_line("stunbox: note: user " + identity->user + " cannot write " + control_dir + ": the control socket " +
+                 "stays there after exit (harmless: the next start replaces it)");
+    }
+  }
+
   std::vector<std::thread> threads;
   std::string pin_warning;
   for (unsigned w = 0; w < workers; ++w) {
@@ -761,13 +830,6 @@ Status run(const config::Config& cfg, const RunOptions& opts) {
     [[maybe_unused]] ssize_t r = ::write(shared.stop_event.get(), &one, sizeof one);
     for (auto& t : threads) t.join();
   };
-
-  // The console: control socket, --interactive terminal, periodic stats block; up before the ready line.
-  console::ControlServer control(view);
-  if (Status st = control.start(console::ControlOptions{cfg.control.socket, opts.interactive}); !st) {
-    print_line("stunbox: warning: " + st.message() + "; running without a control socket");
-    [[maybe_unused]] Status again = control.start(console::ControlOptions{"", opts.interactive});
-  }
 
   if (!pin_warning.empty()) print_line(pin_warning);
   std::string all;

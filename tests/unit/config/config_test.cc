@@ -202,6 +202,16 @@ const std::vector<GoodCase>& good_cases() {
          p.device = "net_null0";
          c.dpdk.ports = {p};
        }},
+      // socket.user / socket.group: names checked against the system's databases (root exists everywhere).
+      {"socket.user and socket.group", "socket:\n  user: root\n  group: root\n", {},
+       [](Config& c) {
+         c.socket.user = "root";
+         c.socket.group = "root";
+       }},
+      {"socket.user with the primary group", "socket: {user: root, group: \"\"}\n", {},
+       [](Config& c) { c.socket.user = "root"; }},
+      {"socket.user empty is keep the starting user", "socket:\n  user:\n  group: \"\"\n", {}, [](Config&) {}},
+      {"socket.user via --set", "", {"socket.user=root"}, [](Config& c) { c.socket.user = "root"; }},
       // --set
       {"--set integer", "", {"socket.workers=2"}, [](Config& c) { c.socket.workers = 2; }},
       {"--set list", "", {"socket.listen=[\"127.0.0.1:4000\"]"},
@@ -274,6 +284,8 @@ TEST(ConfigGood, DefaultsMatchTheHeader) {
   EXPECT_TRUE(is_wildcard(c.socket.listen[1].ip));
   EXPECT_EQ(c.socket.workers, 0u);
   EXPECT_EQ(c.socket.batch, 32u);
+  EXPECT_EQ(c.socket.user, "");
+  EXPECT_EQ(c.socket.group, "");
   EXPECT_EQ(c.dpdk.burst, 32u);
   EXPECT_TRUE(c.dpdk.lcores_auto);
   EXPECT_EQ(c.dpdk.link_wait_ms, 3000u);
@@ -396,6 +408,17 @@ const std::vector<BadCase>& bad_cases() {
       {"socket:\n  listen: [\"[::]:3478\", \"[0::0]:3478\"]\n", {},
        "bad.yaml:2: socket.listen[1]: duplicate listen address \"[0::0]:3478\" (same as \"[::]:3478\")"},
       {"socket:\n  listen: []\n", {}, "bad.yaml:2: socket.listen: socket mode needs at least one listen address"},
+      // socket.user / socket.group
+      {"socket:\n  user: stunbox-no-such-user\n", {}, "bad.yaml:2: socket.user: no such user \"stunbox-no-such-user\""},
+      {"socket:\n  user: root\n  group: stunbox-no-such-group\n", {},
+       "bad.yaml:3: socket.group: no such group \"stunbox-no-such-group\""},
+      {"socket:\n  user: [root]\n", {}, "bad.yaml:2: socket.user: expected a string, got a list"},
+      {"socket:\n  user: root\n  group: {name: root}\n", {}, "bad.yaml:3: socket.group: expected a string, got a map"},
+      {"socket:\n  group: root\n", {},
+       "bad.yaml:2: socket.group: needs socket.user (the group is switched to together with the user)"},
+      {"socket:\n  usr: root\n", {}, "bad.yaml:2: socket.usr: unknown key 'usr', did you mean 'user'?"},
+      {"socket:\n  user: root\n", {"socket.user=stunbox-no-such-user"},
+       "--set socket.user: no such user \"stunbox-no-such-user\""},
       // owned addresses
       {"dpdk:\n  ports:\n    - device: a\n      addresses: [\"198.18.0.255/24\"]\n", {},
        "bad.yaml:4: dpdk.ports[0].addresses[0]: bad address \"198.18.0.255/24\": is the broadcast address of its /24 subnet"},
@@ -531,7 +554,8 @@ TEST(ConfigRoundTrip, ToYamlListsEveryKey) {
   std::string text = to_yaml(*r);
   for (const char* key : {"mode:", "ports:", "software:", "fingerprint:", "classic:", "listen:", "workers:", "batch:", "pin:",
                           "rcvbuf:", "sndbuf:", "eal:", "lcores:", "burst:", "idle:", "size:", "cache:", "data_room:",
-                          "types:", "key:", "link_wait_ms:", "exit_after_idle_ms:", "period:", "metrics_listen:"})
+                          "types:", "key:", "link_wait_ms:", "exit_after_idle_ms:", "period:", "metrics_listen:",
+                          "user:", "group:"})
     EXPECT_NE(text.find(key), std::string::npos) << key;
 }
 
@@ -549,6 +573,12 @@ TEST(ConfigEquality, DetectsEachKindOfDifference) {
   EXPECT_TRUE(a == b);
   b.source = "elsewhere";
   EXPECT_TRUE(a == b);
+  b = a;
+  b.socket.user = "nobody";
+  EXPECT_FALSE(a == b);
+  b = a;
+  b.socket.group = "nogroup";
+  EXPECT_FALSE(a == b);
 }
 
 // ---------------------------------------------------------------------------
