@@ -5,7 +5,10 @@
 // what is sent, the cheapest fair sink, and the same one testpmd gets in
 // scripts/bench.sh), runs lcore_main on the first worker lcore for a bounded
 // time, and prints one human line and one JSON line. Every received packet
-// must be answered (checked from the loop's own counters).
+// must be answered (checked from the loop's own counters). --workers N runs
+// N lcores, each on its own vdev and queue (what RSS gives each lcore on a
+// NIC), sharing one mempool like stunbox's lcores on one NUMA socket: the
+// scaling check (cycles per packet should not grow with N).
 #include <pcap/pcap.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -39,6 +42,7 @@ struct Options {
   double seconds = 3;
   unsigned burst = 32;
   unsigned flows = 1024;
+  unsigned workers = 1;     // lcores, each with its own vdev
   bool write_only = false;  // write the pcap and exit (bench.sh feeds it to testpmd too)
 };
 
@@ -50,8 +54,8 @@ struct Options {
 [[noreturn]] void usage(const std::string& what) {
   std::fprintf(stderr,
                "stunbox-dpdk-bench: %s\nusage: stunbox-dpdk-bench [--pcap FILE] [--kind v4_plain|v4_fingerprint|"
-               "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--write-pcap-only] "
-               "-- EAL-ARGS\n",
+               "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--workers N (1..8)] "
+               "[--write-pcap-only] -- EAL-ARGS (N worker lcores besides the main one)\n",
                what.c_str());
   std::exit(2);
 }
@@ -138,97 +142,133 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::atof(v.c_str());
     else if (a == "--burst") o.burst = static_cast<unsigned>(std::atoi(v.c_str()));
     else if (a == "--flows") o.flows = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (a == "--workers") o.workers = static_cast<unsigned>(std::atoi(v.c_str()));
     else usage("unknown option " + a);
   }
-  if (!(o.seconds >= 0.1 && o.seconds <= 60) || o.burst < 1 || o.burst > 512 || o.flows < 1 || o.flows > 65535)
-    usage("--seconds 0.1..60, --burst 1..512, --flows 1..65535");
+  if (!(o.seconds >= 0.1 && o.seconds <= 60) || o.burst < 1 || o.burst > 512 || o.flows < 1 || o.flows > 65535 ||
+      o.workers < 1 || o.workers > 8)
+    usage("--seconds 0.1..60, --burst 1..512, --flows 1..65535, --workers 1..8");
   if (!write_pcap(o)) return 1;
   if (o.write_only) return 0;
 
   std::vector<std::string> eal = {"stunbox-dpdk-bench"};
   for (; i < argc; ++i) eal.emplace_back(argv[i]);
-  eal.push_back("--vdev");
-  eal.push_back("net_pcap_bench0,rx_pcap=" + o.pcap + ",infinite_rx=1");
+  for (unsigned w = 0; w < o.workers; ++w) {
+    eal.push_back("--vdev");
+    eal.push_back("net_pcap_bench" + std::to_string(w) + ",rx_pcap=" + o.pcap + ",infinite_rx=1");
+  }
   std::vector<char*> eal_argv;
   for (auto& s : eal) eal_argv.push_back(s.data());
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) fail("EAL init failed");
-
-  const unsigned worker = rte_get_next_lcore(-1, 1, 0);
-  if (worker >= RTE_MAX_LCORE) fail("no worker lcore: give EAL two lcores (-l MAIN,WORKER)");
-  uint16_t port_id = 0;
-  if (rte_eth_dev_get_port_by_name("net_pcap_bench0", &port_id) != 0) fail("net_pcap vdev not probed");
-
-  const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-  if (pool == nullptr) fail("mempool: out of memory");
-  rte_eth_conf conf{};
-  if (rte_eth_dev_configure(port_id, 1, 1, &conf) != 0 ||
-      rte_eth_rx_queue_setup(port_id, 0, 1024, static_cast<unsigned>(socket), nullptr, pool) != 0 ||
-      rte_eth_tx_queue_setup(port_id, 0, 1024, static_cast<unsigned>(socket), nullptr) != 0 ||
-      rte_eth_dev_start(port_id) != 0)
-    fail("port setup failed");
 
   // The identity the pcap's frames are addressed to; net_pcap has no
   // checksum offloads, so the loop verifies and fills checksums in software,
   // exactly the variant stunbox selects for this device.
   const sb::frame::PortIdentity identity = sb::bench::port_identity(sb::bench::Lab{});
   const sb::stun::ResponderConfig stun_cfg;
-  auto q = std::make_unique<sb::dpdk::QueueContext>();
-  q->port_id = port_id;
-  q->queue_id = 0;
-  q->lcore = worker;
-  q->burst = static_cast<uint16_t>(o.burst);
-  q->port = &identity;
-  q->stun = &stun_cfg;
-  q->poll = sb::dpdk::select_poll(false, false);
   std::atomic<bool> stop{false};
-  sb::dpdk::LcoreWork work;
-  work.lcore = worker;
-  work.queues.push_back(q.get());
-  work.idle = sb::config::Idle::poll;
-  work.stop = &stop;
+
+  struct Worker {
+    unsigned lcore = 0;
+    uint16_t port_id = 0;
+    std::unique_ptr<sb::dpdk::QueueContext> q;
+    sb::dpdk::LcoreWork work;
+    std::string comm;  // the lcore thread's name, for its schedstat
+  };
+  std::vector<Worker> workers(o.workers);
+  rte_mempool* pool = nullptr;
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (unsigned w = 0; w < o.workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+    if (lcore >= RTE_MAX_LCORE)
+      fail("too few worker lcores: give EAL " + std::to_string(o.workers + 1) + " lcores (main + workers)");
+    Worker& wk = workers[w];
+    wk.lcore = lcore;
+    const std::string name = "net_pcap_bench" + std::to_string(w);
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &wk.port_id) != 0) fail(name + " not probed");
+    const int socket = rte_eth_dev_socket_id(wk.port_id) < 0 ? 0 : rte_eth_dev_socket_id(wk.port_id);
+    if (pool == nullptr) {
+      // 8191 mbufs per worker, as testpmd gets with --total-num-mbufs=8191 for one.
+      pool = rte_pktmbuf_pool_create("bench_pool", 8192 * o.workers - 1, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+      if (pool == nullptr) fail("mempool: out of memory");
+    }
+    rte_eth_conf conf{};
+    if (rte_eth_dev_configure(wk.port_id, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(wk.port_id, 0, 1024, static_cast<unsigned>(socket), nullptr, pool) != 0 ||
+        rte_eth_tx_queue_setup(wk.port_id, 0, 1024, static_cast<unsigned>(socket), nullptr) != 0 ||
+        rte_eth_dev_start(wk.port_id) != 0)
+      fail("port setup failed");
+    wk.q = std::make_unique<sb::dpdk::QueueContext>();
+    wk.q->port_id = wk.port_id;
+    wk.q->queue_id = 0;
+    wk.q->lcore = lcore;
+    wk.q->burst = static_cast<uint16_t>(o.burst);
+    wk.q->port = &identity;
+    wk.q->stun = &stun_cfg;
+    wk.q->poll = sb::dpdk::select_poll(false, false);
+    wk.work.lcore = lcore;
+    wk.work.queues.push_back(wk.q.get());
+    wk.work.idle = sb::config::Idle::poll;
+    wk.work.stop = &stop;
+    wk.comm = "rte-worker-" + std::to_string(lcore);
+  }
 
   // Warm-up (caches, pool), then the measured interval.
-  rte_eal_remote_launch(sb::dpdk::lcore_main, &work, worker);
+  for (Worker& wk : workers) rte_eal_remote_launch(sb::dpdk::lcore_main, &wk.work, wk.lcore);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::string worker_comm = "rte-worker-";
-  worker_comm.append(std::to_string(worker));
-  const uint64_t rx0 = q->counters.get(sb::slot(sb::Counter::rx_packets));
-  const long long run0 = thread_run_ns(worker_comm);
+  auto rx_all = [&] {
+    uint64_t n = 0;
+    for (const Worker& wk : workers) n += wk.q->counters.get(sb::slot(sb::Counter::rx_packets));
+    return n;
+  };
+  // Summed over the lcores; -1 when schedstat cannot be read.
+  auto run_all = [&] {
+    long long ns = 0;
+    for (const Worker& wk : workers) {
+      const long long t = thread_run_ns(wk.comm);
+      if (t < 0) return -1LL;
+      ns += t;
+    }
+    return ns;
+  };
+  const uint64_t rx0 = rx_all();
+  const long long run0 = run_all();
   const uint64_t tsc0 = rte_rdtsc();
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
-  const uint64_t rx1 = q->counters.get(sb::slot(sb::Counter::rx_packets));
-  const long long run1 = thread_run_ns(worker_comm);
+  const uint64_t rx1 = rx_all();
+  const long long run1 = run_all();
   const uint64_t tsc1 = rte_rdtsc();
   stop.store(true, std::memory_order_release);
-  rte_eal_wait_lcore(worker);
+  for (const Worker& wk : workers) rte_eal_wait_lcore(wk.lcore);
 
   sb::Snapshot s;
-  s.add(q->counters);
+  for (const Worker& wk : workers) s.add(wk.q->counters);
   const uint64_t pkts = rx1 - rx0;
   const double secs = static_cast<double>(tsc1 - tsc0) / static_cast<double>(rte_get_tsc_hz());
   const double mpps = static_cast<double>(pkts) / secs / 1e6;
-  const double cycles = pkts == 0 ? 0 : static_cast<double>(tsc1 - tsc0) / static_cast<double>(pkts);
+  // Wall-clock cycles per packet of one lcore: N lcores share the packets.
+  const double cycles = pkts == 0 ? 0 : static_cast<double>(tsc1 - tsc0) * o.workers / static_cast<double>(pkts);
   const uint64_t answered = s.get(sb::Counter::stun_success);
   const double hz = static_cast<double>(rte_get_tsc_hz());
-  const double on_cpu_s = (run0 < 0 || run1 < run0) ? secs : static_cast<double>(run1 - run0) / 1e9;
-  const double share = on_cpu_s / secs;
+  const double on_cpu_s = (run0 < 0 || run1 < run0) ? secs * o.workers : static_cast<double>(run1 - run0) / 1e9;
+  const double share = on_cpu_s / (secs * o.workers);
   const double cycles_on_cpu = pkts == 0 ? 0 : on_cpu_s * hz / static_cast<double>(pkts);
   const bool ok = pkts > 0 && answered == s.get(sb::Counter::rx_packets) && s.total_drops() == 0;
-  std::printf("stunbox-dpdk-bench: %s burst %u on lcore %u: %.2f Mpps, %.1f cycles/packet (tsc %.2f GHz); "
-              "the lcore was on its CPU %.0f%% of the time: %.1f cycles/packet on CPU; "
+  std::printf("stunbox-dpdk-bench: %s burst %u on %u lcore(s) from %u: %.2f Mpps, %.1f cycles/packet per lcore "
+              "(tsc %.2f GHz); the lcores were on their CPUs %.0f%% of the time: %.1f cycles/packet on CPU; "
               "rx %llu answered %llu drops %llu\n",
-              o.kind.c_str(), o.burst, worker, mpps, cycles, hz / 1e9, share * 100, cycles_on_cpu,
-              static_cast<unsigned long long>(s.get(sb::Counter::rx_packets)),
+              o.kind.c_str(), o.burst, o.workers, workers[0].lcore, mpps, cycles, hz / 1e9, share * 100,
+              cycles_on_cpu, static_cast<unsigned long long>(s.get(sb::Counter::rx_packets)),
               static_cast<unsigned long long>(answered), static_cast<unsigned long long>(s.total_drops()));
-  std::printf("{\"kind\":\"%s\",\"burst\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,\"tsc_hz\":%llu,"
-              "\"packets\":%llu,\"seconds\":%.4f,\"cpu_share\":%.4f,\"cycles_per_packet_on_cpu\":%.2f,"
-              "\"answered_all\":%s}\n",
-              o.kind.c_str(), o.burst, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
+  std::printf("{\"kind\":\"%s\",\"burst\":%u,\"workers\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,"
+              "\"tsc_hz\":%llu,\"packets\":%llu,\"seconds\":%.4f,\"cpu_share\":%.4f,"
+              "\"cycles_per_packet_on_cpu\":%.2f,\"answered_all\":%s}\n",
+              o.kind.c_str(), o.burst, o.workers, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
               static_cast<unsigned long long>(pkts), secs, share, cycles_on_cpu, ok ? "true" : "false");
   std::fflush(stdout);
-  rte_eth_dev_stop(port_id);
-  rte_eth_dev_close(port_id);
+  for (const Worker& wk : workers) {
+    rte_eth_dev_stop(wk.port_id);
+    rte_eth_dev_close(wk.port_id);
+  }
   rte_eal_cleanup();
   return ok ? 0 : 1;
 }

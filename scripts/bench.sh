@@ -228,6 +228,17 @@ PY
   fi
 }
 
+dpdk_scaling_round() {  # dpdk_scaling_round MEM REP EAL...: stunbox-dpdk-bench --workers 2, v4_plain
+  local mem=$1 rep=$2 out; shift 2
+  out=$(timeout 60 "$DPDK_BENCH" --kind v4_plain --pcap "$TMP/v4_plain.pcap" --seconds "$DPDK_S" --workers 2 -- "$@" \
+    2>"$TMP/dpdk-bench.err" | tail -n1 || true)
+  if [[ "$out" == \{* ]]; then
+    record dpdk stunbox-2w "$rep" "$out" "{\"mem\":\"$mem\"}"
+  else
+    echo "bench.sh: stunbox-dpdk-bench --workers 2 ($mem) failed: $(tail -n1 "$TMP/dpdk-bench.err")" >&2
+  fi
+}
+
 if [[ $DO_DPDK -eq 1 ]] && have dpdk-testpmd; then
   KINDS=(v4_plain)
   [[ $QUICK -eq 0 ]] && KINDS+=(v4_fingerprint v6_plain)
@@ -258,6 +269,11 @@ if [[ $DO_DPDK -eq 1 ]] && have dpdk-testpmd; then
       for kind in "${KINDS[@]}"; do
         if [[ $mem == huge ]]; then dpdk_round huge "$kind" "$rep" "${HUGE[@]}"; else dpdk_round nohuge "$kind" "$rep" "${NOHUGE[@]}"; fi
       done
+      # Scaling: 2 lcores, each on its own vdev (its own queue, as RSS gives
+      # each lcore on a NIC), one shared mempool; lcore 1 on CPU 0 beside the
+      # idle main lcore, lcore 2 on CPU 1.
+      if [[ $mem == huge ]]; then eal2=("${HUGE[@]:2}"); else eal2=("${NOHUGE[@]:2}"); fi
+      dpdk_scaling_round "$mem" "$rep" --lcores "0@0,1@0,2@1" "${eal2[@]}"
     done
   done
   if [[ -n "$HUGE_BEFORE" ]]; then
