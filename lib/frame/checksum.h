@@ -23,27 +23,32 @@ inline uint16_t fold(uint64_t s) noexcept {
   return static_cast<uint16_t>(s);
 }
 
-// Sum of bytes p[0, n). p must start at an even offset of the checksummed
-// region (every caller sums whole headers); an odd n pads with a zero byte.
-// Inline so the fixed-size header sums on the hot path unroll. Ones'
-// complement addition is byte-order independent (RFC 1071 s2(B)): native
-// 32-bit words are added into two independent 64-bit accumulators (no
-// carry handling inside the loop: under 2^32 words cannot overflow them),
-// and the folded result is byte-swapped once on little-endian hosts.
-inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept {
-  uint64_t a = 0;
+// ---- Raw-domain sums -------------------------------------------------------
+// The Internet checksum is byte-order independent (RFC 1071 s2(B)): words
+// loaded natively, exactly as they lie in memory, and summed give the
+// byte-swapped sum on a little-endian host, whose fold complemented is the
+// checksum field already in network order (store it with memcpy), and a
+// received region is valid when its raw sum folds to 0xFFFF in either order.
+// The hot UDP path stays in this domain end to end: no byte swaps, one fold
+// per checksum. Host-order values (lengths, ports, protocol) enter through
+// raw16(). Raw sums are 64-bit and unfolded; they add with +.
+
+// Native 32-bit words of p[0, n) into two independent 64-bit accumulators
+// (no carry handling: under 2^32 words cannot overflow them). p must start
+// at an even offset of the checksummed region; an odd n pads with a zero byte.
+inline uint64_t raw_sum(const uint8_t* p, size_t n, uint64_t acc = 0) noexcept {
   uint64_t b = 0;
   for (; n >= 8; p += 8, n -= 8) {
     uint32_t w0, w1;
     std::memcpy(&w0, p, 4);
     std::memcpy(&w1, p + 4, 4);
-    a += w0;
+    acc += w0;
     b += w1;
   }
   if (n >= 4) {
     uint32_t w;
     std::memcpy(&w, p, 4);
-    a += w;
+    acc += w;
     p += 4;
     n -= 4;
   }
@@ -55,22 +60,50 @@ inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept {
     n -= 2;
   }
   if (n == 1) {
-    // The odd byte is the high-order byte of a zero-padded word.
+    // The odd byte is the high-order byte of a zero-padded word: first in memory.
     const uint8_t w[2] = {p[0], 0};
     uint16_t v;
     std::memcpy(&v, w, 2);
     b += v;
   }
-  uint16_t folded = fold(a + b);
-  if constexpr (std::endian::native == std::endian::little) folded = bswap16(folded);
-  return initial + folded;
+  return acc + b;
 }
+
+// A 16-bit network-order field holding `host`, as it sums in the raw domain.
+inline constexpr uint64_t raw16(uint16_t host) noexcept { return bswap16(host); }
+
+// An IPv4 / IPv6 address as it sums in the raw domain.
+inline uint64_t raw_addr_v4(const uint8_t* a) noexcept {
+  uint32_t w;
+  std::memcpy(&w, a, 4);
+  return w;
+}
+inline uint64_t raw_addr_v6(const uint8_t* a) noexcept {
+  uint32_t w[4];
+  std::memcpy(w, a, 16);
+  return (uint64_t{w[0]} + w[1]) + (uint64_t{w[2]} + w[3]);
+}
+
+// Sum of bytes p[0, n) as a host-order partial sum (see above); `initial`
+// is another host-order partial sum. Inline so the fixed-size header sums
+// unroll.
+inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept;
 
 // The checksum field value (host order): complement of the folded sum.
 inline uint16_t finish(uint64_t s) noexcept { return static_cast<uint16_t>(~fold(s)); }
 
 // True when a received region (including its checksum field) sums to 0xFFFF.
 inline bool verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
+
+inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial) noexcept {
+  return initial + bswap16(fold(raw_sum(p, n)));
+}
+
+// Raw domain: true when a received region's raw sum is valid; the checksum
+// field (network order, store with memcpy) for a region whose raw sum is
+// `s` with the field itself counted as 0.
+inline bool raw_verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
+inline uint16_t raw_field(uint64_t s) noexcept { return static_cast<uint16_t>(~fold(s)); }
 
 // Pseudo-header sums: RFC 768 (IPv4: src, dst, zero, protocol, length) and
 // RFC 8200 s8.1 (IPv6: src, dst, 32-bit length, zeros, next header).

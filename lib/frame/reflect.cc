@@ -171,20 +171,22 @@ inline Verdict write_udp_v4(uint8_t* frame, size_t l2, const UdpV4Path& path, ui
   udp->sport = be16(path.sport);
   udp->dport = be16(path.dport);
   udp->len = be16(udp_len);
-  const uint32_t phdr = csum::pseudo_v4(path.src, path.dst, kProtoUdp, udp_len);
+  // Raw-domain sums (checksum.h): every header word is known here, so both
+  // sums are built from values in registers instead of re-reading the bytes
+  // just written (RFC 1071 s2: the sum is order-independent).
+  const uint64_t addrs = csum::raw_addr_v4(path.src) + csum::raw_addr_v4(path.dst);
+  const uint64_t phdr = addrs + csum::raw16(kProtoUdp) + csum::raw16(udp_len);
   if constexpr (kTxCsumOffload) {
     // What rte_ipv4_phdr_cksum yields: the folded, non-complemented seed.
-    udp->csum = be16(csum::fold(phdr));
+    udp->csum.raw = csum::fold(phdr);
   } else {
-    // Every header word is known here, so both sums are built from values in
-    // registers instead of re-reading the bytes just written (RFC 1071 s2:
-    // the sum is order-independent). The address words are the
-    // pseudo-header's; tos and id are 0.
-    const uint32_t addrs = phdr - kProtoUdp - udp_len;
-    ip->csum = be16(csum::finish(uint32_t{0x4500} + total + kReplyFrag + (uint32_t{ttl} << 8 | kProtoUdp) + addrs));
-    const uint32_t udp_hdr = uint32_t{path.sport} + path.dport + udp_len;  // checksum word: 0
-    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv4Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
-    udp->csum = be16(c == 0 ? 0xFFFF : c);  // RFC 768: a computed 0 is sent as all ones
+    // tos, id and the checksum words are 0.
+    ip->csum.raw = csum::raw_field(csum::raw16(0x4500) + csum::raw16(total) + csum::raw16(kReplyFrag) +
+                                   csum::raw16(static_cast<uint16_t>(ttl << 8 | kProtoUdp)) + addrs);
+    const uint64_t udp_hdr = csum::raw16(path.sport) + csum::raw16(path.dport) + csum::raw16(udp_len);
+    const uint16_t c =
+        csum::raw_field(csum::raw_sum(frame + l2 + sizeof(Ipv4Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
+    udp->csum.raw = c == 0 ? 0xFFFF : c;  // RFC 768: a computed 0 is sent as all ones (either byte order)
   }
   return reply(kind, l2 + total, l2, sizeof(Ipv4Hdr), request);
 }
@@ -204,14 +206,16 @@ inline Verdict write_udp_v6(uint8_t* frame, size_t l2, const UdpV6Path& path, ui
   udp->sport = be16(path.sport);
   udp->dport = be16(path.dport);
   udp->len = be16(udp_len);
-  const uint32_t phdr = csum::pseudo_v6(path.src, path.dst, kProtoUdp, udp_len);
+  const uint64_t phdr =
+      csum::raw_addr_v6(path.src) + csum::raw_addr_v6(path.dst) + csum::raw16(kProtoUdp) + csum::raw16(udp_len);
   if constexpr (kTxCsumOffload) {
-    udp->csum = be16(csum::fold(phdr));
+    udp->csum.raw = csum::fold(phdr);
   } else {
     // As for IPv4: the UDP header words come from registers, not memory.
-    const uint32_t udp_hdr = uint32_t{path.sport} + path.dport + udp_len;  // checksum word: 0
-    uint16_t c = csum::finish(csum::sum(frame + l2 + sizeof(Ipv6Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
-    udp->csum = be16(c == 0 ? 0xFFFF : c);  // RFC 8200 s8.1: never 0 over IPv6
+    const uint64_t udp_hdr = csum::raw16(path.sport) + csum::raw16(path.dport) + csum::raw16(udp_len);
+    const uint16_t c =
+        csum::raw_field(csum::raw_sum(frame + l2 + sizeof(Ipv6Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
+    udp->csum.raw = c == 0 ? 0xFFFF : c;  // RFC 8200 s8.1: never 0 over IPv6
   }
   return reply(kind, l2 + sizeof(Ipv6Hdr) + udp_len, l2, sizeof(Ipv6Hdr), request);
 }
@@ -238,7 +242,9 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   // RFC 768: a zero checksum means the sender computed none.
   if (udp->csum.raw != 0 && hints.l4 != CsumState::good) {
     if (hints.l4 == CsumState::bad ||
-        !csum::verify(csum::sum(frame + l4, udp_len, csum::pseudo_v4(ip->src, ip->dst, kProtoUdp, udp_len))))
+        !csum::raw_verify(csum::raw_sum(frame + l4, udp_len,
+                                        csum::raw_addr_v4(ip->src) + csum::raw_addr_v4(ip->dst) +
+                                            csum::raw16(kProtoUdp) + csum::raw16(udp_len))))
       return drop(DropReason::udp_bad_checksum);
   }
 
@@ -300,12 +306,12 @@ Verdict icmp_v4(uint8_t* frame, size_t l2, size_t ihl, size_t l4_len, const Port
   return reply(ReplyKind::icmp_echo_reply, l2 + total, l2, sizeof(Ipv4Hdr));
 }
 
-// The IPv4 header sum; the common option-less header as a fixed-size sum
-// the compiler unrolls into straight-line loads.
-inline uint32_t header_sum_v4(const uint8_t* ip, size_t ihl) noexcept {
+// The IPv4 header's raw sum; the common option-less header as a fixed-size
+// sum the compiler unrolls into straight-line loads.
+inline uint64_t header_sum_v4(const uint8_t* ip, size_t ihl) noexcept {
   if (ihl == sizeof(Ipv4Hdr)) [[likely]]
-    return csum::sum(ip, sizeof(Ipv4Hdr));
-  return csum::sum(ip, ihl);
+    return csum::raw_sum(ip, sizeof(Ipv4Hdr));
+  return csum::raw_sum(ip, ihl);
 }
 
 template <bool kTxCsumOffload>
@@ -320,7 +326,7 @@ Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortI
   if ((ip->ver_ihl >> 4) != 4 || ihl < sizeof(Ipv4Hdr) || total < ihl || total > len - l2)
     return drop(DropReason::ipv4_malformed);
   // RFC 1122 s3.2.1.2: silently discard datagrams with a bad header checksum.
-  if (hints.ip == CsumState::bad || (hints.ip != CsumState::good && !csum::verify(header_sum_v4(frame + l2, ihl))))
+  if (hints.ip == CsumState::bad || (hints.ip != CsumState::good && !csum::raw_verify(header_sum_v4(frame + l2, ihl))))
     return drop(DropReason::ipv4_bad_checksum);
   if ((host(ip->frag) & (kIpv4FlagMf | kIpv4OffsetMask)) != 0) return drop(DropReason::ipv4_fragment);
   if (!owns_v4(port, ip->dst)) return drop(DropReason::ipv4_not_ours);
@@ -350,7 +356,9 @@ Verdict udp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const 
   if (!port.stun_ports.test(dport)) return drop(DropReason::udp_port_not_served);
   if (hints.l4 == CsumState::bad ||
       (hints.l4 != CsumState::good &&
-       !csum::verify(csum::sum(frame + l4, udp_len, csum::pseudo_v6(ip->src, ip->dst, kProtoUdp, udp_len)))))
+       !csum::raw_verify(csum::raw_sum(frame + l4, udp_len,
+                                       csum::raw_addr_v6(ip->src) + csum::raw_addr_v6(ip->dst) +
+                                           csum::raw16(kProtoUdp) + csum::raw16(udp_len)))))
     return drop(DropReason::udp_bad_checksum);
 
   UdpV6Path path;
