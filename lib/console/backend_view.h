@@ -66,6 +66,14 @@ struct WorkerInfo {
   std::string queues;  // the "port:queue" pairs it serves, space separated, e.g. "0:0 1:0"
 };
 
+// A DPDK mbuf pool: its size and how many mbufs are out of it (in RX/TX
+// descriptors, in bursts being answered; per-lcore caches count as free).
+struct MempoolView {
+  std::string name;
+  unsigned size = 0;
+  unsigned in_use = 0;
+};
+
 // Implemented by each backend. Every method may be called from any thread
 // other than the data path's, concurrently (counters are relaxed atomics;
 // reload is serialised inside). Nothing here ever blocks a worker.
@@ -104,6 +112,10 @@ class BackendView {
   // (readers copy the last published state; they never block a worker).
   // Empty when the backend records none.
   virtual std::vector<SourceSketchSnapshot> source_sketches() const { return {}; }
+
+  // dpdk: every mbuf pool (rte_mempool_in_use_count, a racy but safe read
+  // while lcores run); socket mode: none.
+  virtual std::vector<MempoolView> mempools() const { return {}; }
 
   // Sum of every queue's counters.
   Snapshot totals() const {

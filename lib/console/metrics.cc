@@ -238,6 +238,16 @@ std::string render_metrics(const BackendView& view, const HealthMonitor* health)
            "Link up/down transitions seen since start (dpdk: checked every 250 ms; socket mode: 0)");
   for (size_t i = 0; i < nports; ++i) p.sample("stunbox_link_changes_total", plabels[i], links[i].changes);
 
+  // DPDK mbuf pools (none in socket mode): a leak shows as in_use creeping up at a steady load.
+  const std::vector<MempoolView> pools = view.mempools();
+  if (!pools.empty()) {
+    p.family("stunbox_mempool_mbufs", "gauge", "mbufs in the pool");
+    for (const MempoolView& m : pools) p.sample("stunbox_mempool_mbufs", label("pool", m.name), uint64_t{m.size});
+    p.family("stunbox_mempool_in_use", "gauge",
+             "mbufs out of the pool (RX/TX descriptors, bursts in flight; per-lcore caches count as free)");
+    for (const MempoolView& m : pools) p.sample("stunbox_mempool_in_use", label("pool", m.name), uint64_t{m.in_use});
+  }
+
   // Workers (DPDK lcores or socket worker threads).
   const std::span<const WorkerInfo> workers = view.workers();
   std::vector<WorkerUsage> usage(workers.size());

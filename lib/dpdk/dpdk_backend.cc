@@ -90,6 +90,7 @@ class Backend final : public console::BackendView {
   std::string port_name(size_t port) const override { return ports_.at(port).name; }
   console::PortStats port_stats(size_t port) const override;
   console::LinkState link(size_t port) const override;
+  std::vector<console::MempoolView> mempools() const override;
   std::string port_info(size_t port) const override;
   std::vector<console::XStat> xstats(size_t port) const override;
   std::span<const console::QueueView> queues() const override { return queue_views_; }
@@ -170,6 +171,12 @@ console::LinkState Backend::link(size_t port) const {
   out.speed_mbps = w.speed_mbps.load(std::memory_order_relaxed);
   out.full_duplex = w.full_duplex.load(std::memory_order_relaxed);
   out.changes = w.changes.load(std::memory_order_relaxed);
+  return out;
+}
+
+std::vector<console::MempoolView> Backend::mempools() const {
+  std::vector<console::MempoolView> out;
+  for (const auto& [socket, pool] : pools_) out.push_back({pool->name, pool->size, rte_mempool_in_use_count(pool)});
   return out;
 }
 

@@ -55,6 +55,8 @@ class FakeView : public BackendView {
   WorkerUsage usage(size_t worker) const override { return usage_[worker]; }
   const config::Config& config() const override { return cfg_; }
   std::string reload() override { return "nothing"; }
+  std::vector<MempoolView> mempools() const override { return pools_; }
+  std::vector<MempoolView> pools_;
 
   std::vector<WorkerCounters> counters_;
   std::vector<QueueView> queues_;
@@ -135,6 +137,8 @@ TEST(RenderMetrics, ExactCountersPerQueueAndWellFormedFamilies) {
   EXPECT_EQ(p.samples.at("stunbox_link_speed_mbps{port=\"0\"}"), "10000");
   EXPECT_EQ(p.samples.at("stunbox_link_changes_total{port=\"0\"}"), "0");
   EXPECT_EQ(p.samples.at("stunbox_link_changes_total{port=\"1\"}"), "3");
+  // No pools (socket mode): no mempool families at all.
+  EXPECT_EQ(p.samples.count("stunbox_mempool_in_use{pool=\"stunbox_pool_0\"}"), 0u);
   // Label values escape quote and backslash.
   EXPECT_EQ(p.samples.at("stunbox_port_info{port=\"0\",name=\"udp \\\"a\\\"\\\\b\"}"), "1");
   EXPECT_EQ(p.samples.at("stunbox_worker_info{worker=\"2\",queues=\"0:1 1:0\"}"), "1");
@@ -164,6 +168,17 @@ TEST(RenderMetrics, ExactCountersPerQueueAndWellFormedFamilies) {
     const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
     EXPECT_EQ(type == "counter", total) << name << " is a " << type;
   }
+}
+
+TEST(RenderMetrics, MempoolGauges) {
+  FakeView view;
+  view.pools_ = {{"stunbox_pool_0", 16383, 1056}, {"stunbox_pool_1", 8191, 0}};
+  const Parsed p = parse(render_metrics(view, nullptr));
+  EXPECT_EQ(p.samples.at("stunbox_mempool_mbufs{pool=\"stunbox_pool_0\"}"), "16383");
+  EXPECT_EQ(p.samples.at("stunbox_mempool_in_use{pool=\"stunbox_pool_0\"}"), "1056");
+  EXPECT_EQ(p.samples.at("stunbox_mempool_mbufs{pool=\"stunbox_pool_1\"}"), "8191");
+  EXPECT_EQ(p.samples.at("stunbox_mempool_in_use{pool=\"stunbox_pool_1\"}"), "0");
+  EXPECT_EQ(p.types.at("stunbox_mempool_in_use"), "gauge");
 }
 
 TEST(RenderMetrics, StalledWorkerFromTheHealthMonitor) {
