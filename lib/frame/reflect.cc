@@ -253,9 +253,8 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   std::memcpy(path.dst, ip->src, 4);
   path.sport = dport;
   path.dport = sport;
-  stun::Endpoint client;
-  std::memcpy(client.addr.data(), ip->src, 4);
-  client.port = sport;
+  // The reply's destination is the client; path is a copy, outside the frame.
+  const stun::ClientRef client{path.dst, sport, false};
 
   // The reply carries no IP options: the payload moves to l2 + 28 first.
   const size_t payload_len = udp_len - sizeof(UdpHdr);
@@ -366,10 +365,7 @@ Verdict udp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const 
   std::memcpy(path.dst, ip->src, 16);
   path.sport = dport;
   path.dport = sport;
-  stun::Endpoint client;
-  client.v6 = true;
-  std::memcpy(client.addr.data(), ip->src, 16);
-  client.port = sport;
+  const stun::ClientRef client{path.dst, sport, true};
 
   const size_t reply_payload = l4 + sizeof(UdpHdr);
   const stun::Answer a =

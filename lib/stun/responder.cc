@@ -52,7 +52,7 @@ inline Answer dropped(RequestKind k, DropReason r) { return make_answer(Outcome:
 
 // RFC 8489 s14.2: port XOR the top 16 bits of the cookie; IPv4 XOR the
 // cookie; IPv6 XOR cookie||transaction id, which is exactly msg[4, 20).
-uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const Endpoint& client) {
+uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const ClientRef& client) {
   store_be16(p, attr::kXorMappedAddress);
   store_be16(p + 2, client.v6 ? 20 : 8);
   p[4] = 0;
@@ -62,7 +62,7 @@ uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const Endpoint& 
   // a byte loop with a variable trip count.
   auto xor_words = [&](size_t off) {
     uint32_t a, m;
-    std::memcpy(&a, client.addr.data() + off, 4);
+    std::memcpy(&a, client.addr + off, 4);
     std::memcpy(&m, msg + 4 + off, 4);
     a ^= m;
     std::memcpy(p + 8 + off, &a, 4);
@@ -80,13 +80,13 @@ uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const Endpoint& 
 // send family 0x02 with the 16-byte address, the layout RFC 5389 s15.1 gave
 // MAPPED-ADDRESS and what old dual-stack servers sent. A classic client over
 // IPv6 is rare, but answering it correctly beats dropping a valid request.
-uint8_t* put_mapped_address(uint8_t* p, const Endpoint& client) {
+uint8_t* put_mapped_address(uint8_t* p, const ClientRef& client) {
   store_be16(p, attr::kMappedAddress);
   store_be16(p + 2, client.v6 ? 20 : 8);
   p[4] = 0;
   p[5] = client.v6 ? kFamilyIpv6 : kFamilyIpv4;
   store_be16(p + 6, client.port);
-  std::memcpy(p + 8, client.addr.data(), client.v6 ? 16 : 4);
+  std::memcpy(p + 8, client.addr, client.v6 ? 16 : 4);
   return p + address_attr_size(client.v6);
 }
 
@@ -129,8 +129,7 @@ uint8_t* put_unknown_attributes(uint8_t* p, const AttributeScan& scan, bool clas
 
 }  // namespace
 
-Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
-               const Endpoint& client) noexcept {
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client) noexcept {
   HeaderInfo h;
   if (auto r = check_header(buf, len, h)) return dropped(RequestKind::none, *r);
 

@@ -70,4 +70,19 @@ inline constexpr size_t kMaxResponseSize = kHeaderSize + (4 + 4 + 20)          /
 Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
                const Endpoint& client) noexcept;
 
+// The client as the frame path has it, without copying it into an Endpoint
+// (whose zero-initialisation showed in the profile): its address (4 or 16
+// bytes, network order; must not lie inside buf), port (host order), family.
+struct ClientRef {
+  const uint8_t* addr = nullptr;
+  uint16_t port = 0;
+  bool v6 = false;
+};
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client) noexcept;
+
+inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
+                      const Endpoint& client) noexcept {
+  return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6});
+}
+
 }  // namespace stunbox::stun
