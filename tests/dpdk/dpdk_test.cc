@@ -1,5 +1,6 @@
 // In-process EAL tests of the DPDK backend: RSS programming (net_null), queue affinity, drops, TX full and leaks (net_ring).
 #include <gtest/gtest.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -11,11 +12,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "dpdk/eal.h"
@@ -29,16 +33,6 @@ namespace {
 
 rte_mempool* g_pool = nullptr;
 constexpr uint16_t kStunPort = 3478;
-
-// Every EAL test checks that the pool's in-use count returns to where it was.
-class EalTest : public ::testing::Test {
- protected:
-  void SetUp() override { baseline_ = rte_mempool_in_use_count(g_pool); }
-  void TearDown() override {
-    EXPECT_EQ(rte_mempool_in_use_count(g_pool), baseline_) << "mbuf leak: in-use count not back to baseline";
-  }
-  int baseline_ = 0;
-};
 
 config::IpPrefix prefix(bool v6, std::initializer_list<uint8_t> bytes) {
   config::IpPrefix p;
@@ -60,6 +54,11 @@ config::PortSection lab_port(const std::string& device) {
   s.tx_desc = 256;
   s.addresses = {prefix(false, {198, 18, 0, 2}), prefix(true, {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2})};
   return s;
+}
+
+// A request flow from the lab client to the lab port's address (IPv4 or IPv6).
+test::Flow lab_flow(bool v6, uint16_t sport, uint16_t dport = kStunPort) {
+  return v6 ? test::Flow{true, kClient6, kServer6, sport, dport} : test::Flow{false, kClient4, kServer4, sport, dport};
 }
 
 // A net_ring port with its own rings; stopped, closed and drained on destruction.
@@ -84,6 +83,8 @@ struct RingPort {
     if (ok) {
       rte_eth_dev_stop(port_id);
       rte_eth_dev_close(port_id);
+      // Closing leaves the vdev on the bus; removing it frees the name for the next run (--gtest_repeat).
+      rte_eal_hotplug_remove("vdev", ("net_ring_" + name).c_str());
     }
     for (auto* r : rx) drain(r), rte_ring_free(r);
     for (auto* r : tx) drain(r), rte_ring_free(r);
@@ -107,24 +108,142 @@ rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) {
   return m;
 }
 
-std::vector<std::unique_ptr<QueueContext>> contexts(const PortSetup& p, const stun::ResponderConfig& stun,
-                                                    uint16_t burst = 32) {
-  std::vector<std::unique_ptr<QueueContext>> qs;
-  for (uint16_t q = 0; q < p.queues; ++q) {
-    auto c = std::make_unique<QueueContext>();
-    c->port_id = p.port_id;
-    c->queue_id = q;
-    c->burst = burst;
-    c->port = &p.identity;
-    c->stun = &stun;
-    c->poll = select_poll(p.rx_csum, p.tx_csum);
-    qs.push_back(std::move(c));
-  }
-  return qs;
-}
+struct MbufFree {
+  void operator()(rte_mbuf* m) const { rte_pktmbuf_free(m); }
+};
+using Mbuf = std::unique_ptr<rte_mbuf, MbufFree>;
 
-uint64_t get(const QueueContext& q, Counter c) { return q.counters.get(slot(c)); }
-uint64_t get(const QueueContext& q, DropReason r) { return q.counters.get(slot(r)); }
+// What a ring-port test varies; everything else is the lab port with defaults.
+struct RingOptions {
+  unsigned queues = 1;
+  unsigned tx_size = 1024;                      // TX ring size: it holds one less
+  uint16_t burst = 32;                          // QueueContext::burst
+  const stun::ResponderConfig* stun = nullptr;  // nullptr = the fixture's defaults
+};
+
+// Every EAL test checks that the pool's in-use count returns to where it
+// was, after the fixture's ring port (if any) is closed and its rings drained.
+// Ring-port tests get the port, its queue contexts and send/poll/collect
+// steps from here and state only their frames and expectations.
+class EalTest : public ::testing::Test {
+ protected:
+  void SetUp() override { baseline_ = rte_mempool_in_use_count(g_pool); }
+  void TearDown() override {
+    qs_.clear();
+    port_.reset();
+    ring_.reset();  // stops and closes the port, frees what the test left on its rings
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), baseline_) << "mbuf leak: in-use count not back to baseline";
+  }
+
+  // The net_null0 vdev main() creates (it has RSS and a RETA) and its info.
+  // Fatal failures: call under ASSERT_NO_FATAL_FAILURE.
+  void find_null_port() {
+    null_section_.device = "net_null0";
+    auto id = find_port(null_section_, 0);
+    ASSERT_TRUE(id) << id.message();
+    null_id_ = *id;
+    ASSERT_EQ(rte_eth_dev_info_get(null_id_, &null_info_), 0);
+  }
+
+  // A net_ring port "net_ring_<name>" with its rings, not configured.
+  void make_ring(const std::string& name, unsigned queues, unsigned tx_size = 1024) {
+    ring_ = std::make_unique<RingPort>(name, queues, tx_size);
+    ASSERT_TRUE(ring_->ok);
+  }
+
+  // make_ring, then configured as the lab port (index 0, no RSS section),
+  // started, and one QueueContext per queue.
+  void open_ring(const std::string& name, const RingOptions& o = {}) {
+    ASSERT_NO_FATAL_FAILURE(make_ring(name, o.queues, o.tx_size));
+    auto port = configure_port(ring_->port_id, 0, lab_port("net_ring_" + name), {}, {kStunPort},
+                               static_cast<uint16_t>(o.queues), g_pool);
+    ASSERT_TRUE(port) << port.message();
+    port_.emplace(std::move(port).value());
+    const Status started = start_port(*port_, 100);
+    ASSERT_TRUE(started) << started.message();
+    for (uint16_t q = 0; q < port_->queues; ++q) {
+      auto c = std::make_unique<QueueContext>();
+      c->port_id = port_->port_id;
+      c->queue_id = q;
+      c->burst = o.burst;
+      c->port = &port_->identity;
+      c->stun = o.stun != nullptr ? o.stun : &stun_;
+      c->poll = select_poll(port_->rx_csum, port_->tx_csum);
+      qs_.push_back(std::move(c));
+    }
+  }
+
+  // Abuse controls on queue 0 as setup/reload install them, with a
+  // 1024-entry limiter owned by the fixture.
+  void use_limits(const limits::Policy& policy, limits::LocalBucket* l3 = nullptr) {
+    limiter_.emplace(1024);
+    queue().limiter = &*limiter_;
+    queue().l3_bucket = l3;
+    queue().limits.store(&policy, std::memory_order_release);
+  }
+
+  QueueContext& queue(unsigned q = 0) { return *qs_[q]; }
+  uint64_t get(Counter c, unsigned q = 0) const { return qs_[q]->counters.get(slot(c)); }
+  uint64_t get(DropReason r, unsigned q = 0) const { return qs_[q]->counters.get(slot(r)); }
+  uint16_t poll(unsigned q = 0) { return poll_queue(*qs_[q]); }
+
+  // A Binding request for flow f, addressed to the port's MAC.
+  std::vector<uint8_t> request(const test::Flow& f, uint32_t id) const {
+    return test::binding_request(port_->identity.mac, f, id);
+  }
+  // Puts a frame on RX ring q, as the wire would.
+  ::testing::AssertionResult send(rte_mbuf* m, unsigned q = 0) {
+    if (m == nullptr) return ::testing::AssertionFailure() << "no mbuf";
+    if (rte_ring_enqueue(ring_->rx[q], m) != 0) {
+      rte_pktmbuf_free(m);
+      return ::testing::AssertionFailure() << "RX ring " << q << " full";
+    }
+    return ::testing::AssertionSuccess();
+  }
+  ::testing::AssertionResult send(const std::vector<uint8_t>& frame, unsigned q = 0) { return send(mbuf_of(frame), q); }
+  ::testing::AssertionResult send_request(const test::Flow& f, uint32_t id, unsigned q = 0) {
+    return send(request(f, id), q);
+  }
+
+  // The next frame sent on TX ring q, or null.
+  Mbuf take_reply(unsigned q = 0) {
+    void* obj = nullptr;
+    if (rte_ring_dequeue(ring_->tx[q], &obj) != 0) return nullptr;
+    return Mbuf(static_cast<rte_mbuf*>(obj));
+  }
+  // Frees everything sent on TX ring q; returns how many frames that was.
+  size_t drain_tx(unsigned q = 0) {
+    size_t n = 0;
+    while (take_reply(q)) ++n;
+    return n;
+  }
+  // test::check_binding_success on a reply mbuf, for this port.
+  std::string check_reply(const rte_mbuf* m, const test::Flow& f, uint32_t id) const {
+    return test::check_binding_success(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, port_->identity.mac, f, id);
+  }
+
+  int baseline_ = 0;
+  config::PortSection null_section_;
+  uint16_t null_id_ = 0;
+  rte_eth_dev_info null_info_{};
+  std::unique_ptr<RingPort> ring_;
+  std::optional<PortSetup> port_;
+  const stun::ResponderConfig stun_;
+  std::optional<limits::Limiter> limiter_;
+  std::vector<std::unique_ptr<QueueContext>> qs_;
+};
+
+// The hash types and key (zero-padded to 64 bytes) a port reports as programmed.
+::testing::AssertionResult read_rss(uint16_t port_id, uint64_t& types, std::vector<uint8_t>& key) {
+  key.assign(64, 0);
+  rte_eth_rss_conf conf{};
+  conf.rss_key = key.data();
+  conf.rss_key_len = static_cast<uint8_t>(key.size());
+  const int rc = rte_eth_dev_rss_hash_conf_get(port_id, &conf);
+  if (rc != 0) return ::testing::AssertionFailure() << "rte_eth_dev_rss_hash_conf_get: " << rc;
+  types = conf.rss_hf;
+  return ::testing::AssertionSuccess();
+}
 
 // ---- planning and arguments: no EAL state involved ----
 
@@ -220,12 +339,8 @@ TEST_F(EalTest, UnknownDeviceIsOneLine) {
 }
 
 TEST_F(EalTest, RssProgrammingOnNullPort) {
-  config::PortSection s;
-  s.device = "net_null0";
-  auto id = find_port(s, 0);
-  ASSERT_TRUE(id) << id.message();
-  rte_eth_dev_info info{};
-  ASSERT_EQ(rte_eth_dev_info_get(*id, &info), 0);
+  ASSERT_NO_FATAL_FAILURE(find_null_port());
+  const rte_eth_dev_info& info = null_info_;
   ASSERT_NE(info.flow_type_rss_offloads, 0u);
   ASSERT_GT(info.reta_size, 0);
 
@@ -234,7 +349,7 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
   const uint64_t requested = *rss_types_from_names(rss.types);
   ASSERT_NE(requested & ~info.flow_type_rss_offloads, 0u) << "test needs a type net_null lacks";
   constexpr uint16_t kQueues = 4;
-  auto port = configure_port(*id, 0, s, rss, {kStunPort}, kQueues, g_pool);
+  auto port = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, kQueues, g_pool);
   ASSERT_TRUE(port) << port.message();
   ASSERT_TRUE(start_port(*port, 100));
   EXPECT_TRUE(port->rss);
@@ -244,19 +359,17 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
   for (const auto& w : port->warnings) reported = reported || w.find("dropped: esp gtpu") != std::string::npos;
   EXPECT_TRUE(reported) << "masked types not reported";
 
-  uint8_t key[64] = {};
-  rte_eth_rss_conf conf{};
-  conf.rss_key = key;
-  conf.rss_key_len = sizeof key;
-  ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(*id, &conf), 0);
-  EXPECT_EQ(conf.rss_hf, port->rss_types);
+  uint64_t types = 0;
+  std::vector<uint8_t> key;
+  ASSERT_TRUE(read_rss(null_id_, types, key));
+  EXPECT_EQ(types, port->rss_types);
   const auto want_key = default_rss_key(info.hash_key_size != 0 ? info.hash_key_size : 40);
-  EXPECT_EQ(std::vector<uint8_t>(key, key + want_key.size()), want_key);
+  EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + want_key.size()), want_key);
   EXPECT_EQ(port->rss_key, want_key);
 
   std::vector<rte_eth_rss_reta_entry64> reta(info.reta_size / RTE_ETH_RETA_GROUP_SIZE);
   for (auto& g : reta) g.mask = ~uint64_t{0};
-  ASSERT_EQ(rte_eth_dev_rss_reta_query(*id, reta.data(), info.reta_size), 0);
+  ASSERT_EQ(rte_eth_dev_rss_reta_query(null_id_, reta.data(), info.reta_size), 0);
   std::vector<unsigned> per_queue(kQueues);
   for (size_t i = 0; i < info.reta_size; ++i) {
     const uint16_t q = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
@@ -264,51 +377,43 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
     if (q < kQueues) ++per_queue[q];
   }
   for (unsigned n : per_queue) EXPECT_EQ(n, info.reta_size / kQueues);
-  rte_eth_dev_stop(*id);
+  rte_eth_dev_stop(null_id_);
 }
 
 TEST_F(EalTest, RssConfiguredKeyAndWrongKeyLength) {
-  config::PortSection s;
-  s.device = "net_null0";
-  auto id = find_port(s, 0);
-  ASSERT_TRUE(id);
-  rte_eth_dev_info info{};
-  ASSERT_EQ(rte_eth_dev_info_get(*id, &info), 0);
+  ASSERT_NO_FATAL_FAILURE(find_null_port());
   config::RssSection rss;
-  const unsigned key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
+  const unsigned key_len = null_info_.hash_key_size != 0 ? null_info_.hash_key_size : 40;
   for (unsigned i = 0; i < key_len; ++i) rss.key.push_back(static_cast<uint8_t>(i * 7 + 1));
-  auto port = configure_port(*id, 0, s, rss, {kStunPort}, 2, g_pool);
+  auto port = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, 2, g_pool);
   ASSERT_TRUE(port) << port.message();
   ASSERT_TRUE(start_port(*port, 100));
-  uint8_t key[64] = {};
-  rte_eth_rss_conf conf{};
-  conf.rss_key = key;
-  conf.rss_key_len = sizeof key;
-  ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(*id, &conf), 0);
-  EXPECT_EQ(std::vector<uint8_t>(key, key + rss.key.size()), rss.key);
-  rte_eth_dev_stop(*id);
+  uint64_t types = 0;
+  std::vector<uint8_t> key;
+  ASSERT_TRUE(read_rss(null_id_, types, key));
+  EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + rss.key.size()), rss.key);
+  rte_eth_dev_stop(null_id_);
 
   rss.key.resize(7);
-  auto bad = configure_port(*id, 0, s, rss, {kStunPort}, 2, g_pool);
+  auto bad = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, 2, g_pool);
   EXPECT_EQ(bad.message(), "dpdk.rss.key: 7 bytes, but device net_null0 needs " + std::to_string(key_len));
   // A type list the device cannot hash at all is a config error for a multi-queue port.
   rss.key.clear();
   rss.types = {"esp"};
-  bad = configure_port(*id, 0, s, rss, {kStunPort}, 2, g_pool);
+  bad = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, 2, g_pool);
   EXPECT_NE(bad.message().find("none of the RSS hash types (esp) is supported"), std::string::npos) << bad.message();
   // One queue: no RSS at all, whatever the types.
-  auto one = configure_port(*id, 0, s, rss, {kStunPort}, 1, g_pool);
+  auto one = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, 1, g_pool);
   ASSERT_TRUE(one) << one.message();
   EXPECT_FALSE(one->rss);
 }
 
 TEST_F(EalTest, RingPortWithoutRssWarnsAndLimitsQueues) {
-  RingPort ring("lim", 2);
-  ASSERT_TRUE(ring.ok);
+  ASSERT_NO_FATAL_FAILURE(make_ring("lim", 2));
   auto s = lab_port("net_ring_lim");
   auto id = find_port(s, 1);
   ASSERT_TRUE(id) << id.message();
-  EXPECT_EQ(*id, ring.port_id);
+  EXPECT_EQ(*id, ring_->port_id);
   auto too_many = configure_port(*id, 1, s, {}, {kStunPort}, 3, g_pool);
   EXPECT_EQ(too_many.message(), "dpdk.ports[1].queues 3: device net_ring_lim supports at most 2");
   auto port = configure_port(*id, 1, s, {}, {kStunPort}, 2, g_pool);
@@ -327,30 +432,16 @@ TEST_F(EalTest, RingPortWithoutRssWarnsAndLimitsQueues) {
 TEST_F(EalTest, QueueAffinityOnRingPort) {
   constexpr unsigned kQueues = 4;
   constexpr size_t kReta = 128;
-  RingPort ring("aff", kQueues);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_aff");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, kQueues, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg, 16);  // small burst: several polls per queue
+  ASSERT_NO_FATAL_FAILURE(open_ring("aff", {.queues = kQueues, .burst = 16}));  // small burst: several polls per queue
 
   std::map<uint32_t, std::pair<test::Flow, unsigned>> sent;  // id -> flow, queue
   std::vector<unsigned> per_queue(kQueues);
   uint32_t id = 1;
   for (int v6 = 0; v6 < 2; ++v6) {
     for (uint16_t i = 0; i < 64; ++i, ++id) {
-      test::Flow f;
-      f.v6 = v6 != 0;
-      f.src = v6 ? kClient6 : kClient4;
-      f.dst = v6 ? kServer6 : kServer4;
-      f.sport = static_cast<uint16_t>(20000 + i * 97);
-      f.dport = kStunPort;
-      const unsigned q = reta_queue(test::toeplitz(f, port->rss_key) % kReta, kQueues);
-      rte_mbuf* m = mbuf_of(test::binding_request(port->identity.mac, f, id));
-      ASSERT_NE(m, nullptr);
-      ASSERT_EQ(rte_ring_enqueue(ring.rx[q], m), 0);
+      const test::Flow f = lab_flow(v6 != 0, static_cast<uint16_t>(20000 + i * 97));
+      const unsigned q = reta_queue(test::toeplitz(f, port_->rss_key) % kReta, kQueues);
+      ASSERT_TRUE(send_request(f, id, q));
       sent[id] = {f, q};
       ++per_queue[q];
     }
@@ -358,31 +449,26 @@ TEST_F(EalTest, QueueAffinityOnRingPort) {
   for (unsigned q = 0; q < kQueues; ++q) ASSERT_GT(per_queue[q], 0u) << "flows did not reach queue " << q;
 
   for (unsigned q = 0; q < kQueues; ++q) {
-    for (int polls = 0; polls < 100 && poll_queue(*qs[q]) != 0; ++polls) {
+    for (int polls = 0; polls < 100 && poll(q) != 0; ++polls) {
     }
   }
   for (unsigned q = 0; q < kQueues; ++q) {
-    EXPECT_EQ(get(*qs[q], Counter::rx_packets), per_queue[q]);
-    EXPECT_EQ(get(*qs[q], Counter::tx_packets), per_queue[q]);
-    EXPECT_EQ(get(*qs[q], Counter::stun_requests), per_queue[q]);
-    EXPECT_EQ(get(*qs[q], Counter::stun_success), per_queue[q]);
+    EXPECT_EQ(get(Counter::rx_packets, q), per_queue[q]);
+    EXPECT_EQ(get(Counter::tx_packets, q), per_queue[q]);
+    EXPECT_EQ(get(Counter::stun_requests, q), per_queue[q]);
+    EXPECT_EQ(get(Counter::stun_success, q), per_queue[q]);
     unsigned replies = 0;
-    void* obj = nullptr;
-    while (rte_ring_dequeue(ring.tx[q], &obj) == 0) {
-      rte_mbuf* m = static_cast<rte_mbuf*>(obj);
-      const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
-      const int64_t rid = test::reply_id(data, m->data_len);
+    while (Mbuf m = take_reply(q)) {
+      const int64_t rid = test::reply_id(rte_pktmbuf_mtod(m.get(), const uint8_t*), m->data_len);
       auto it = sent.find(static_cast<uint32_t>(rid));
       if (it == sent.end()) {
         ADD_FAILURE() << "reply with unknown transaction id on queue " << q;
       } else {
         EXPECT_EQ(it->second.second, q) << "reply to a request of queue " << it->second.second << " left on " << q;
-        EXPECT_EQ(test::check_binding_success(data, m->data_len, port->identity.mac, it->second.first,
-                                              it->first), "");
+        EXPECT_EQ(check_reply(m.get(), it->second.first, it->first), "");
         sent.erase(it);
       }
       EXPECT_EQ(m->pkt_len, m->data_len);
-      rte_pktmbuf_free(m);
       ++replies;
     }
     EXPECT_EQ(replies, per_queue[q]);
@@ -391,94 +477,64 @@ TEST_F(EalTest, QueueAffinityOnRingPort) {
 }
 
 TEST_F(EalTest, DropsAreCountedAndFreed) {
-  RingPort ring("drop", 1);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_drop");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
-  test::Flow f{false, kClient4, kServer4, 40000, kStunPort};
+  ASSERT_NO_FATAL_FAILURE(open_ring("drop"));
+  const test::Flow f = lab_flow(false, 40000);
 
   // A valid request split over two segments.
-  auto frame = test::binding_request(port->identity.mac, f, 1);
+  auto frame = request(f, 1);
   rte_mbuf* head = mbuf_of(std::vector<uint8_t>(frame.begin(), frame.begin() + 30));
   rte_mbuf* tail = mbuf_of(std::vector<uint8_t>(frame.begin() + 30, frame.end()));
   ASSERT_TRUE(head && tail);
   ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], head), 0);
+  ASSERT_TRUE(send(head));
   // Truncated: shorter than an Ethernet header.
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(std::vector<uint8_t>(frame.begin(), frame.begin() + 10))), 0);
+  ASSERT_TRUE(send(std::vector<uint8_t>(frame.begin(), frame.begin() + 10)));
   // Not ours: another unicast MAC.
-  auto other = test::binding_request({0x02, 0x99, 0x99, 0x99, 0x99, 0x99}, f, 2);
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(other)), 0);
+  ASSERT_TRUE(send(test::binding_request({0x02, 0x99, 0x99, 0x99, 0x99, 0x99}, f, 2)));
   // Not a served UDP port.
-  test::Flow g = f;
-  g.dport = 9999;
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, g, 3))), 0);
+  ASSERT_TRUE(send_request(lab_flow(false, 40000, 9999), 3));
   // Truncated inside STUN: IP/UDP lengths no longer match the frame.
-  auto cut = test::binding_request(port->identity.mac, f, 4);
+  auto cut = request(f, 4);
   cut.resize(cut.size() - 6);
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(cut)), 0);
+  ASSERT_TRUE(send(cut));
   // And one good request, which must still be answered.
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, 5))), 0);
+  ASSERT_TRUE(send_request(f, 5));
 
-  EXPECT_EQ(poll_queue(*qs[0]), 6);
-  const QueueContext& q = *qs[0];
-  EXPECT_EQ(get(q, Counter::rx_packets), 6u);
-  EXPECT_EQ(get(q, DropReason::mbuf_multi_segment), 1u);
-  EXPECT_EQ(get(q, DropReason::eth_too_short), 1u);
-  EXPECT_EQ(get(q, DropReason::eth_not_ours), 1u);
-  EXPECT_EQ(get(q, DropReason::udp_port_not_served), 1u);
-  EXPECT_EQ(get(q, DropReason::ipv4_malformed) + get(q, DropReason::udp_malformed), 1u);
-  EXPECT_EQ(get(q, Counter::tx_packets), 1u);
+  EXPECT_EQ(poll(), 6);
+  EXPECT_EQ(get(Counter::rx_packets), 6u);
+  EXPECT_EQ(get(DropReason::mbuf_multi_segment), 1u);
+  EXPECT_EQ(get(DropReason::eth_too_short), 1u);
+  EXPECT_EQ(get(DropReason::eth_not_ours), 1u);
+  EXPECT_EQ(get(DropReason::udp_port_not_served), 1u);
+  EXPECT_EQ(get(DropReason::ipv4_malformed) + get(DropReason::udp_malformed), 1u);
+  EXPECT_EQ(get(Counter::tx_packets), 1u);
   Snapshot snap;
-  snap.add(q.counters);
+  snap.add(queue().counters);
   EXPECT_EQ(snap.total_drops(), 5u);
-  void* obj = nullptr;
-  ASSERT_EQ(rte_ring_dequeue(ring.tx[0], &obj), 0);
-  rte_mbuf* m = static_cast<rte_mbuf*>(obj);
-  EXPECT_EQ(test::check_binding_success(rte_pktmbuf_mtod(m, uint8_t*), m->data_len, port->identity.mac, f, 5), "");
-  rte_pktmbuf_free(m);
-  EXPECT_NE(rte_ring_dequeue(ring.tx[0], &obj), 0) << "a dropped frame was sent";
+  Mbuf reply = take_reply();
+  ASSERT_NE(reply, nullptr);
+  EXPECT_EQ(check_reply(reply.get(), f, 5), "");
+  EXPECT_EQ(take_reply(), nullptr) << "a dropped frame was sent";
 }
 
 TEST_F(EalTest, TxRingFullFreesAndCountsUnsent) {
-  RingPort ring("full", 1, 4);  // TX ring holds 3
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_full");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
-  const unsigned cap = rte_ring_get_capacity(ring.tx[0]);
+  ASSERT_NO_FATAL_FAILURE(open_ring("full", {.tx_size = 4}));  // TX ring holds 3
+  const unsigned cap = rte_ring_get_capacity(ring_->tx[0]);
   ASSERT_EQ(cap, 3u);
   constexpr unsigned kRequests = 8;
-  for (uint32_t i = 0; i < kRequests; ++i) {
-    test::Flow f{false, kClient4, kServer4, static_cast<uint16_t>(30000 + i), kStunPort};
-    ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, i))), 0);
-  }
-  EXPECT_EQ(poll_queue(*qs[0]), kRequests);
-  EXPECT_EQ(get(*qs[0], Counter::stun_success), kRequests);
-  EXPECT_EQ(get(*qs[0], Counter::tx_packets), cap);
-  EXPECT_EQ(get(*qs[0], DropReason::tx_ring_full), kRequests - cap);
-  EXPECT_EQ(rte_ring_count(ring.tx[0]), cap);
+  for (uint32_t i = 0; i < kRequests; ++i) ASSERT_TRUE(send_request(lab_flow(false, static_cast<uint16_t>(30000 + i)), i));
+  EXPECT_EQ(poll(), kRequests);
+  EXPECT_EQ(get(Counter::stun_success), kRequests);
+  EXPECT_EQ(get(Counter::tx_packets), cap);
+  EXPECT_EQ(get(DropReason::tx_ring_full), kRequests - cap);
+  EXPECT_EQ(rte_ring_count(ring_->tx[0]), cap);
   // Leak check in TearDown: the unsent replies were freed, the sent ones are drained by ~RingPort.
 }
 
 TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
   const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
   if (worker >= RTE_MAX_LCORE) GTEST_SKIP() << "EAL has no worker lcore";
-  RingPort ring("lc", 2);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_lc");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 2, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
+  ASSERT_NO_FATAL_FAILURE(open_ring("lc", {.queues = 2}));
   std::atomic<bool> stop{false};
   LcoreWork work;
   work.lcore = worker;
@@ -486,34 +542,42 @@ TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
   work.stop = &stop;
   SourceSketch sketch;  // the lcore records and publishes it itself
   work.sources = &sketch;
-  for (auto& q : qs) {
+  for (auto& q : qs_) {
     q->sources = &sketch;
     work.queues.push_back(q.get());
   }
   ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
+  // Whatever assertion fails below, the lcore stops before work, stop and the
+  // queue contexts it polls go away (waiting twice is harmless).
+  struct Joiner {
+    std::atomic<bool>& stop;
+    unsigned lcore;
+    ~Joiner() {
+      stop.store(true);
+      rte_eal_wait_lcore(lcore);
+    }
+  } joiner{stop, worker};
 
   constexpr unsigned kPerQueue = 20;
   for (unsigned q = 0; q < 2; ++q) {
     for (uint32_t i = 0; i < kPerQueue; ++i) {
-      test::Flow f{q == 1, q == 1 ? kClient6 : kClient4, q == 1 ? kServer6 : kServer4,
-                   static_cast<uint16_t>(1024 + i), kStunPort};
-      rte_mbuf* m = mbuf_of(test::binding_request(port->identity.mac, f, i));
+      rte_mbuf* m = mbuf_of(request(lab_flow(q == 1, static_cast<uint16_t>(1024 + i)), i));
       ASSERT_NE(m, nullptr);
       // Single producer ring, consumer is the worker: safe across threads.
-      while (rte_ring_enqueue(ring.rx[q], m) != 0) std::this_thread::yield();
+      while (rte_ring_enqueue(ring_->rx[q], m) != 0) std::this_thread::yield();
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while ((rte_ring_count(ring.tx[0]) < kPerQueue || rte_ring_count(ring.tx[1]) < kPerQueue) &&
+  while ((rte_ring_count(ring_->tx[0]) < kPerQueue || rte_ring_count(ring_->tx[1]) < kPerQueue) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   stop.store(true);
   EXPECT_EQ(rte_eal_wait_lcore(worker), 0);
-  EXPECT_EQ(rte_ring_count(ring.tx[0]), kPerQueue);
-  EXPECT_EQ(rte_ring_count(ring.tx[1]), kPerQueue);
-  EXPECT_EQ(get(*qs[0], Counter::stun_success), kPerQueue);
-  EXPECT_EQ(get(*qs[1], Counter::stun_success), kPerQueue);
+  EXPECT_EQ(rte_ring_count(ring_->tx[0]), kPerQueue);
+  EXPECT_EQ(rte_ring_count(ring_->tx[1]), kPerQueue);
+  EXPECT_EQ(get(Counter::stun_success, 0), kPerQueue);
+  EXPECT_EQ(get(Counter::stun_success, 1), kPerQueue);
   // Published by the lcore every kPollsPerStopCheck polls and once more
   // when it stops, so both sources show.
   uint64_t total = 0;
@@ -550,72 +614,51 @@ bool has(const std::vector<uint16_t>& v, uint16_t t) { return std::find(v.begin(
 // Reload's contract with the data path: a new ResponderConfig stored into
 // QueueContext::stun is used from the next burst on.
 TEST_F(EalTest, StunOptionsSwapTakesEffectAtTheNextBurst) {
-  RingPort ring("swap", 1);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_swap");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
   const stun::ResponderConfig with{stun::FingerprintPolicy::always, true, "swap-test"};
   const stun::ResponderConfig without{stun::FingerprintPolicy::never, true, ""};
-  auto qs = contexts(*port, with);
-  test::Flow f{false, kClient4, kServer4, 40000, kStunPort};
+  ASSERT_NO_FATAL_FAILURE(open_ring("swap", {.stun = &with}));
+  const test::Flow f = lab_flow(false, 40000);
   constexpr uint16_t kFingerprint = 0x8028, kSoftware = 0x8022, kXorMapped = 0x0020;
 
   auto one_reply = [&](uint32_t id) {
-    EXPECT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, id))), 0);
-    EXPECT_EQ(poll_queue(*qs[0]), 1);
-    void* obj = nullptr;
-    std::vector<uint16_t> attrs;
-    if (rte_ring_dequeue(ring.tx[0], &obj) != 0) return attrs;
-    rte_mbuf* m = static_cast<rte_mbuf*>(obj);
-    attrs = reply_attributes(m);
-    rte_pktmbuf_free(m);
-    return attrs;
+    EXPECT_TRUE(send_request(f, id));
+    EXPECT_EQ(poll(), 1);
+    const Mbuf m = take_reply();
+    return m ? reply_attributes(m.get()) : std::vector<uint16_t>{};
   };
   auto a = one_reply(1);
   EXPECT_TRUE(has(a, kXorMapped));
   EXPECT_TRUE(has(a, kFingerprint));
   EXPECT_TRUE(has(a, kSoftware));
-  qs[0]->stun.store(&without, std::memory_order_release);
+  queue().stun.store(&without, std::memory_order_release);
   a = one_reply(2);
   EXPECT_TRUE(has(a, kXorMapped));
   EXPECT_FALSE(has(a, kFingerprint));
   EXPECT_FALSE(has(a, kSoftware));
-  qs[0]->stun.store(&with, std::memory_order_release);
+  queue().stun.store(&with, std::memory_order_release);
   a = one_reply(3);
   EXPECT_TRUE(has(a, kFingerprint));
-  EXPECT_EQ(get(*qs[0], Counter::stun_success), 3u);
+  EXPECT_EQ(get(Counter::stun_success), 3u);
 }
 
 // "show top sources" in dpdk mode: the lcore records each answered request's
 // source (read back from the reply's destination) and publishes on demand.
 TEST_F(EalTest, AnsweredRequestSourcesAreRecorded) {
-  RingPort ring("src", 1);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_src");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
+  ASSERT_NO_FATAL_FAILURE(open_ring("src"));
   SourceSketch sketch;
-  qs[0]->sources = &sketch;
+  queue().sources = &sketch;
   std::array<uint8_t, 16> other6 = kClient6;
   other6[7] = 9;  // another /64
   other6[15] = 77;
-  for (uint32_t i = 0; i < 6; ++i) {
-    test::Flow f{false, kClient4, kServer4, static_cast<uint16_t>(20000 + i), kStunPort};
-    ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, i))), 0);
-  }
+  for (uint32_t i = 0; i < 6; ++i) ASSERT_TRUE(send_request(lab_flow(false, static_cast<uint16_t>(20000 + i)), i));
   for (uint32_t i = 0; i < 2; ++i) {
-    test::Flow f{true, other6, kServer6, static_cast<uint16_t>(21000 + i), kStunPort};
-    ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, f, 100 + i))), 0);
+    test::Flow f = lab_flow(true, static_cast<uint16_t>(21000 + i));
+    f.src = other6;
+    ASSERT_TRUE(send_request(f, 100 + i));
   }
   // Dropped (port not served): not a source of answered requests.
-  test::Flow g{false, kClient4, kServer4, 20000, 9999};
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, g, 50))), 0);
-  EXPECT_EQ(poll_queue(*qs[0]), 9);
+  ASSERT_TRUE(send_request(lab_flow(false, 20000, 9999), 50));
+  EXPECT_EQ(poll(), 9);
   uint64_t total = 0;
   EXPECT_TRUE(merge_top_sources({sketch.read()}, 10, total).empty()) << "visible before publish";
   sketch.publish();
@@ -643,27 +686,10 @@ std::vector<uint8_t> arp_request(const std::array<uint8_t, 16>& sender, const st
   return f;
 }
 
-size_t drain_tx(rte_ring* tx) {
-  size_t n = 0;
-  void* obj = nullptr;
-  while (rte_ring_dequeue(tx, &obj) == 0) {
-    rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
-    ++n;
-  }
-  return n;
-}
-
 // lib/limits on the DPDK path: checks run after the rewrite on the reply's
 // destination (the request's source); denied replies are freed, not sent.
 TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
-  RingPort ring("abuse", 1);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_abuse");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
+  ASSERT_NO_FATAL_FAILURE(open_ring("abuse"));
   config::LimitsSection lc;  // default deny_source_ports
   lc.rate.pps = 1;
   lc.rate.burst = 2;
@@ -672,90 +698,62 @@ TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
   denied.length = 32;
   lc.deny = {denied};
   const limits::Policy policy(lc);
-  limits::Limiter limiter(1024);
-  qs[0]->limits.store(&policy);
-  qs[0]->limiter = &limiter;
-  std::array<uint8_t, 16> denied_src = kClient4;
-  denied_src[3] = 9;
+  use_limits(policy);
+  test::Flow from_denied = lab_flow(false, 40000);
+  from_denied.src[3] = 9;
   std::vector<std::vector<uint8_t>> frames;
-  frames.push_back(test::binding_request(port->identity.mac, {false, kClient4, kServer4, 53, kStunPort}, 1));
-  frames.push_back(test::binding_request(port->identity.mac, {false, kClient4, kServer4, 123, kStunPort}, 2));
-  frames.push_back(test::binding_request(port->identity.mac, {false, denied_src, kServer4, 40000, kStunPort}, 3));
+  frames.push_back(request(lab_flow(false, 53), 1));
+  frames.push_back(request(lab_flow(false, 123), 2));
+  frames.push_back(request(from_denied, 3));
   // Five from one source over five ports: burst 2 answered, 3 rate limited.
-  for (uint32_t i = 0; i < 5; ++i)
-    frames.push_back(test::binding_request(port->identity.mac,
-                                           {false, kClient4, kServer4, static_cast<uint16_t>(41000 + i), kStunPort},
-                                           10 + i));
-  for (const auto& f : frames) ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(f)), 0);
-  EXPECT_EQ(poll_queue(*qs[0]), frames.size());
-  const QueueContext& q = *qs[0];
-  EXPECT_EQ(get(q, DropReason::source_port_denied), 2u);
-  EXPECT_EQ(get(q, DropReason::acl_denied), 1u);
-  EXPECT_EQ(get(q, DropReason::rate_limited), 3u);
-  EXPECT_EQ(get(q, Counter::stun_success), 2u);
-  EXPECT_EQ(get(q, Counter::tx_packets), 2u);
-  EXPECT_EQ(drain_tx(ring.tx[0]), 2u);
+  for (uint32_t i = 0; i < 5; ++i) frames.push_back(request(lab_flow(false, static_cast<uint16_t>(41000 + i)), 10 + i));
+  for (const auto& f : frames) ASSERT_TRUE(send(f));
+  EXPECT_EQ(poll(), frames.size());
+  EXPECT_EQ(get(DropReason::source_port_denied), 2u);
+  EXPECT_EQ(get(DropReason::acl_denied), 1u);
+  EXPECT_EQ(get(DropReason::rate_limited), 3u);
+  EXPECT_EQ(get(Counter::stun_success), 2u);
+  EXPECT_EQ(get(Counter::tx_packets), 2u);
+  EXPECT_EQ(drain_tx(), 2u);
 }
 
 TEST_F(EalTest, L3RepliesArePolicedPerLcore) {
-  RingPort ring("l3p", 1);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_l3p");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
+  ASSERT_NO_FATAL_FAILURE(open_ring("l3p"));
   config::LimitsSection lc;
   lc.l3_pps = 30;  // burst: a tenth of a second's worth = 3
   const limits::Policy policy(lc);
-  limits::Limiter limiter(1024);
   limits::LocalBucket l3;
-  qs[0]->limits.store(&policy);
-  qs[0]->limiter = &limiter;
-  qs[0]->l3_bucket = &l3;
+  use_limits(policy, &l3);
   constexpr unsigned kArps = 10;
-  for (unsigned i = 0; i < kArps; ++i) ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(arp_request(kClient4, kServer4))), 0);
+  for (unsigned i = 0; i < kArps; ++i) ASSERT_TRUE(send(arp_request(kClient4, kServer4)));
   // STUN is not an L3 reply: not policed by l3_pps.
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(
-                                             port->identity.mac, {false, kClient4, kServer4, 40000, kStunPort}, 1))),
-            0);
-  EXPECT_EQ(poll_queue(*qs[0]), kArps + 1);
-  const QueueContext& q = *qs[0];
+  ASSERT_TRUE(send_request(lab_flow(false, 40000), 1));
+  EXPECT_EQ(poll(), kArps + 1);
   // One burst, one clock read: exactly the burst passes.
-  EXPECT_EQ(get(q, Counter::arp_replies), 3u);
-  EXPECT_EQ(get(q, DropReason::l3_policed), kArps - 3);
-  EXPECT_EQ(get(q, Counter::stun_success), 1u);
-  EXPECT_EQ(drain_tx(ring.tx[0]), 4u);
+  EXPECT_EQ(get(Counter::arp_replies), 3u);
+  EXPECT_EQ(get(DropReason::l3_policed), kArps - 3);
+  EXPECT_EQ(get(Counter::stun_success), 1u);
+  EXPECT_EQ(drain_tx(), 4u);
 }
 
 // Reload swaps QueueContext::limits; the lcore uses the new policy from its next burst.
 TEST_F(EalTest, LimitsPolicySwapTakesEffectAtTheNextBurst) {
-  RingPort ring("limswap", 1);
-  ASSERT_TRUE(ring.ok);
-  auto s = lab_port("net_ring_limswap");
-  auto port = configure_port(ring.port_id, 0, s, {}, {kStunPort}, 1, g_pool);
-  ASSERT_TRUE(port) << port.message();
-  ASSERT_TRUE(start_port(*port, 100));
-  const stun::ResponderConfig stun_cfg;
-  auto qs = contexts(*port, stun_cfg);
+  ASSERT_NO_FATAL_FAILURE(open_ring("limswap"));
   config::LimitsSection open_cfg;
   open_cfg.deny_source_ports.clear();
   const limits::Policy open_policy(open_cfg);
   const limits::Policy default_policy(config::LimitsSection{});
-  limits::Limiter limiter(1024);
-  qs[0]->limiter = &limiter;
-  qs[0]->limits.store(&open_policy, std::memory_order_release);
-  const test::Flow from_dns{false, kClient4, kServer4, 53, kStunPort};
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, from_dns, 1))), 0);
-  EXPECT_EQ(poll_queue(*qs[0]), 1);
-  EXPECT_EQ(get(*qs[0], Counter::stun_success), 1u);
-  qs[0]->limits.store(&default_policy, std::memory_order_release);
-  ASSERT_EQ(rte_ring_enqueue(ring.rx[0], mbuf_of(test::binding_request(port->identity.mac, from_dns, 2))), 0);
-  EXPECT_EQ(poll_queue(*qs[0]), 1);
-  EXPECT_EQ(get(*qs[0], Counter::stun_success), 1u);
-  EXPECT_EQ(get(*qs[0], DropReason::source_port_denied), 1u);
-  EXPECT_EQ(drain_tx(ring.tx[0]), 1u);
+  use_limits(open_policy);
+  const test::Flow from_dns = lab_flow(false, 53);
+  ASSERT_TRUE(send_request(from_dns, 1));
+  EXPECT_EQ(poll(), 1);
+  EXPECT_EQ(get(Counter::stun_success), 1u);
+  queue().limits.store(&default_policy, std::memory_order_release);
+  ASSERT_TRUE(send_request(from_dns, 2));
+  EXPECT_EQ(poll(), 1);
+  EXPECT_EQ(get(Counter::stun_success), 1u);
+  EXPECT_EQ(get(DropReason::source_port_denied), 1u);
+  EXPECT_EQ(drain_tx(), 1u);
 }
 
 }  // namespace
