@@ -151,7 +151,11 @@ class Hostile:
 
     def open_udp(self, cls: Class, family: int, src: str | None, port: int = 0) -> socket.socket:
         s = socket.socket(family, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if port:
+            # Only for a fixed port. With SO_REUSEADDR on an ephemeral bind the
+            # kernel may hand out a port another of our sockets holds, and the
+            # newer socket then receives the other one's answers.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if src is not None or port:
             s.bind((src or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
         s.setblocking(False)

@@ -23,61 +23,17 @@ import re
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-READY_TIMEOUT = 15.0
-STOP_TIMEOUT = 5.0
-CLI_TIMEOUT = 10.0
-MAGIC = 0x2112A442
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import CLI_TIMEOUT, READY_TIMEOUT, STOP_TIMEOUT, send_requests, shown  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print("%s %s" % ("PASS" if cond else "FAIL", what), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def binding_request():
-    return struct.pack("!HHI", 0x0001, 0, MAGIC) + os.urandom(12)
-
-
-def send_requests(port, n, timeout=2.0, source=None):
-    """Sends n Binding requests one at a time (from a client socket bound to
-    `source`, a loopback address, when given); returns how many got a success response."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    if source is not None:
-        s.bind((source, 0))
-    answered = 0
-    try:
-        for _ in range(n):
-            req = binding_request()
-            s.sendto(req, ("127.0.0.1", port))
-            try:
-                data, _ = s.recvfrom(2048)
-            except socket.timeout:
-                continue
-            if len(data) >= 20 and struct.unpack("!H", data[:2])[0] == 0x0101 and data[8:20] == req[8:20]:
-                answered += 1
-    finally:
-        s.close()
-    return answered
+check = h.Checks("console_test")
 
 
 def send_junk(port, n):
@@ -88,102 +44,22 @@ def send_junk(port, n):
     s.close()
 
 
-class Server:
-    """The real stunbox; stdout collected line by line."""
-
-    def __init__(self, exe, tmp, config_text, sets=(), extra=(), stdin=None):
-        self.config = os.path.join(tmp, "stunbox.yaml")
-        with open(self.config, "w") as f:
-            f.write(config_text)
-        args = [exe, "-c", self.config]
-        for s in sets:
-            args += ["--set", s]
-        args += list(extra)
-        self.lines = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen(args, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.lines.append(None)
-            self.cond.notify_all()
-
-    def wait_line(self, pattern, timeout, start=0):
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    if self.lines[i] is None:
-                        return None
-                    if rx.search(self.lines[i]):
-                        return i
-                    i += 1
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-
-    def text(self):
-        with self.cond:
-            return "\n".join(l for l in self.lines if l is not None)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(STOP_TIMEOUT)
-            return None
-
-    def final_counters(self):
-        """{name: value} from the block after 'stunbox: final counters' (drops as 'drop:<reason>')."""
-        self.wait_line(r"^\s+drops\s+\d+", STOP_TIMEOUT)
-        lines = [l for l in self.text().split("\n")]
-        if "stunbox: final counters" not in lines:
-            return None
-        out = {}
-        for l in lines[lines.index("stunbox: final counters") + 1:]:
-            m = re.match(r"^\s+(drop\s+)?(\w+)\s+(\d+)$", l)
-            if m:
-                out[("drop:" if m.group(1) else "") + m.group(2)] = int(m.group(3))
-        return out
-
-
 def cli(args, *words, sock=None):
     """Runs stunbox-cli once; returns (exit code, stdout, stderr)."""
-    cmd = [args.cli] + (["-s", sock] if sock else []) + list(words)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_TIMEOUT)
-    return p.returncode, p.stdout, p.stderr
+    return h.cli(args.cli, sock, *words)
 
 
-def field(text, name):
-    """The integer after 'name' (e.g. 'RX-packets:') in text, or None."""
-    m = re.search(re.escape(name) + r"\s*(\d+)", text)
-    return int(m.group(1)) if m else None
-
-
-def stun_field(text, label):
-    m = re.search(re.escape(label) + r"\s+(\d+)", text)
-    return int(m.group(1)) if m else None
+def rows_of(out):
+    """The rows of a console table (lines starting with a number after the header), split into fields."""
+    return [l.split() for l in out.splitlines()[1:] if re.match(r"^\s+\d", l)]
 
 
 def socket_server(args, tmp, workers=2, sets=(), extra=(), stdin=None, config_text="mode: socket\n"):
-    port = free_udp_port()
+    port = h.free_port()
     sock = os.path.join(tmp, "run", "ctl.sock")
-    srv = Server(args.stunbox, tmp, config_text,
-                 sets=["socket.listen=[\"127.0.0.1:%d\"]" % port, "socket.workers=%d" % workers,
-                       "control.socket=" + sock] + list(sets), extra=extra, stdin=stdin)
-    ok = srv.wait_line(r"^stunbox: ready", READY_TIMEOUT) is not None
+    srv = h.Stunbox(args.stunbox, config_text, h.socket_sets(["127.0.0.1:%d" % port], workers, control=sock)
+                    + list(sets), workdir=tmp, extra=extra, stdin=stdin)
+    ok = srv.wait_ready(READY_TIMEOUT)
     return srv, port, sock, ok
 
 
@@ -206,28 +82,28 @@ def test_counts(args, tmp):
 
         rc, out, err = cli(args, "show", "stun", "stats", sock=sock)
         check(rc == 0, "show stun stats exits 0 (%d %s)" % (rc, err.strip()))
-        check(stun_field(out, "requests (RFC 5389/8489):") == n, "show stun stats: exactly %d requests" % n)
-        check(stun_field(out, "success responses:") == n, "show stun stats: exactly %d success responses" % n)
-        check(stun_field(out, "drop stun_too_short") == junk, "show stun stats: %d stun_too_short drops" % junk)
-        check(stun_field(out, "drops total:") == junk, "show stun stats: drops total %d" % junk)
+        check(shown(out, "requests (RFC 5389/8489):") == n, "show stun stats: exactly %d requests" % n)
+        check(shown(out, "success responses:") == n, "show stun stats: exactly %d success responses" % n)
+        check(shown(out, "drop stun_too_short") == junk, "show stun stats: %d stun_too_short drops" % junk)
+        check(shown(out, "drops total:") == junk, "show stun stats: drops total %d" % junk)
 
         rc, out, _ = cli(args, "show", "port", "stats", "all", sock=sock)
         check(rc == 0 and "NIC statistics for port 0" in out, "show port stats all: testpmd block for port 0")
-        check(field(out, "RX-packets:") == n + junk, "RX-packets: %s == %d" % (field(out, "RX-packets:"), n + junk))
-        check(field(out, "TX-packets:") == n, "TX-packets: %s == %d" % (field(out, "TX-packets:"), n))
-        check(field(out, "RX-bytes:") == 20 * n + 4 * junk, "RX-bytes: %s" % field(out, "RX-bytes:"))
+        check(shown(out, "RX-packets:") == n + junk, "RX-packets: %s == %d" % (shown(out, "RX-packets:"), n + junk))
+        check(shown(out, "TX-packets:") == n, "TX-packets: %s == %d" % (shown(out, "TX-packets:"), n))
+        check(shown(out, "RX-bytes:") == 20 * n + 4 * junk, "RX-bytes: %s" % shown(out, "RX-bytes:"))
         for key in ("RX-missed:", "RX-errors:", "RX-nombuf:", "TX-errors:", "TX-bytes:", "Throughput (since last show)",
                     "Rx-pps:", "Rx-bps:", "Tx-pps:", "Tx-bps:"):
             check(key in out, "show port stats has %s" % key)
 
         rc, out, _ = cli(args, "show", "queue", "stats", sock=sock)
-        rows = [l.split() for l in out.splitlines()[1:] if re.match(r"^\s+\d", l)]
+        rows = rows_of(out)
         check(len(rows) == 2, "show queue stats: one row per worker (%d)" % len(rows))
         check(sum(int(r[3]) for r in rows) == n + junk, "show queue stats: rx-packets sum to %d" % (n + junk))
         check(sum(int(r[6]) for r in rows) == n, "show queue stats: stun-resp sum to %d" % n)
 
         rc, out, _ = cli(args, "show", "lcore", "stats", sock=sock)
-        rows = [l.split() for l in out.splitlines()[1:] if re.match(r"^\s+\d", l)]
+        rows = rows_of(out)
         check(rc == 0 and len(rows) == 2, "show lcore stats: one row per worker")
         check(sum(int(r[2]) for r in rows) == n + junk and sum(int(r[3]) for r in rows) == n,
               "show lcore stats: packets and responses add up")
@@ -238,7 +114,7 @@ def test_counts(args, tmp):
         moved = False
         while time.monotonic() < deadline and not moved:
             _, out2, _ = cli(args, "show", "lcore", "stats", sock=sock)
-            rows2 = [l.split() for l in out2.splitlines()[1:] if re.match(r"^\s+\d", l)]
+            rows2 = rows_of(out2)
             moved = len(rows2) == 2 and all(int(b[7]) > a for a, b in zip(loops1, rows2))
         check(moved, "show lcore stats: every worker's loop counter advances while idle")
 
@@ -253,18 +129,18 @@ def test_counts(args, tmp):
         rc, out, _ = cli(args, "clear", "stun", "stats", sock=sock)
         check(rc == 0, "clear stun stats")
         rc, out, _ = cli(args, "show", "stun", "stats", sock=sock)
-        check(stun_field(out, "requests (RFC 5389/8489):") == 0 and stun_field(out, "drops total:") == 0,
+        check(shown(out, "requests (RFC 5389/8489):") == 0 and shown(out, "drops total:") == 0,
               "after clear: shown requests and drops are 0")
         more = 5
         check(send_requests(port, more) == more, "more requests answered")
         rc, out, _ = cli(args, "show", "stun", "stats", sock=sock)
-        check(stun_field(out, "requests (RFC 5389/8489):") == more, "after clear: counts restart (%d)" % more)
+        check(shown(out, "requests (RFC 5389/8489):") == more, "after clear: counts restart (%d)" % more)
         rc, out, _ = cli(args, "clear", "port", "stats", "all", sock=sock)
         rc, out, _ = cli(args, "show", "port", "stats", "0", sock=sock)
-        check(field(out, "RX-packets:") == 0 and field(out, "TX-packets:") == 0, "after clear port stats: 0 shown")
+        check(shown(out, "RX-packets:") == 0 and shown(out, "TX-packets:") == 0, "after clear port stats: 0 shown")
         check(send_requests(port, 2) == 2, "two more answered")
         rc, out, _ = cli(args, "show", "port", "stats", "0", sock=sock)
-        check(field(out, "RX-packets:") == 2, "after clear port stats: counts restart")
+        check(shown(out, "RX-packets:") == 2, "after clear port stats: counts restart")
     finally:
         code = srv.stop()
     check(code == 0, "SIGTERM: exit 0")
@@ -332,8 +208,8 @@ def test_clients(args, tmp):
         # A second daemon must not steal a live socket.
         other_dir = os.path.join(tmp, "other")
         os.makedirs(other_dir)
-        other = Server(args.stunbox, other_dir, "mode: socket\n", sets=["socket.listen=[\"127.0.0.1:%d\"]" % free_udp_port(),
-                                               "socket.workers=1", "control.socket=" + sock])
+        other = h.Stunbox(args.stunbox, "mode: socket\n",
+                          h.socket_sets(["127.0.0.1:%d" % h.free_port()], 1, control=sock), workdir=other_dir)
         i = other.wait_line(r"^stunbox: ready", READY_TIMEOUT)
         check(i is not None and re.search(r"warning: control.socket .*another process is serving it", other.text()),
               "second daemon on the same socket: warning, does not take it over")
@@ -470,7 +346,7 @@ def test_foreground(args, tmp):
         os.write(w, b"show port stats all\n")
         check(srv.wait_line(r"NIC statistics for port 0", 5.0) is not None, "terminal console: show port stats all")
         rc, out, _ = cli(args, "show", "stun", "stats", sock=sock)
-        check(rc == 0 and stun_field(out, "success responses:") == 4, "control socket works beside --interactive")
+        check(rc == 0 and shown(out, "success responses:") == 4, "control socket works beside --interactive")
         os.close(w)
         w = None
         check(srv.wait_line(r"console input closed \(EOF\); still serving", 5.0) is not None, "EOF: console closes")
@@ -505,7 +381,7 @@ def test_dpdk(args, tmp):
     cfg = ("mode: dpdk\ndpdk:\n  eal: [" + ", ".join('"%s"' % e for e in eal) + "]\n"
            "  idle: adaptive\n  link_wait_ms: 0\n  ports:\n    - device: net_null0\n"
            "      addresses: [\"198.18.0.2/24\", \"2001:2::2/64\"]\n")
-    srv = Server(args.stunbox, tmp, cfg, sets=["control.socket=" + sock])
+    srv = h.Stunbox(args.stunbox, cfg, ['control.socket="%s"' % sock], workdir=tmp)
     try:
         if srv.wait_line(r"built without DPDK|mode is dpdk but", 0.5) is not None:
             print("SKIP stunbox built without DPDK")
@@ -521,19 +397,19 @@ def test_dpdk(args, tmp):
         # net_null receives an endless stream: the lcore is busy and RX grows.
         time.sleep(0.3)
         rc, out, _ = cli(args, "show", "lcore", "stats", sock=sock)
-        rows = [l.split() for l in out.splitlines()[1:] if re.match(r"^\s+\d", l)]
+        rows = rows_of(out)
         check(rc == 0 and len(rows) == 1 and rows[0][0] == "1" and rows[0][1] == "0:0", "show lcore stats: lcore 1 serves 0:0")
         if rows:
             busy = float(rows[0][6].rstrip("%"))
             check(0.0 < busy <= 100.0, "show lcore stats: busy %% since start is positive (%s)" % rows[0][6])
             check(int(rows[0][2]) > 0, "show lcore stats: packets counted")
         rc, out, _ = cli(args, "show", "port", "stats", "0", sock=sock)
-        rx1 = field(out, "RX-packets:")
+        rx1 = shown(out, "RX-packets:")
         check(rc == 0 and rx1 is not None and rx1 > 0, "show port stats 0: RX-packets from the ethdev (%s)" % rx1)
         rc, out, _ = cli(args, "show", "port", "xstats", "0", sock=sock)
         check(rc == 0 and "rx_good_packets:" in out, "show port xstats 0: ethdev xstats")
         rc, out, _ = cli(args, "show", "stun", "stats", sock=sock)
-        check(rc == 0 and stun_field(out, "drops total:") > 0, "show stun stats: null frames dropped and counted")
+        check(rc == 0 and shown(out, "drops total:") > 0, "show stun stats: null frames dropped and counted")
         rc, out, _ = cli(args, "show", "queue", "stats", sock=sock)
         check(rc == 0 and re.search(r"^\s+0\s+0\s+1\s+\d+", out, re.M) is not None, "show queue stats: port 0 queue 0 lcore 1")
         rc, out, _ = cli(args, "show", "top", "sources", sock=sock)
@@ -555,6 +431,7 @@ def test_dpdk(args, tmp):
         check(rc == 0 and "NOT applied (need a restart): stun.ports" in out, "stun.ports needs a restart: %r" % out.strip())
     finally:
         code = srv.stop()
+        h.remove_eal_runtime(prefix)
     check(code == 0, "dpdk: SIGTERM exit 0")
     check(not os.path.exists(sock), "dpdk: control socket removed at exit")
 
@@ -616,12 +493,7 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="stunbox-console-") as tmp:
         globals()["test_" + args.test](args, tmp)
-    if failures:
-        print("%d check(s) failed:" % len(failures))
-        for f in failures:
-            print("  " + f)
-        return 1
-    return 0
+    return check.verdict()
 
 
 if __name__ == "__main__":

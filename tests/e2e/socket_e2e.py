@@ -14,159 +14,30 @@ import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import stun_blackbox as bb  # noqa: E402
+import stunbox_harness as h  # noqa: E402
 
 READY_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 
-failures = []
-
-
-def check(cond, what):
-    print("%s %s" % ("PASS" if cond else "FAIL", what), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def free_port():
-    """A UDP port free on both 127.0.0.1 and ::1 right now (the server then binds it)."""
-    for _ in range(50):
-        s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s4.bind(("127.0.0.1", 0))
-        port = s4.getsockname()[1]
-        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        try:
-            s6.bind(("::1", port))
-            s4.close()
-            s6.close()
-            # Also free on the wildcards, for the wildcard test.
-            w4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            w4.bind(("0.0.0.0", port))
-            w4.close()
-            return port
-        except OSError:
-            s4.close()
-            s6.close()
-    raise RuntimeError("no free UDP port found")
-
-
-class Server:
-    """The real stunbox binary with its stdout collected line by line."""
-
-    def __init__(self, exe, config_text="mode: socket\n", sets=(), workdir=None, extra_args=()):
-        self.dir = workdir or tempfile.mkdtemp(prefix="stunbox-e2e-")
-        self.config = os.path.join(self.dir, "stunbox.yaml")
-        with open(self.config, "w") as f:
-            f.write(config_text)
-        args = [exe, "-c", self.config]
-        for s in sets:
-            args += ["--set", s]
-        args += list(extra_args)
-        self.args = args
-        self.lines = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.err = ""
-        threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
-
-    def _read_out(self):
-        for line in self.proc.stdout:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.lines.append(None)  # EOF marker
-            self.cond.notify_all()
-
-    def _read_err(self):
-        self.err = self.proc.stderr.read()
-
-    def wait_line(self, pattern, timeout, start=0):
-        """Index of the first line at or after `start` matching pattern, or None on timeout/EOF."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    if self.lines[i] is None:
-                        return None
-                    if rx.search(self.lines[i]):
-                        return i
-                    i += 1
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-
-    def wait_ready(self):
-        return self.wait_line(r"^stunbox: ready", READY_TIMEOUT) is not None
-
-    def stop(self, sig=signal.SIGTERM):
-        """Sends sig; returns the exit code, or None if it had to be killed."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(STOP_TIMEOUT)
-            return None
-
-    def final_counters(self):
-        """Counters from the block after 'stunbox: final counters' (drops as 'drop:<reason>')."""
-        out = {}
-        with self.cond:
-            # The reader thread may still be behind the exited process: wait for EOF (bounded).
-            self.cond.wait_for(lambda: self.lines and self.lines[-1] is None, STOP_TIMEOUT)
-            lines = [l for l in self.lines if l is not None]
-        try:
-            start = lines.index("stunbox: final counters")
-        except ValueError:
-            return None
-        for l in lines[start + 1:]:
-            m = re.match(r"^\s+drop (\S+)\s+(\d+)$", l)
-            if m:
-                out["drop:" + m.group(1)] = int(m.group(2))
-                continue
-            m = re.match(r"^\s+(\S+)\s+(\d+)$", l)
-            if m:
-                out[m.group(1)] = int(m.group(2))
-        return out
-
-    def output(self):
-        with self.cond:
-            return "\n".join(l for l in self.lines if l is not None) + "\n" + self.err
+check = h.Checks("socket_e2e")
 
 
 def start(exe, port, sets=(), listen=None, config_text="mode: socket\n", workers=2):
-    listen = listen or ['127.0.0.1:%d' % port, '[::1]:%d' % port]
-    all_sets = ["mode=socket", "socket.listen=[%s]" % ",".join('"%s"' % l for l in listen),
-                "socket.workers=%s" % ("auto" if workers is None else workers)] + list(sets)
-    srv = Server(exe, config_text, all_sets)
-    if not srv.wait_ready():
-        srv.stop(signal.SIGKILL)
-        raise SystemExit("FAIL server did not print its ready line within %.0fs:\n%s" % (READY_TIMEOUT, srv.output()))
-    return srv
+    """The server in socket mode on `listen` (default 127.0.0.1 and ::1 on `port`), ready; the test ends if not."""
+    listen = listen or ["127.0.0.1:%d" % port, "[::1]:%d" % port]
+    return h.start(exe, config_text, h.socket_sets(listen, workers) + list(sets), ready_timeout=READY_TIMEOUT)
 
 
 def stop_and_check(srv, sig=signal.SIGTERM):
-    rc = srv.stop(sig)
-    check(rc == 0, "server exits 0 after %s (got %s)" % (signal.Signals(sig).name, rc))
-    counters = srv.final_counters()
-    check(counters is not None, "server printed its final counters")
-    return counters or {}
+    return h.stop_and_check(srv, check, sig)
 
 
 # ---------------------------------------------------------------- tests
@@ -197,7 +68,7 @@ DROP_KINDS = {
 
 def test_blackbox(exe, variant):
     sets, bb_args = VARIANTS[variant]
-    port = free_port()
+    port = h.free_port_dual()
     srv = start(exe, port, sets, workers=1 if variant == "one-worker-batch1" else 2)
     summary = os.path.join(srv.dir, "summary.json")
     try:
@@ -231,7 +102,7 @@ def test_blackbox(exe, variant):
 
 
 def test_turnutils(exe):
-    port = free_port()
+    port = h.free_port_dual()
     srv = start(exe, port)
     try:
         for host in ("127.0.0.1", "::1"):
@@ -253,7 +124,7 @@ def test_turnutils(exe):
 
 
 def test_wildcard(exe):
-    port = free_port()
+    port = h.free_port_dual()
     srv = start(exe, port, listen=["0.0.0.0:%d" % port, "[::]:%d" % port])
     try:
         # A request to 127.0.0.2 (a loopback alias) must be answered from 127.0.0.2.
@@ -296,7 +167,7 @@ def fp_in_reply(port):
 
 
 def test_reload(exe):
-    port = free_port()
+    port = h.free_port_dual()
     listen = 'socket: {listen: ["127.0.0.1:%d"], workers: 2}\n' % port
     srv = start(exe, port, config_text="mode: socket\nstun: {fingerprint: never}\n" + listen)
     try:
@@ -306,7 +177,7 @@ def test_reload(exe):
         with open(srv.config, "w") as f:
             f.write("mode: socket\nstun: {fingerprint: always}\n" +
                     'socket: {listen: ["127.0.0.1:%d"], workers: 3, batch: 16}\n' % port)
-        mark = len(srv.lines)
+        mark = srv.mark()
         srv.proc.send_signal(signal.SIGHUP)
         i = srv.wait_line(r"^stunbox: reload", 5.0, mark)
         check(i is not None, "SIGHUP: reload line printed")
@@ -319,7 +190,7 @@ def test_reload(exe):
         # A broken file on reload keeps the running config.
         with open(srv.config, "w") as f:
             f.write("mode: socket\nstun: {fingerprint: sometimes}\n")
-        mark = len(srv.lines)
+        mark = srv.mark()
         srv.proc.send_signal(signal.SIGHUP)
         i = srv.wait_line(r"^stunbox: reload", 5.0, mark)
         check(i is not None and "failed" in srv.lines[i] and "stun.fingerprint" in srv.lines[i],
@@ -330,7 +201,7 @@ def test_reload(exe):
 
 
 def test_stats(exe):
-    port = free_port()
+    port = h.free_port_dual()
     srv = start(exe, port, ["stats.period=1"])
     try:
         fp_in_reply(port)
@@ -345,7 +216,7 @@ def test_stats(exe):
 
 def test_options(exe):
     """workers: auto, pin, rcvbuf/sndbuf: one worker per online CPU, each pinned to its own CPU."""
-    port = free_port()
+    port = h.free_port_dual()
     ncpu = os.sysconf("SC_NPROCESSORS_ONLN")
     srv = start(exe, port, ["socket.pin=true", "socket.rcvbuf=262144", "socket.sndbuf=262144"], workers=None)
     try:
@@ -451,7 +322,7 @@ def test_cli(exe):
           % r.stderr)
 
     # Bind conflict: a second server on a port already served fails with one line.
-    port = free_port()
+    port = h.free_port_dual()
     srv = start(exe, port, listen=["127.0.0.1:%d" % port])
     try:
         r = run_cli(exe, ["-c", good, "--set", 'socket.listen=["127.0.0.1:%d"]' % port])
@@ -470,33 +341,20 @@ def test_cli(exe):
     # Prompt stop while idle: SIGINT answered within STOP_TIMEOUT with exit 0 (checked by stop_and_check above).
 
 
+TESTS = {"blackbox": test_blackbox, "turnutils": test_turnutils, "wildcard": test_wildcard, "reload": test_reload,
+         "stats": test_stats, "options": test_options, "cli": test_cli}
+
+
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 3 or sys.argv[2] not in TESTS:
         print(__doc__)
         return 2
     exe, test = os.path.abspath(sys.argv[1]), sys.argv[2]
     if test == "blackbox":
         test_blackbox(exe, sys.argv[3] if len(sys.argv) > 3 else "default")
-    elif test == "turnutils":
-        test_turnutils(exe)
-    elif test == "wildcard":
-        test_wildcard(exe)
-    elif test == "reload":
-        test_reload(exe)
-    elif test == "stats":
-        test_stats(exe)
-    elif test == "options":
-        test_options(exe)
-    elif test == "cli":
-        test_cli(exe)
     else:
-        print("unknown test %r" % test)
-        return 2
-    if failures:
-        print("%d failure(s):\n  %s" % (len(failures), "\n  ".join(failures)))
-        return 1
-    print("ok")
-    return 0
+        TESTS[test](exe)
+    return check.verdict()
 
 
 if __name__ == "__main__":

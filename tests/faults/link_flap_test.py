@@ -29,8 +29,9 @@ import sys
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults_common import SKIP, Checks, Daemon, ip, netns_del, parse_final, stun_answered  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import SKIP, Checks, Daemon, ip  # noqa: E402
 
 APP_V4, CL_V4 = "198.19.1.2", "198.19.1.1"
 STUN_PORT = 3478          # inside our own namespace: no other server can be there
@@ -45,7 +46,7 @@ def in_ns_main(args) -> int:
     """Runs inside the namespace (re-executed via ip netns exec)."""
     if args.probe:
         tries, wait = int(args.probe[0]), float(args.probe[1])
-        ok = stun_answered(APP_V4, STUN_PORT, tries, wait)
+        ok = h.stun_answered(APP_V4, STUN_PORT, tries, wait)
         print("answered" if ok else "unanswered")
         return 0 if ok else 1
     with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5) as r:
@@ -68,7 +69,7 @@ def main() -> int:
     check = Checks("link_flap_test")
     pid = os.getpid()
     ns, tap = f"sbxf-lf-{pid}", f"sbxfl{pid}"  # interface names <= 15 characters
-    netns_del(ns)
+    h.netns_del(ns)
     r = ip("netns", "add", ns)
     if r.returncode != 0:
         print(f"link_flap_test: SKIP: cannot create a network namespace: {r.stderr.strip()}")
@@ -107,8 +108,7 @@ stats: {{period: 0, metrics_listen: "127.0.0.1:{METRICS_PORT}"}}
     daemon = None
     try:
         daemon = Daemon(in_ns + [args.stunbox, "-c", cfg])
-        if not check(daemon.wait_line(r"^stunbox: ready", READY_TIMEOUT_S) is not None,
-                     f"dpdk mode on net_tap ready within {READY_TIMEOUT_S} s"):
+        if not check(daemon.wait_ready(READY_TIMEOUT_S), f"dpdk mode on net_tap ready within {READY_TIMEOUT_S} s"):
             print("\n".join(daemon.text_lines()))
             return check.verdict()
         for cmd in (["link", "set", "lo", "up"], ["addr", "add", f"{CL_V4}/24", "dev", tap]):
@@ -135,12 +135,11 @@ stats: {{period: 0, metrics_listen: "127.0.0.1:{METRICS_PORT}"}}
         # Bringing the interface down dropped its connected route; up restores it (the address stays).
         check(probe(int(RESUME_TIMEOUT_S / 0.5), 0.5),
               f"link up again: Binding requests answered again within {RESUME_TIMEOUT_S} s, nothing restarted")
-        r = subprocess.run([args.cli, "-s", ctl, "show", "port", "info", "0"], capture_output=True, text=True,
-                           timeout=10)
-        m = re.search(r"Link changes: (\d+)", r.stdout)
-        check(r.returncode == 0 and m is not None and int(m.group(1)) == 2,
-              f"show port info 0: Link changes 2 ({m.group(0) if m else r.stdout.strip()!r})")
-        check("Link status: up" in r.stdout, "show port info 0: Link status up")
+        rc, out, _ = h.cli(args.cli, ctl, "show", "port", "info", "0")
+        m = re.search(r"Link changes: (\d+)", out)
+        check(rc == 0 and m is not None and int(m.group(1)) == 2,
+              f"show port info 0: Link changes 2 ({m.group(0) if m else out.strip()!r})")
+        check("Link status: up" in out, "show port info 0: Link status up")
         ups, changes = metric("stunbox_link_up"), metric("stunbox_link_changes_total")
         check(ups == 1 and changes == 2, f"/metrics: stunbox_link_up 1 ({ups}), stunbox_link_changes_total 2 ({changes})")
 
@@ -150,17 +149,17 @@ stats: {{period: 0, metrics_listen: "127.0.0.1:{METRICS_PORT}"}}
         lines = daemon.text_lines()
         link_lines = [l for l in lines if re.match(r"^stunbox: port \d+ link ", l)]
         check(len(link_lines) == 2, f"exactly two link lines printed: {link_lines}")
-        final = parse_final(lines)
+        final = h.parse_final(lines)
         check(final is not None and final[0].get("stun_success", 0) >= 2, "final counters: stun_success >= 2")
-        pools = [re.match(r"^stunbox: mempool (\S+): (\d+) in use after stop \(baseline (\d+)\)$", l) for l in lines]
-        pools = [m for m in pools if m]
+        pools = h.mempool_lines(lines)
         check(len(pools) == 1 and pools[0].group(2) == pools[0].group(3),
               f"mempool back to baseline at exit: {[m.group(0) for m in pools]}")
     finally:
         if daemon is not None:
             daemon.kill()
-        netns_del(ns)
-        subprocess.run(["rm", "-rf", workdir, f"/var/run/dpdk/{ns}"])  # EAL's runtime dir for our prefix
+        h.netns_del(ns)
+        subprocess.run(["rm", "-rf", workdir])
+        h.remove_eal_runtime(ns)
     return check.verdict()
 
 

@@ -24,18 +24,15 @@ mempool (`stunbox: mempool NAME: N in use after stop (baseline B)`, N == B).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults_common import (SKIP, Checks, Daemon, free_port, ip, netns_del, parse_final,  # noqa: E402
-                           process_gone, shown)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import SKIP, Checks, Daemon  # noqa: E402
 
 READY_TIMEOUT_S = 30
 ANSWERED_TIMEOUT_S = 20   # to reach N answers
@@ -47,8 +44,8 @@ APP_V4, CL_V4 = "198.19.2.2", "198.19.2.1"
 
 
 def answered(cli: str, ctl: str) -> int | None:
-    r = subprocess.run([cli, "-s", ctl, "show", "stun", "stats"], capture_output=True, text=True, timeout=10)
-    return shown(r.stdout, "success responses:") if r.returncode == 0 else None
+    rc, out, _ = h.cli(cli, ctl, "show", "stun", "stats")
+    return h.shown(out, "success responses:") if rc == 0 else None
 
 
 def run(check: Checks, args, cmd: list[str], load_cmd: list[str], ctl: str, min_answers: int, dpdk: bool,
@@ -56,8 +53,7 @@ def run(check: Checks, args, cmd: list[str], load_cmd: list[str], ctl: str, min_
     daemon = Daemon(cmd)
     load = None
     try:
-        if not check(daemon.wait_line(r"^stunbox: ready", READY_TIMEOUT_S) is not None,
-                     f"ready within {READY_TIMEOUT_S} s"):
+        if not check(daemon.wait_ready(READY_TIMEOUT_S), f"ready within {READY_TIMEOUT_S} s"):
             print("\n".join(daemon.text_lines()))
             return
         if warm_up:
@@ -83,26 +79,15 @@ def run(check: Checks, args, cmd: list[str], load_cmd: list[str], ctl: str, min_
         pid = daemon.proc.pid  # `ip netns exec` execs stunbox: this is stunbox's PID
         rc, took = daemon.terminate(EXIT_TIMEOUT_S)
         check(rc == 0, f"SIGTERM under load -> exit 0 within {EXIT_TIMEOUT_S} s (got {rc} after {took:.2f} s)")
-        check(process_gone(pid), f"process {pid} is gone (no worker or lcore thread left behind)")
+        check(h.process_gone(pid), f"process {pid} is gone (no worker or lcore thread left behind)")
         check(not os.path.exists(ctl), "control socket file removed at exit")
         daemon.wait_eof(5)
         lines = daemon.text_lines()
 
         # The load: stop sending now (it still waits up to --timeout for answers) and read its report.
-        if load.poll() is None:
-            load.send_signal(signal.SIGINT)
-        try:
-            out, err = load.communicate(timeout=LOAD_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            load.kill()
-            out, err = load.communicate()
-        try:
-            res = json.loads(out.strip().splitlines()[-1])
-        except (IndexError, ValueError):
-            res = {}
-            print(out, err)
+        res = h.finish_load(load, LOAD_STOP_TIMEOUT_S, interrupt=True)
 
-        final = parse_final(lines)
+        final = h.parse_final(lines)
         if not check(final is not None and "rx_packets" in final[0] and "drops" in final[0],
                      "`stunbox: final counters` printed and parses"):
             print("\n".join(lines[-40:]))
@@ -120,8 +105,7 @@ def run(check: Checks, args, cmd: list[str], load_cmd: list[str], ctl: str, min_
             check(len(queues) == 2 and sum(q[2] for q in queues) == rx and sum(q[3] for q in queues) == tx
                   and sum(q[4] for q in queues) == total_drops,
                   f"per-queue rows sum to the totals: {queues}")
-            pools = [m for m in (re.match(r"^stunbox: mempool (\S+): (\d+) in use after stop \(baseline (\d+)\)$", l)
-                                 for l in lines) if m]
+            pools = h.mempool_lines(lines)
             check(len(pools) >= 1 and all(m.group(2) == m.group(3) for m in pools),
                   f"every mbuf back in the mempool after stop: {[m.group(0) for m in pools]}")
     finally:
@@ -132,7 +116,7 @@ def run(check: Checks, args, cmd: list[str], load_cmd: list[str], ctl: str, min_
 
 
 def socket_mode(check: Checks, args, tmp: str) -> None:
-    port = free_port()
+    port = h.free_port()
     ctl = os.path.join(tmp, "ctl.sock")
     cfg = os.path.join(tmp, "socket.yaml")
     with open(cfg, "w") as f:
@@ -156,25 +140,10 @@ def dpdk_mode(check: Checks, args, tmp: str) -> int | None:
     ns_cl, ns_dp = f"sbxf-st-{pid}-cl", f"sbxf-st-{pid}-dp"
     if_cl, if_dp = f"sbxfs{pid}c", f"sbxfs{pid}d"  # <= 15 characters
     try:
-        netns_del(ns_cl, ns_dp)
-        for cmd in (["netns", "add", ns_cl], ["netns", "add", ns_dp],
-                    ["-n", ns_cl, "link", "add", if_cl, "type", "veth", "peer", "name", if_dp, "netns", ns_dp],
-                    ["-n", ns_cl, "addr", "add", CL_V4 + "/24", "dev", if_cl],
-                    ["-n", ns_cl, "link", "set", if_cl, "up"], ["-n", ns_cl, "link", "set", "lo", "up"],
-                    ["-n", ns_dp, "link", "set", if_dp, "up"]):
-            r = ip(*cmd)
-            if r.returncode != 0:
-                print(f"sigterm_load_test dpdk: SKIP: ip {' '.join(cmd)}: {r.stderr.strip()}")
-                return SKIP
-        ip("netns", "exec", ns_dp, "sysctl", "-qw", f"net.ipv6.conf.{if_dp}.disable_ipv6=1")
-        # As scripts/netns-lab.sh: with TX checksum offload the client's datagrams reach af_packet with
-        # partial checksums (dropped as bad), and GRO would merge frames before the PMD sees them.
-        for ns, ifname in ((ns_cl, if_cl), (ns_dp, if_dp)):
-            for feature in ("tx", "rx", "gro", "gso", "tso"):
-                ip("netns", "exec", ns, "ethtool", "-K", ifname, feature, "off")
-            if "tx-checksumming: off" not in ip("netns", "exec", ns, "ethtool", "-k", ifname).stdout:
-                print(f"sigterm_load_test dpdk: SKIP: cannot turn off TX checksum offload on {ifname} (ethtool?)")
-                return SKIP
+        why = h.veth_namespaces(ns_cl, if_cl, CL_V4, ns_dp, if_dp)
+        if why is not None:
+            print(f"sigterm_load_test dpdk: SKIP: {why}")
+            return SKIP
         ctl = os.path.join(tmp, "ctl.sock")
         cfg = os.path.join(tmp, "dpdk.yaml")
         cpu2 = 1 if (os.cpu_count() or 1) > 1 else 0
@@ -200,8 +169,8 @@ stats: {{period: 0}}
             warm_up=in_cl + ["ping", "-c", "1", "-W", "2", APP_V4])
         return None
     finally:
-        netns_del(ns_cl, ns_dp)
-        subprocess.run(["rm", "-rf", f"/var/run/dpdk/{ns_dp}"])  # EAL's runtime dir for our prefix
+        h.netns_del(ns_cl, ns_dp)
+        h.remove_eal_runtime(ns_dp)
 
 
 def main() -> int:

@@ -19,12 +19,23 @@ import socket
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import socket_e2e as e2e  # noqa: E402
-import stun_blackbox as bb  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import binding_request  # noqa: E402
 
-check = e2e.check
+READY_TIMEOUT = 10.0
+
+check = h.Checks("limits_e2e")
+
+
+def start(exe, port, config_text):
+    """The server in socket mode (2 workers) on 127.0.0.1:port, ready; the test ends if not."""
+    return h.start(exe, config_text, h.socket_sets(["127.0.0.1:%d" % port]), ready_timeout=READY_TIMEOUT)
+
+
+def stop_and_check(srv):
+    return h.stop_and_check(srv, check)
 
 
 def udp(src_ip, src_port=0):
@@ -38,7 +49,7 @@ def ask(src_ip, port, src_port=0, timeout=1.0):
     """One Binding request from src_ip; True when answered within timeout."""
     s = udp(src_ip, src_port)
     try:
-        s.sendto(bb.binding(), ("127.0.0.1", port))
+        s.sendto(binding_request(), ("127.0.0.1", port))
         r, _, _ = select.select([s], [], [], timeout)
         return bool(r) and len(s.recv(2048)) >= 20
     finally:
@@ -66,7 +77,7 @@ def flood(src_ip, port, seconds, pps_target, nsocks=64, also=None):
     pps_target for `seconds`; counts answers. `also` is called every 50 ms
     (the low-rate client). Returns (answers, measured seconds, sent)."""
     socks = [udp(src_ip) for _ in range(nsocks)]
-    req = bb.binding()
+    req = binding_request()
     dest = ("127.0.0.1", port)
     sent = answers = 0
     max_sent = int(pps_target * seconds) + nsocks
@@ -112,9 +123,8 @@ def limits_yaml(pps, burst, extra=""):
 
 
 def test_rate(exe):
-    port = e2e.free_port()
-    srv = e2e.start(exe, port, listen=["127.0.0.1:%d" % port],
-                    config_text="mode: socket\n" + limits_yaml(200, 20, '  deny: ["127.0.0.4/32"]\n'))
+    port = h.free_port_dual()
+    srv = start(exe, port, "mode: socket\n" + limits_yaml(200, 20, '  deny: ["127.0.0.4/32"]\n'))
     try:
         low = {"asked": 0, "answered": 0}
 
@@ -143,7 +153,7 @@ def test_rate(exe):
                   "127.0.0.3 from source port %d (deny_source_ports) gets no answer" % denied_port)
         check(ask("127.0.0.3", port), "127.0.0.3 from an ordinary port is still answered")
     finally:
-        c = e2e.stop_and_check(srv)
+        c = stop_and_check(srv)
     check(c.get("drop:rate_limited", 0) >= sent - answers - 200 and c.get("drop:rate_limited", 0) > 0,
           "final counters: rate_limited %s" % c.get("drop:rate_limited"))
     check(c.get("drop:acl_denied") == 1, "final counters: acl_denied 1 (got %s)" % c.get("drop:acl_denied"))
@@ -152,32 +162,28 @@ def test_rate(exe):
 
 
 def test_acl(exe):
-    port = e2e.free_port()
-    srv = e2e.start(exe, port, listen=["127.0.0.1:%d" % port],
-                    config_text='mode: socket\nlimits:\n  allow: ["127.0.0.3/32", "127.0.1.0/24"]\n')
+    port = h.free_port_dual()
+    srv = start(exe, port, 'mode: socket\nlimits:\n  allow: ["127.0.0.3/32", "127.0.1.0/24"]\n')
     try:
         check(ask("127.0.0.3", port), "127.0.0.3 (in allow) answered")
         check(ask("127.0.1.77", port), "127.0.1.77 (in allow 127.0.1.0/24) answered")
         check(not ask("127.0.0.5", port, timeout=0.5), "127.0.0.5 (not in allow) gets no answer")
     finally:
-        c = e2e.stop_and_check(srv)
+        c = stop_and_check(srv)
     check(c.get("drop:acl_denied") == 1, "final counters: acl_denied 1 (got %s)" % c.get("drop:acl_denied"))
     check(c.get("stun_success") == 2, "final counters: stun_success 2 (got %s)" % c.get("stun_success"))
 
 
 def test_reload(exe):
-    port = e2e.free_port()
+    port = h.free_port_dual()
     base = 'mode: socket\nsocket: {listen: ["127.0.0.1:%d"], workers: 2}\n' % port
-    srv = e2e.Server(exe, base + limits_yaml(100, 10))
-    if not srv.wait_ready():
-        srv.stop(signal.SIGKILL)
-        raise SystemExit("FAIL server not ready:\n" + srv.output())
+    srv = h.start(exe, base + limits_yaml(100, 10), ready_timeout=READY_TIMEOUT)
     try:
         answers, secs, _ = flood("127.0.0.6", port, 1.5, 6000)
         within_rate(answers, 100, 10, secs, "before reload (pps 100)")
         with open(srv.config, "w") as f:
             f.write(base + limits_yaml(500, 10))
-        mark = len(srv.lines)
+        mark = srv.mark()
         srv.proc.send_signal(signal.SIGHUP)
         i = srv.wait_line(r"^stunbox: reload", 5.0, mark)
         check(i is not None and "reloaded" in srv.lines[i] and "NOT applied" not in srv.lines[i],
@@ -187,16 +193,14 @@ def test_reload(exe):
         answers, secs, _ = flood("127.0.0.6", port, 1.5, 6000)
         within_rate(answers, 500, 10, secs, "after reload (pps 500), same source")
     finally:
-        e2e.stop_and_check(srv)
+        stop_and_check(srv)
 
 
 def main():
     if len(sys.argv) != 3 or sys.argv[2] not in ("rate", "acl", "reload"):
         raise SystemExit(__doc__)
     {"rate": test_rate, "acl": test_acl, "reload": test_reload}[sys.argv[2]](sys.argv[1])
-    if e2e.failures:
-        print("%d failure(s)" % len(e2e.failures))
-        sys.exit(1)
+    sys.exit(check.verdict())
 
 
 if __name__ == "__main__":

@@ -9,14 +9,17 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import SKIP  # noqa: E402
+
 FAKE = os.path.join(HERE, "fake_server.py")
-SKIP = 77
 
 
 class Failure(Exception):
@@ -242,10 +245,7 @@ def case_silent_bounded():
 
 def case_no_listener():
     # Nobody on the port: ICMP port unreachable must not wedge or crash the run.
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = h.free_port()
     rc, rep, _, wall = Load.run(["--server", f"127.0.0.1:{port}", "--duration", "0.5", "--sockets", "4",
                                  "--timeout", "200", "--window", "2"])
     check(rc == 1, f"exit {rc}")
@@ -309,23 +309,6 @@ def case_usage():
 
 # ---- the real stunbox --------------------------------------------------------
 
-def free_port_pair():
-    for _ in range(50):
-        s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s4.bind(("127.0.0.1", 0))
-        port = s4.getsockname()[1]
-        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        try:
-            s6.bind(("::1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s4.close()
-            s6.close()
-    raise Failure("no free port pair")
-
-
 def case_real_stunbox(stunbox, source_root):
     if not stunbox:
         print("no --stunbox given")
@@ -334,25 +317,26 @@ def case_real_stunbox(stunbox, source_root):
     if probe.returncode != 0:
         print("stunbox --help fails: the server is not built yet (stub); skipping")
         return SKIP
-    port = free_port_pair()
+    port = h.free_port_dual()
     config = os.path.join(source_root or os.path.join(HERE, "..", ".."), "config", "stunbox.yaml")
     check(os.path.exists(config), f"no {config}")
-    cmd = [stunbox, "-c", config, "--set", "mode=socket",
-           "--set", f'socket.listen=["127.0.0.1:{port}","[::1]:{port}"]', "--set", "socket.workers=1"]
+    cmd = [stunbox, "-c", config]
+    for s in h.socket_sets([f"127.0.0.1:{port}", f"[::1]:{port}"], 1):
+        cmd += ["--set", s]
     print("$ " + " ".join(cmd))
-    srv = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    srv = h.Daemon(cmd)
     try:
         # Ready when it answers (bounded wait, no fixed sleep).
         deadline = time.monotonic() + 15
         while True:
-            check(srv.poll() is None, f"stunbox exited with {srv.returncode}")
+            check(srv.proc.poll() is None, f"stunbox exited with {srv.proc.returncode}")
             p = subprocess.run([Load.exe, "--quiet", "--server", f"127.0.0.1:{port}", "--count", "1",
                                 "--sockets", "1", "--timeout", "200"], capture_output=True, timeout=10)
             if p.returncode == 0:
                 break
             check(time.monotonic() < deadline, "stunbox did not answer within 15 s")
         base = servers(port) + ["--sockets", "16"]
-        rc, rep, _, _ = Load.run(base + ["--count", "5000", "--fingerprint", "--server-pid", str(srv.pid)])
+        rc, rep, _, _ = Load.run(base + ["--count", "5000", "--fingerprint", "--server-pid", str(srv.proc.pid)])
         check(rc == 0 and rep["valid"] == 5000, "RFC 8489 requests with FINGERPRINT")
         check(rep["cpu_ns_per_resp"] is not None and rep["cpu_ns_per_resp"] > 0, "server CPU measured")
         rc, rep, _, _ = Load.run(base + ["--count", "2000", "--classic"])
@@ -364,14 +348,10 @@ def case_real_stunbox(stunbox, source_root):
                                                                       "--threads", "2"])
         check(rc == 0 and rep["valid"] == rep["sent"] > 0, "open loop from several source addresses")
     finally:
-        srv.send_signal(signal.SIGTERM)
-        try:
-            out, _ = srv.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            out, _ = srv.communicate()
-        sys.stdout.write(out.decode(errors="replace")[-2000:])
-    check(srv.returncode == 0, f"stunbox exit {srv.returncode} after SIGTERM")
+        rc = srv.stop(signal.SIGTERM, timeout=10)
+        srv.wait_eof(5)
+        sys.stdout.write((srv.text() + "\n")[-2000:])
+    check(rc == 0, f"stunbox exit {rc} after SIGTERM")
     return 0
 
 

@@ -13,13 +13,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pcap"))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import packets as pk  # noqa: E402
-import socket_e2e as e2e  # noqa: E402
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import scrape, total  # noqa: E402
+
+READY_TIMEOUT = 10.0
 
 PORT_MAC = pk.mac("02:70:63:61:70:00")  # net_pcap's fixed MAC for port 0
 SERVER, CLIENT = pk.ip4("198.18.0.2"), pk.ip4("198.18.0.1")
@@ -65,10 +68,11 @@ def query(path, cmd):
         s.close()
 
 
-def run(exe, check, scrape, parse, total, wait_metric, free_tcp_port):
+def run(exe, check, parse, wait_metric):
+    """check: the driver's Checks; parse, wait_metric: its /metrics helpers (they check the format as they go)."""
     prefix = "sbxmet-%d" % os.getpid()
     work = tempfile.mkdtemp(prefix="stunbox-metrics-dpdk-")
-    mport = free_tcp_port()
+    mport = h.free_port(socket.SOCK_STREAM)
     srv = None
     try:
         pk.write_pcap(os.path.join(work, "in.pcap"), frames())
@@ -88,18 +92,12 @@ dpdk:
 control: {socket: ""}
 stats: {metrics_listen: "127.0.0.1:%d"}
 """ % (STUN_PORT, prefix, work, work, mport))
-        sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sink.bind(os.path.join(work, "notify.sock"))
-        sink.settimeout(5.0)
-        old_env = os.environ.copy()
-        os.environ.update(NOTIFY_SOCKET=os.path.join(work, "notify.sock"), WATCHDOG_USEC="400000")
-        try:
-            srv = e2e.Server(exe, open(cfg).read(), [])
-        finally:
-            os.environ.clear()
-            os.environ.update(old_env)
-        if not check(srv.wait_ready(), "dpdk mode on net_pcap is ready"):
-            print(srv.output())
+        sink = h.notify_sink(os.path.join(work, "notify.sock"))
+        with open(cfg) as f:
+            srv = h.Stunbox(exe, f.read(), env=dict(os.environ, NOTIFY_SOCKET=os.path.join(work, "notify.sock"),
+                                                    WATCHDOG_USEC="400000"))
+        if not check(srv.wait_ready(READY_TIMEOUT), "dpdk mode on net_pcap is ready"):
+            print(srv.text())
             return 1
         notes = []
         try:
@@ -109,7 +107,7 @@ stats: {metrics_listen: "127.0.0.1:%d"}
             pass
         check(notes[:1] == ["READY=1\nSTATUS=dpdk mode, 1 port, 1 lcore"] and notes[1:] == ["WATCHDOG=1"] * 2,
               "dpdk: READY=1 then WATCHDOG=1 pings while the lcore progresses (%s)" % notes)
-        out = srv.output()
+        out = srv.text()
         check("live capture (dpdk-dumpcap) unavailable" not in out, "rte_pdump_init succeeded")
         url = "http://127.0.0.1:%d/metrics" % mport
         got = wait_metric(url, "stunbox_stun_requests_total", N_RFC, timeout=10.0, kind="rfc5389")
@@ -178,7 +176,5 @@ stats: {metrics_listen: "127.0.0.1:%d"}
         if srv is not None:
             srv.stop(signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
-        # EAL leaves its runtime dir (config, telemetry socket) behind.
-        for base in ("/var/run/dpdk", "/tmp/dpdk"):
-            shutil.rmtree(os.path.join(base, prefix), ignore_errors=True)
+        h.remove_eal_runtime(prefix)
     return None

@@ -17,7 +17,6 @@ TEST is one of:
 Every wait is bounded; the server is stopped (killed if it hangs) in all cases.
 """
 
-import json
 import os
 import re
 import signal
@@ -26,72 +25,28 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import socket_e2e as e2e  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import stun_blackbox as bb  # noqa: E402
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import scrape, total  # noqa: E402
 
-check = e2e.check
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+READY_TIMEOUT = 10.0
 
-
-def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def scrape(url, timeout=5.0):
-    """(status, body) of a GET."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode(), r.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as e:
-        return e.code, "", ""
+check = h.Checks("metrics_e2e")
 
 
 def parse(text):
     """[(name, {labels}, value)], checking the exposition format as it goes."""
-    out, types, bad = [], {}, []
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ", 3)
-            types[name] = kind
-            continue
-        if line.startswith("# HELP ") or not line:
-            continue
-        m = SAMPLE.match(line)
-        if not m:
-            bad.append(line)
-            continue
-        labels = dict(LABEL.findall(m.group(3) or ""))
-        out.append((m.group(1), labels, float(m.group(4))))
-        if m.group(1) not in types:
-            bad.append("no TYPE before " + line)
-    check(not bad, "every /metrics line is well formed (%s)" % bad[:3])
-    return out
-
-
-def total(samples, name, **want):
-    return sum(v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in want.items()))
+    return h.parse_metrics(text, check)
 
 
 def wait_metric(url, name, expected, timeout=5.0, **want):
     """Scrapes until sum(name{want}) == expected (counters are published once per batch) or timeout."""
-    deadline = time.monotonic() + timeout
-    got = None
-    while time.monotonic() < deadline:
-        got = total(parse(scrape(url)[1]), name, **want)
-        if got == expected:
-            return got
-        time.sleep(0.05)
-    return got
+    return h.poll(lambda: total(parse(scrape(url)[1]), name, **want), expected, timeout)
 
 
 def exchange(sock, addr, msg, want_reply=True, retries=3):
@@ -109,12 +64,15 @@ def exchange(sock, addr, msg, want_reply=True, retries=3):
 
 
 def start_socket(exe, sets=(), env=None):
-    port = e2e.free_port()
-    mport = free_tcp_port()
-    srv = e2e.Server(exe, "mode: socket\n", [
-        "socket.listen=[\"127.0.0.1:%d\"]" % port, "socket.workers=2", "control.socket=\"\"",
-        "stats.metrics_listen=\"127.0.0.1:%d\"" % mport] + list(sets))
+    port = h.free_port_dual()
+    mport = h.free_port(socket.SOCK_STREAM)
+    srv = h.Stunbox(exe, "mode: socket\n", h.socket_sets(["127.0.0.1:%d" % port], 2, control="",
+                                                        metrics="127.0.0.1:%d" % mport) + list(sets), env=env)
     return srv, port, mport
+
+
+def stop_and_check(srv):
+    return h.stop_and_check(srv, check)
 
 
 # ---------------------------------------------------------------- tests
@@ -122,8 +80,8 @@ def start_socket(exe, sets=(), env=None):
 def test_socket(exe):
     srv, port, mport = start_socket(exe)
     try:
-        if not check(srv.wait_ready(), "server ready"):
-            print(srv.output())
+        if not check(srv.wait_ready(READY_TIMEOUT), "server ready"):
+            print(srv.text())
             return
         url = "http://127.0.0.1:%d/metrics" % mport
         check(srv.wait_line(r"^stunbox: metrics on %s$" % re.escape(url), 1.0) is not None,
@@ -191,11 +149,11 @@ def test_socket(exe):
         check(total(again, "stunbox_stun_requests_total") >= total(s, "stunbox_stun_requests_total"),
               "counters do not go backwards")
     finally:
-        e2e.stop_and_check(srv)
+        stop_and_check(srv)
 
 
 def test_bad_listen(exe):
-    port = e2e.free_port()
+    port = h.free_port_dual()
     base = ["--set", "socket.listen=[\"127.0.0.1:%d\"]" % port, "--set", "control.socket=\"\""]
     with tempfile.TemporaryDirectory(prefix="stunbox-metrics-") as d:
         cfg = os.path.join(d, "s.yaml")
@@ -227,18 +185,10 @@ def test_bad_listen(exe):
 def test_notify(exe):
     with tempfile.TemporaryDirectory(prefix="stunbox-notify-") as d:
         path = os.path.join(d, "notify.sock")
-        sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sink.bind(path)
-        sink.settimeout(5.0)
+        sink = h.notify_sink(path)
         env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
         env.pop("WATCHDOG_PID", None)
-        old = os.environ.copy()
-        os.environ.update(env)  # e2e.Server inherits our environment
-        try:
-            srv, port, mport = start_socket(exe)
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        srv, port, mport = start_socket(exe, env=env)
         try:
             try:
                 first = sink.recv(4096).decode()
@@ -279,7 +229,7 @@ def test_notify(exe):
                     break
             check(stopping, "STOPPING=1 at SIGTERM")
         finally:
-            e2e.stop_and_check(srv)
+            stop_and_check(srv)
             sink.close()
 
 
@@ -287,16 +237,9 @@ def test_stall(exe):
     """The stall test hook freezes the only worker after 3 datagrams: pings stop, /metrics shows it."""
     with tempfile.TemporaryDirectory(prefix="stunbox-stall-") as d:
         path = os.path.join(d, "notify.sock")
-        sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sink.bind(path)
-        sink.settimeout(5.0)
-        old = os.environ.copy()
-        os.environ.update(NOTIFY_SOCKET=path, WATCHDOG_USEC="400000", STUNBOX_TEST_STALL_AFTER_PACKETS="3")
-        try:
-            srv, port, mport = start_socket(exe, ["socket.workers=1"])
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        sink = h.notify_sink(path)
+        env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000", STUNBOX_TEST_STALL_AFTER_PACKETS="3")
+        srv, port, mport = start_socket(exe, ["socket.workers=1"], env=env)
         url = "http://127.0.0.1:%d/metrics" % mport
         try:
             msgs = []
@@ -332,7 +275,7 @@ def test_stall(exe):
                 late = ""
             check(late == "", "no WATCHDOG=1 while a worker is stalled (%r)" % late)
         finally:
-            e2e.stop_and_check(srv)
+            stop_and_check(srv)
             sink.close()
 
 
@@ -344,7 +287,7 @@ def main():
     tests = {"socket": test_socket, "bad-listen": test_bad_listen, "notify": test_notify, "stall": test_stall}
     if test == "dpdk":
         import metrics_dpdk  # noqa: E402  (kept apart: needs DPDK tools)
-        rc = metrics_dpdk.run(exe, check, scrape, parse, total, wait_metric, free_tcp_port)
+        rc = metrics_dpdk.run(exe, check, parse, wait_metric)
         if rc is not None:
             return rc
     elif test in tests:
@@ -352,11 +295,7 @@ def main():
     else:
         print("unknown test %r" % test)
         return 2
-    if e2e.failures:
-        print("%d failure(s):\n  %s" % (len(e2e.failures), "\n  ".join(e2e.failures)))
-        return 1
-    print("ok")
-    return 0
+    return check.verdict()
 
 
 if __name__ == "__main__":

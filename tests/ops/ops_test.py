@@ -26,221 +26,41 @@ Exit 0 on pass, 1 with a line per failure, 77 when skipped.
 
 import argparse
 import glob
-import json
 import os
-import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 
-SKIP = 77
-READY_TIMEOUT = 15.0
-STOP_TIMEOUT = 5.0
-CLI_TIMEOUT = 10.0
-POLL_TIMEOUT = 5.0
-MAGIC = 0x2112A442
-ATTR_SOFTWARE = 0x8022
-ATTR_FINGERPRINT = 0x8028
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import ATTR_FINGERPRINT, ATTR_SOFTWARE, SKIP, STOP_TIMEOUT, poll, send_requests  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print("%s %s" % ("PASS" if cond else "FAIL", what), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    """The real stunbox in socket mode; stdout and stderr collected line by line."""
-
-    def __init__(self, exe, tmp, config_text, sets, prefix=()):
-        self.config = os.path.join(tmp, "stunbox.yaml")
-        with open(self.config, "w") as f:
-            f.write(config_text)
-        args = list(prefix) + [exe, "-c", self.config]
-        for s in sets:
-            args += ["--set", s]
-        self.lines = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.lines.append(None)
-            self.cond.notify_all()
-
-    def mark(self):
-        with self.cond:
-            return len(self.lines)
-
-    def wait_line(self, pattern, timeout, start=0):
-        """Index of the first line at or after `start` matching `pattern`, or None (timeout or exit)."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    if self.lines[i] is None:
-                        return None
-                    if rx.search(self.lines[i]):
-                        return i
-                    i += 1
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-
-    def text(self):
-        with self.cond:
-            return "\n".join(l for l in self.lines if l is not None)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(STOP_TIMEOUT)
-            return None
+check = h.Checks("ops_test")
 
 
 def start_server(args, tmp, config_text, workers, metrics_port=None):
-    port = free_port(socket.SOCK_DGRAM)
+    port = h.free_port()
     sock = os.path.join(tmp, "run", "ctl.sock")
-    sets = ["socket.listen=[\"127.0.0.1:%d\"]" % port, "socket.workers=%d" % workers, "control.socket=\"%s\"" % sock]
-    if metrics_port is not None:
-        sets.append("stats.metrics_listen=\"127.0.0.1:%d\"" % metrics_port)
-    srv = Server(args.stunbox, tmp, config_text, sets)
-    ok = srv.wait_line(r"^stunbox: ready", READY_TIMEOUT) is not None
-    return srv, port, sock, ok
+    metrics = "127.0.0.1:%d" % metrics_port if metrics_port is not None else None
+    srv = h.Stunbox(args.stunbox, config_text,
+                    h.socket_sets(["127.0.0.1:%d" % port], workers, control=sock, metrics=metrics), workdir=tmp)
+    return srv, port, sock, srv.wait_ready()
 
 
 def cli(args, sock, *words):
     """Runs stunbox-cli once; (exit code, stdout, stderr)."""
-    p = subprocess.run([args.cli, "-s", sock] + list(words), capture_output=True, text=True, timeout=CLI_TIMEOUT)
-    return p.returncode, p.stdout, p.stderr
-
-
-def labelled(text, label):
-    """The integer after `label` in console output, or None."""
-    m = re.search(re.escape(label) + r"\s*(\d+)", text)
-    return int(m.group(1)) if m else None
-
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def metric(url, name, **want):
-    """sum(name{want}) in a fresh scrape of url (text exposition format 0.0.4)."""
-    with urllib.request.urlopen(url, timeout=5.0) as r:
-        body = r.read().decode()
-    total = 0.0
-    for line in body.splitlines():
-        if line.startswith("#") or not line:
-            continue
-        m = SAMPLE.match(line)
-        if m and m.group(1) == name:
-            labels = dict(LABEL.findall(m.group(3) or ""))
-            if all(labels.get(k) == v for k, v in want.items()):
-                total += float(m.group(4))
-    return total
-
-
-def poll(fn, expected, timeout=POLL_TIMEOUT):
-    """Calls fn() until it returns expected (counters are published once per batch) or timeout; the last value."""
-    deadline = time.monotonic() + timeout
-    got = fn()
-    while got != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        got = fn()
-    return got
-
-
-def binding_request(fingerprint=False):
-    tid = os.urandom(12)
-    if not fingerprint:
-        return struct.pack("!HHI", 0x0001, 0, MAGIC) + tid
-    import zlib
-    head = struct.pack("!HHI", 0x0001, 8, MAGIC) + tid
-    crc = (zlib.crc32(head) ^ 0x5354554E) & 0xFFFFFFFF
-    return head + struct.pack("!HHI", ATTR_FINGERPRINT, 4, crc)
-
-
-def send_requests(port, n, timeout=2.0):
-    """n Binding requests, one at a time (one send each: exact counts); how many got a success response."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    answered = 0
-    try:
-        for _ in range(n):
-            req = binding_request()
-            s.sendto(req, ("127.0.0.1", port))
-            try:
-                data, _ = s.recvfrom(2048)
-            except socket.timeout:
-                continue
-            if len(data) >= 20 and struct.unpack("!H", data[:2])[0] == 0x0101 and data[8:20] == req[8:20]:
-                answered += 1
-    finally:
-        s.close()
-    return answered
-
-
-def reply_attrs(port, retries=3):
-    """{type: value} of the attributes in the answer to one Binding request without FINGERPRINT, or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1.0)
-    try:
-        for _ in range(retries):
-            req = binding_request()
-            s.sendto(req, ("127.0.0.1", port))
-            try:
-                data, _ = s.recvfrom(2048)
-            except socket.timeout:
-                continue
-            if len(data) < 20 or data[8:20] != req[8:20]:
-                continue
-            out, off = {}, 20
-            while off + 4 <= len(data):
-                t, n = struct.unpack("!HH", data[off:off + 4])
-                out[t] = data[off + 4:off + 4 + n]
-                off += 4 + ((n + 3) & ~3)
-            return out
-    finally:
-        s.close()
-    return None
+    return h.cli(args.cli, sock, *words)
 
 
 # ---------------------------------------------------------------- tests
 
 def test_clear(args, tmp):
-    mport = free_port(socket.SOCK_STREAM)
+    mport = h.free_port(socket.SOCK_STREAM)
     srv, port, sock, ok = start_server(args, tmp, "mode: socket\n", workers=2, metrics_port=mport)
     url = "http://127.0.0.1:%d/metrics" % mport
     try:
@@ -249,19 +69,19 @@ def test_clear(args, tmp):
             return
 
         def shown_success():
-            return labelled(cli(args, sock, "show", "stun", "stats")[1], "success responses:")
+            return h.shown(cli(args, sock, "show", "stun", "stats")[1], "success responses:")
 
         def shown_requests():
-            return labelled(cli(args, sock, "show", "stun", "stats")[1], "requests (RFC 5389/8489):")
+            return h.shown(cli(args, sock, "show", "stun", "stats")[1], "requests (RFC 5389/8489):")
 
         def shown_rx():
-            return labelled(cli(args, sock, "show", "port", "stats", "all")[1], "RX-packets:")
+            return h.shown(cli(args, sock, "show", "port", "stats", "all")[1], "RX-packets:")
 
         def m_success():
-            return metric(url, "stunbox_stun_responses_total", result="success")
+            return h.metric(url, "stunbox_stun_responses_total", result="success")
 
         def m_requests():
-            return metric(url, "stunbox_stun_requests_total")
+            return h.metric(url, "stunbox_stun_requests_total")
 
         n, m = 41, 13
         check(send_requests(port, n) == n, "%d requests answered" % n)
@@ -279,7 +99,7 @@ def test_clear(args, tmp):
         check(shown_rx() == 0, "after clear: show port stats all shows RX-packets 0")
         check(m_success() == n, "after clear: /metrics still shows exactly %d success responses" % n)
         check(m_requests() == n, "after clear: /metrics still shows exactly %d requests" % n)
-        check(metric(url, "stunbox_rx_packets_total") == n, "after clear: /metrics rx_packets still %d" % n)
+        check(h.metric(url, "stunbox_rx_packets_total") == n, "after clear: /metrics rx_packets still %d" % n)
 
         check(send_requests(port, m) == m, "%d more requests answered" % m)
         got = poll(shown_success, m)
@@ -289,7 +109,7 @@ def test_clear(args, tmp):
         got = poll(m_success, n + m)
         check(got == n + m, "/metrics success responses is exactly N+M = %d (got %s)" % (n + m, got))
         check(m_requests() == n + m, "/metrics requests is exactly %d" % (n + m))
-        check(metric(url, "stunbox_rx_packets_total") == n + m, "/metrics rx_packets is exactly %d" % (n + m))
+        check(h.metric(url, "stunbox_rx_packets_total") == n + m, "/metrics rx_packets is exactly %d" % (n + m))
     finally:
         check(srv.stop() == 0, "SIGTERM: exit 0")
 
@@ -298,6 +118,35 @@ def config_text(i):
     """The i-th config of the reload cycle: fingerprint and software flip every time."""
     fp = "always" if i % 2 == 0 else "mirror"
     return fp, "ops-reload-%d" % i, "mode: socket\nstun:\n  fingerprint: %s\n  software: \"ops-reload-%d\"\n" % (fp, i)
+
+
+def reload_rounds(args, srv, sock, config_of, rounds, reply_refuses, line_refuses=None):
+    """`rounds` reloads, each after the i-th config (config_of(i): fingerprint, software, text) is written:
+    `reload` over the control socket on even rounds (its reply must not contain `reply_refuses`), SIGHUP on
+    odd ones (the log line must not contain `line_refuses`, when given). A reload counts as applied when
+    `show config` then has the new options. (applied, (fingerprint, software) of the last round)."""
+    applied, last = 0, None
+    for i in range(1, rounds + 1):
+        fp, software, text = config_of(i)
+        # Atomic replace: the daemon never reads a half-written file.
+        with open(srv.config + ".new", "w") as f:
+            f.write(text)
+        os.replace(srv.config + ".new", srv.config)
+        if i % 2 == 0:
+            rc, out, _ = cli(args, sock, "reload")
+            ok = rc == 0 and "stun options and stats.period applied" in out and reply_refuses not in out
+        else:
+            mark = srv.mark()
+            srv.proc.send_signal(signal.SIGHUP)  # under `ip netns exec` too: it execs stunbox, this is its PID
+            j = srv.wait_line(r"^stunbox: reloaded .*stun options and stats\.period applied", 5.0, mark)
+            ok = j is not None and (line_refuses is None or line_refuses not in srv.lines[j])
+        if ok:
+            rc, out, _ = cli(args, sock, "show", "config")
+            ok = ("fingerprint: %s" % fp) in out and software in out
+        applied += ok
+        last = (fp, software)
+        time.sleep(0.1)
+    return applied, last
 
 
 def test_reload(args, tmp):
@@ -313,43 +162,14 @@ def test_reload(args, tmp):
                                  "--duration", str(duration), "--timeout", "1000", "--max-loss", "0", "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.3)  # let the load ramp up before the first reload
-        rounds, applied, last = 20, 0, None
+        rounds = 20
         t0 = time.monotonic()
-        for i in range(1, rounds + 1):
-            fp, software, text = config_text(i)
-            # Atomic replace: the daemon never reads a half-written file.
-            tmpname = srv.config + ".new"
-            with open(tmpname, "w") as f:
-                f.write(text)
-            os.replace(tmpname, srv.config)
-            if i % 2 == 0:
-                rc, out, err = cli(args, sock, "reload")
-                ok = rc == 0 and "stun options and stats.period applied" in out and "reload failed" not in out
-            else:
-                mark = srv.mark()
-                srv.proc.send_signal(signal.SIGHUP)
-                ok = srv.wait_line(r"^stunbox: reloaded .*stun options and stats\.period applied", 5.0, mark) is not None
-            if ok:
-                rc, out, _ = cli(args, sock, "show", "config")
-                ok = ("fingerprint: %s" % fp) in out and software in out
-            applied += ok
-            last = (fp, software)
-            time.sleep(0.1)
+        applied, last = reload_rounds(args, srv, sock, config_text, rounds, "reload failed")
         spent = time.monotonic() - t0
         check(applied == rounds, "%d of %d reloads (console and SIGHUP alternating) applied" % (applied, rounds))
         check(spent < duration, "the reloads all happened during the load (%.2f s of %.1f s)" % (spent, duration))
         check(load.poll() is None, "the load was still running after the last reload")
-        try:
-            out, err = load.communicate(timeout=duration + 15)
-        except subprocess.TimeoutExpired:
-            load.kill()
-            out, err = load.communicate()
-        lines = out.strip().splitlines()
-        try:
-            res = json.loads(lines[-1])
-        except (IndexError, ValueError):
-            res = {}
-            print(out, err)
+        res = h.finish_load(load, duration + 15)
         check(res.get("sent", 0) > 1000, "load sent requests (%s)" % res.get("sent"))
         check(res.get("lost") == 0, "no request lost across the reloads (%s)" % res.get("lost"))
         check(res.get("invalid") == 0, "no invalid answer (%s %s)" % (res.get("invalid"), res.get("invalid_reasons")))
@@ -358,7 +178,7 @@ def test_reload(args, tmp):
         check(load.returncode == 0, "stunbox-load exits 0 (%s)" % load.returncode)
 
         # The data path runs the last config: always -> FINGERPRINT even though the request had none.
-        attrs = reply_attrs(port)
+        attrs = h.reply_attrs(port)
         check(attrs is not None, "answered after the reloads")
         if attrs is not None:
             fp, software = last
@@ -371,7 +191,7 @@ def test_reload(args, tmp):
         with open(srv.config, "w") as f:
             f.write(text)
         rc, out, _ = cli(args, sock, "reload")
-        attrs = reply_attrs(port)
+        attrs = h.reply_attrs(port)
         check(attrs is not None and (ATTR_FINGERPRINT in attrs) == (fp == "always")
               and attrs.get(ATTR_SOFTWARE, b"").rstrip(b"\0").decode(errors="replace") == software,
               "a further reload to fingerprint %s / %s shows in the answers" % (fp, software))
@@ -410,47 +230,15 @@ IF_CLIENT, IF_APPLIANCE = "sbxo%dc" % os.getpid(), "sbxo%dd" % os.getpid()
 ADDR_CLIENT, ADDR_APPLIANCE = "198.18.7.1", "198.18.7.2"
 
 
-def ip(*words):
-    return subprocess.run(["ip"] + list(words), capture_output=True, text=True, timeout=30)
-
-
-def netns_down():
-    for ns in (NS_CLIENT, NS_APPLIANCE):
-        ip("netns", "del", ns)
-
-
-def netns_up():
-    """Two namespaces of our own joined by a veth; None on success, else why not."""
-    netns_down()
-    for cmd in (["netns", "add", NS_CLIENT], ["netns", "add", NS_APPLIANCE],
-                ["-n", NS_CLIENT, "link", "add", IF_CLIENT, "type", "veth", "peer", "name", IF_APPLIANCE,
-                 "netns", NS_APPLIANCE],
-                ["-n", NS_CLIENT, "addr", "add", ADDR_CLIENT + "/24", "dev", IF_CLIENT],
-                ["-n", NS_CLIENT, "link", "set", IF_CLIENT, "up"], ["-n", NS_CLIENT, "link", "set", "lo", "up"],
-                ["-n", NS_APPLIANCE, "link", "set", IF_APPLIANCE, "up"]):
-        r = ip(*cmd)
-        if r.returncode != 0:
-            return "ip %s: %s" % (" ".join(cmd), r.stderr.strip())
-    ip("netns", "exec", NS_APPLIANCE, "sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % IF_APPLIANCE)
-    # As scripts/netns-lab.sh: with TX checksum offload the client's datagrams reach af_packet with
-    # partial checksums (dropped as bad), and GRO would merge frames before the PMD sees them.
-    for ns, ifname in ((NS_CLIENT, IF_CLIENT), (NS_APPLIANCE, IF_APPLIANCE)):
-        for feature in ("tx", "rx", "gro", "gso", "tso"):
-            ip("netns", "exec", ns, "ethtool", "-K", ifname, feature, "off")
-        r = ip("netns", "exec", ns, "ethtool", "-k", ifname)
-        if "tx-checksumming: off" not in r.stdout:
-            return "cannot turn off TX checksum offload on %s (ethtool missing?)" % ifname
-    return None
-
 
 def test_reload_dpdk(args, tmp):
     """reload under load on the DPDK path: net_af_packet on a veth in namespaces we create (root only)."""
     if os.geteuid() != 0:
         print("SKIP needs root (network namespaces, AF_PACKET)")
         return SKIP
-    why = netns_up()
+    why = h.veth_namespaces(NS_CLIENT, IF_CLIENT, ADDR_CLIENT, NS_APPLIANCE, IF_APPLIANCE)
     if why is not None:
-        netns_down()
+        h.netns_del(NS_CLIENT, NS_APPLIANCE)
         print("SKIP " + why)
         return SKIP
     load = None
@@ -462,9 +250,9 @@ def test_reload_dpdk(args, tmp):
         return fp, software, DPDK_CONFIG.format(fp=fp, software=software, iface=IF_APPLIANCE, addr=ADDR_APPLIANCE)
 
     try:
-        srv = Server(args.stunbox, tmp, cfg(0)[2], ["control.socket=\"%s\"" % sock],
-                     prefix=["ip", "netns", "exec", NS_APPLIANCE])
-        if not check(srv.wait_line(r"^stunbox: ready", 30.0) is not None, "dpdk mode on net_af_packet starts"):
+        srv = h.Stunbox(args.stunbox, cfg(0)[2], ["control.socket=\"%s\"" % sock], workdir=tmp,
+                        prefix=["ip", "netns", "exec", NS_APPLIANCE])
+        if not check(srv.wait_ready(30.0), "dpdk mode on net_af_packet starts"):
             print(srv.text())
             return None
         in_client = ["ip", "netns", "exec", NS_CLIENT]
@@ -479,40 +267,13 @@ def test_reload_dpdk(args, tmp):
                                              "--max-loss", "0", "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.3)
-        rounds, applied, last = 20, 0, None
+        rounds = 20
         t0 = time.monotonic()
-        for i in range(1, rounds + 1):
-            fp, software, text = cfg(i)
-            with open(srv.config + ".new", "w") as f:
-                f.write(text)
-            os.replace(srv.config + ".new", srv.config)
-            if i % 2 == 0:
-                rc, out, _ = cli(args, sock, "reload")
-                ok = rc == 0 and "stun options and stats.period applied" in out and "NOT applied" not in out
-            else:
-                mark = srv.mark()
-                srv.proc.send_signal(signal.SIGHUP)  # `ip netns exec` execs stunbox: this is its PID
-                j = srv.wait_line(r"^stunbox: reloaded .*stun options and stats\.period applied", 5.0, mark)
-                ok = j is not None and "NOT applied" not in srv.lines[j]
-            if ok:
-                rc, out, _ = cli(args, sock, "show", "config")
-                ok = ("fingerprint: %s" % fp) in out and software in out
-            applied += ok
-            last = (fp, software)
-            time.sleep(0.1)
+        applied, last = reload_rounds(args, srv, sock, cfg, rounds, "NOT applied", "NOT applied")
         spent = time.monotonic() - t0
         check(applied == rounds, "dpdk: %d of %d reloads (console and SIGHUP alternating) applied" % (applied, rounds))
         check(spent < duration, "dpdk: the reloads all happened during the load (%.2f s of %.1f s)" % (spent, duration))
-        try:
-            out, err = load.communicate(timeout=duration + 15)
-        except subprocess.TimeoutExpired:
-            load.kill()
-            out, err = load.communicate()
-        try:
-            res = json.loads(out.strip().splitlines()[-1])
-        except (IndexError, ValueError):
-            res = {}
-            print(out, err)
+        res = h.finish_load(load, duration + 15)
         check(res.get("sent", 0) > 10000, "dpdk: load sent requests (%s)" % res.get("sent"))
         check(res.get("lost") == 0, "dpdk: no request lost across the reloads (%s)" % res.get("lost"))
         check(res.get("invalid") == 0, "dpdk: no invalid answer (%s %s)" % (res.get("invalid"),
@@ -535,11 +296,7 @@ def test_reload_dpdk(args, tmp):
                  "        break\n" % ADDR_APPLIANCE)
         r = subprocess.run(in_client + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=15)
         data = bytes.fromhex(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip() else b""
-        attrs, off = {}, 20
-        while off + 4 <= len(data):
-            t, n = struct.unpack("!HH", data[off:off + 4])
-            attrs[t] = data[off + 4:off + 4 + n]
-            off += 4 + ((n + 3) & ~3)
+        attrs = h.stun_attrs(data)
         check(bool(data) and (ATTR_FINGERPRINT in attrs) == (fp == "always")
               and attrs.get(ATTR_SOFTWARE, b"").decode(errors="replace") == software,
               "dpdk: the answer carries the last reload's options (fingerprint %s, software %s)" % (fp, software))
@@ -549,7 +306,7 @@ def test_reload_dpdk(args, tmp):
             load.wait(STOP_TIMEOUT)
         if srv is not None:
             check(srv.stop() == 0, "dpdk: SIGTERM: exit 0")
-        netns_down()
+        h.netns_del(NS_CLIENT, NS_APPLIANCE)
     return None
 
 
@@ -590,11 +347,7 @@ def main():
             rc = {"clear": test_clear, "reload": test_reload, "reload-dpdk": test_reload_dpdk}[args.test](args, tmp)
         if rc is not None:
             return rc
-    if failures:
-        print("%d failure(s):\n  %s" % (len(failures), "\n  ".join(failures)))
-        return 1
-    print("ok")
-    return 0
+    return check.verdict()
 
 
 if __name__ == "__main__":

@@ -35,23 +35,18 @@ import sys
 import tempfile
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import socket_e2e as e2e  # noqa: E402  (Server: the real binary, its output line by line)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import stun_blackbox as bb  # noqa: E402
+import stunbox_harness as h  # noqa: E402
+from stunbox_harness import CLI_TIMEOUT, SKIP  # noqa: E402
 
-SKIP = 77
-CLI_TIMEOUT = 10.0
+READY_TIMEOUT = 10.0
 RELOAD_TIMEOUT = 5.0
 
-failures = []
-
-
-def check(cond, what):
-    print("%s %s" % ("PASS" if cond else "FAIL", what), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+check = h.Checks("privdrop_test")
 
 
 def nobody():
@@ -73,14 +68,6 @@ def free_low_port():
         finally:
             s.close()
     raise RuntimeError("no free UDP port below 1024")
-
-
-def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def status_fields(path):
@@ -112,7 +99,7 @@ def stun_ok(listen):
 
 def reload_line(srv):
     """SIGHUP, then the next "stunbox: reload..." line (or None after RELOAD_TIMEOUT)."""
-    mark = len(srv.lines)
+    mark = srv.mark()
     srv.proc.send_signal(signal.SIGHUP)
     i = srv.wait_line(r"^stunbox: reload", RELOAD_TIMEOUT, mark)
     return srv.lines[i] if i is not None else None
@@ -128,11 +115,11 @@ def config_text(listen, user, control, metrics=None):
 
 
 def start(exe, text, workdir):
-    srv = e2e.Server(exe, text, workdir=workdir)
-    if not srv.wait_ready():
-        srv.stop(signal.SIGKILL)
-        raise SystemExit("FAIL server did not print its ready line:\n%s" % srv.output())
-    return srv
+    return h.start(exe, text, workdir=workdir, ready_timeout=READY_TIMEOUT)
+
+
+def stop_and_check(srv):
+    return h.stop_and_check(srv, check)
 
 
 def test_drop(exe, cli):
@@ -141,7 +128,7 @@ def test_drop(exe, cli):
     tmp = tempfile.mkdtemp(prefix="stunbox-privdrop-")
     os.chmod(tmp, 0o755)  # nobody may traverse it: only the file's own mode decides readability
     try:
-        low, high, mport = free_low_port(), e2e.free_port(), free_tcp_port()
+        low, high, mport = free_low_port(), h.free_port_dual(), h.free_port(socket.SOCK_STREAM)
         listen = ["127.0.0.1:%d" % low, "127.0.0.1:%d" % high, "[::1]:%d" % high]
         control = os.path.join(tmp, "run", "stunbox.sock")  # run/ does not exist: stunbox creates it
         srv = start(exe, config_text(listen, "nobody", control, "127.0.0.1:%d" % mport), tmp)
@@ -207,8 +194,7 @@ def test_drop(exe, cli):
                   "reload names socket.user as restart-only: %r" % line)
             check(status_fields("/proc/%d/status" % pid)["Uid"] == ids % ((uid,) * 4), "still nobody after it")
         finally:
-            counters = e2e.stop_and_check(srv)
-            failures.extend(f for f in e2e.failures if f not in failures)
+            counters = stop_and_check(srv)
         check(counters.get("stun_success", 0) >= answered,
               "final counters count the answers (%s >= %d)" % (counters.get("stun_success"), answered))
         check(not os.path.lexists(control), "control socket removed at exit (by nobody)")
@@ -217,7 +203,7 @@ def test_drop(exe, cli):
         fixed = os.path.join(tmp, "fixed")
         os.mkdir(fixed, 0o755)
         control = os.path.join(fixed, "stunbox.sock")
-        port = e2e.free_port()
+        port = h.free_port_dual()
         srv = start(exe, config_text(["127.0.0.1:%d" % port], "nobody", control), tmp)
         try:
             check(srv.wait_line(r"^stunbox: note: user nobody cannot write %s: " % re.escape(fixed), 0) is not None,
@@ -225,8 +211,7 @@ def test_drop(exe, cli):
             check(stun_ok("127.0.0.1:%d" % port), "serving with the note")
             check(os.lstat(fixed).st_uid == 0, "a directory that was there is never handed over")
         finally:
-            e2e.stop_and_check(srv)
-            failures.extend(f for f in e2e.failures if f not in failures)
+            stop_and_check(srv)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -245,7 +230,7 @@ def test_not_root(exe):
         with open(wrapper, "w") as f:
             f.write('#!/bin/sh\nexec %s --reuid=%d --regid=%d --clear-groups %s "$@"\n' % (setpriv, uid, gid, exe))
         os.chmod(wrapper, 0o755)
-        port = e2e.free_port()
+        port = h.free_port_dual()
         cfg = os.path.join(tmp, "root.yaml")
         with open(cfg, "w") as f:
             f.write(config_text(["127.0.0.1:%d" % port], "root", ""))
@@ -276,8 +261,7 @@ def test_not_root(exe):
             check(st["Uid"].split() == [str(uid)] * 4 and st["NoNewPrivs"] == "1", "nobody, NoNewPrivs 1")
             check(stun_ok("127.0.0.1:%d" % port), "STUN answered")
         finally:
-            e2e.stop_and_check(srv)
-            failures.extend(f for f in e2e.failures if f not in failures)
+            stop_and_check(srv)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
@@ -304,11 +288,7 @@ def main():
         test_drop(exe, os.path.abspath(a.cli))
     elif test_not_root(exe) == SKIP:
         return SKIP
-    if failures:
-        print("%d failure(s):\n  %s" % (len(failures), "\n  ".join(failures)))
-        return 1
-    print("ok")
-    return 0
+    return check.verdict()
 
 
 if __name__ == "__main__":
