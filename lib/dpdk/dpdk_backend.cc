@@ -342,6 +342,8 @@ Status Backend::setup() {
   if (workers_.empty()) {
     return Error{"need at least one worker lcore besides the main lcore: give EAL -l 0-1 or more"};
   }
+  // EAL, hugepages and the device need their privileges for the whole run.
+  if (!cfg_.socket.user.empty()) warn("socket.user is ignored in dpdk mode (stunbox keeps its privileges)");
 
   // Ports and their queue counts.
   std::vector<uint16_t> max_queues;
