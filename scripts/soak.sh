@@ -62,12 +62,19 @@ done
 seconds=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 }')
 ((seconds >= 30 && seconds <= 3600)) || die "--minutes must be between 0.5 and 60, got '$minutes'"
 case $mode in socket|dpdk|both) ;; *) die "--mode must be socket, dpdk or both, got '$mode'" ;; esac
-[[ $(id -u) -eq 0 ]] || die "must run as root (source ports 53/123, network namespaces, AF_PACKET, /proc/PID/mem): sudo $0"
+[[ $(id -u) -eq 0 ]] || die "must run as root (source ports 53/123, network namespaces, AF_PACKET): sudo $0"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [[ $build = /* ]] || build=$root/$build
 stunbox=$build/app/stunbox/stunbox
 load=$build/app/stunbox-load/stunbox-load
+if [[ ! -x $stunbox || ! -x $load ]]; then
+  # A fresh checkout: the packages the lab and the clients need, then the build.
+  echo "soak: building into $build" >&2
+  "$root/scripts/setup.sh" --test >&2 || die "scripts/setup.sh --test failed"
+  [[ -f $build/build.ninja ]] || meson setup "$build" "$root" >/dev/null || die "meson setup $build failed"
+  ninja -C "$build" app/stunbox/stunbox app/stunbox-load/stunbox-load >/dev/null || die "build failed: ninja -C $build"
+fi
 for exe in "$stunbox" "$load"; do
   [[ -x $exe ]] || die "$exe not found: build first (ninja -C $build)"
 done
