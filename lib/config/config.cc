@@ -425,12 +425,15 @@ ListenAddress parse_listen(const Node& n, const std::string& path) {
   return la;
 }
 
-IpPrefix parse_prefix(const Node& n, const std::string& path) {
-  std::string text = R::scalar(n, path, "an address string like \"198.18.0.2/24\"").text;
-  auto bad = [&](const std::string& why) { fail(n.origin, path, "bad address \"" + text + "\": " + why); };
+// "ADDR[/LEN]" (no LEN: a host prefix), LEN from min_len to 32 or 128. Every
+// error reads `bad KIND "TEXT": why`.
+IpPrefix split_prefix(const Node& n, const std::string& path, const std::string& text, const char* kind,
+                      unsigned min_len) {
+  auto bad = [&](const std::string& why) {
+    fail(n.origin, path, std::string("bad ") + kind + " \"" + text + "\": " + why);
+  };
   size_t slash = text.find('/');
-  std::string host = text.substr(0, slash);
-  auto ip = parse_ip(host);
+  auto ip = parse_ip(text.substr(0, slash));
   if (!ip) bad("expected IPv4[/LEN] or IPv6[/LEN]");
   IpPrefix p;
   p.text = text;
@@ -439,10 +442,17 @@ IpPrefix parse_prefix(const Node& n, const std::string& path) {
   p.length = static_cast<uint8_t>(max_len);
   if (slash != std::string::npos) {
     uint64_t len = 0;
-    if (!parse_u64(std::string_view(text).substr(slash + 1), len) || len < 1 || len > max_len)
-      bad("prefix length must be between 1 and " + std::to_string(max_len));
+    if (!parse_u64(std::string_view(text).substr(slash + 1), len) || len < min_len || len > max_len)
+      bad("prefix length must be between " + std::to_string(min_len) + " and " + std::to_string(max_len));
     p.length = static_cast<uint8_t>(len);
   }
+  return p;
+}
+
+IpPrefix parse_prefix(const Node& n, const std::string& path) {
+  std::string text = R::scalar(n, path, "an address string like \"198.18.0.2/24\"").text;
+  auto bad = [&](const std::string& why) { fail(n.origin, path, "bad address \"" + text + "\": " + why); };
+  IpPrefix p = split_prefix(n, path, text, "address", 1);
   if (is_wildcard(p.ip)) bad("the unspecified address cannot be owned");
   if (is_v4_multicast(p.ip) || is_v6_multicast(p.ip)) bad("a multicast address cannot be owned");
   if (!p.ip.v6) {
@@ -781,20 +791,8 @@ void read_control(const Node& n, const std::string& path, ControlSection& c) {
 IpPrefix parse_cidr(const Node& n, const std::string& path) {
   std::string text = R::scalar(n, path, "a CIDR string like \"198.18.0.0/15\"").text;
   auto bad = [&](const std::string& why) { fail(n.origin, path, "bad CIDR \"" + text + "\": " + why); };
-  size_t slash = text.find('/');
-  auto ip = parse_ip(text.substr(0, slash));
-  if (!ip) bad("expected IPv4[/LEN] or IPv6[/LEN]");
-  IpPrefix p;
-  p.text = text;
-  p.ip = *ip;
-  unsigned max_len = ip->v6 ? 128 : 32;
-  p.length = static_cast<uint8_t>(max_len);
-  if (slash != std::string::npos) {
-    uint64_t len = 0;
-    if (!parse_u64(std::string_view(text).substr(slash + 1), len) || len > max_len)
-      bad("prefix length must be between 0 and " + std::to_string(max_len));
-    p.length = static_cast<uint8_t>(len);
-  }
+  IpPrefix p = split_prefix(n, path, text, "CIDR", 0);
+  const unsigned max_len = p.ip.v6 ? 128 : 32;
   for (unsigned bit = p.length; bit < max_len; ++bit)
     if (p.ip.bytes[bit / 8] & (0x80 >> (bit % 8))) bad("host bits set after /" + std::to_string(p.length));
   return p;
