@@ -87,17 +87,15 @@ inline uint64_t raw_addr_v6(const uint8_t* a) noexcept {
 // Sum of bytes p[0, n) as a host-order partial sum (see above); `initial`
 // is another host-order partial sum. Inline so the fixed-size header sums
 // unroll.
-inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept;
+inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial = 0) noexcept {
+  return initial + bswap16(fold(raw_sum(p, n)));
+}
 
 // The checksum field value (host order): complement of the folded sum.
 inline uint16_t finish(uint64_t s) noexcept { return static_cast<uint16_t>(~fold(s)); }
 
 // True when a received region (including its checksum field) sums to 0xFFFF.
 inline bool verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
-
-inline uint32_t sum(const uint8_t* p, size_t n, uint32_t initial) noexcept {
-  return initial + bswap16(fold(raw_sum(p, n)));
-}
 
 // Raw domain: true when a received region's raw sum is valid; the checksum
 // field (network order, store with memcpy) for a region whose raw sum is
