@@ -117,7 +117,7 @@ def main() -> int:
                 print("soak_sample: metrics endpoint not answering yet", file=sys.stderr)
             elif reasons is None:
                 # Drop reasons: every name the endpoint exports (all of them, zero or not).
-                reasons = sorted(k for k in c if k not in BASE_COLUMNS and k != "mbuf_in_use")
+                reasons = sorted(k for k in c if k not in BASE_COLUMNS)
                 out.write(",".join(BASE_COLUMNS + reasons) + "\n")
             if reasons is not None:
                 row.update({k: c.get(k, "") for k in BASE_COLUMNS[4:] + reasons if k != "drops_total"})
