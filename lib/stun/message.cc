@@ -35,6 +35,9 @@ std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool c
         // after MESSAGE-INTEGRITY, which we understand anyway) is ignored.
         after_integrity = true;
         out.integrity = true;
+      } else if (type == attr::kChangeRequest && alen == 4 &&
+                 (msg[off + 7] & (kChangeIpFlag | kChangePortFlag)) == 0) {
+        out.change_request = true;  // asks for nothing: a plain Binding request (RFC 5780 s7.2)
       } else if (!understood(type, classic)) {
         bool seen = false;
         for (size_t i = 0; i < out.n_unknown; ++i) seen |= out.unknown[i] == type;

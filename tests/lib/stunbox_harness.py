@@ -323,6 +323,51 @@ def stun_attrs(data: bytes) -> dict[int, bytes]:
     return out
 
 
+def debian_stun_client(check: Checks, server: str, port: int, client_ip: str, prefix: tuple[str, ...] = (),
+                       change_supported: bool = False) -> None:
+    """Debian's `stun -v` (package stun-client, RFC 3489, IPv4 only) against server:port: its first request
+    (classic, CHANGE-REQUEST 0) must get a Binding success whose MAPPED-ADDRESS is the client's own address;
+    its change requests (flags 4 = change IP, 2 = change port) get 420 while no RFC 5780 pair is configured.
+    `prefix` runs it elsewhere (e.g. ip netns exec NS)."""
+    try:
+        r = subprocess.run(list(prefix) + ["stun", f"{server}:{port}", "-v"], capture_output=True, text=True,
+                           timeout=30)
+    except subprocess.TimeoutExpired:
+        check(False, f"stun -v {server}:{port} finished within 30 s")
+        return
+    out = r.stdout + r.stderr
+    opened = re.search(r"Opened port (\d+) with fd", out)
+    sent = re.findall(r"Encoding ChangeRequest: (\d+)\s+About to send msg of len \d+ to ([\d.]+):(\d+)", out)
+    to_server = [int(flags) for flags, ip, p in sent if ip == server and int(p) == port]
+    if not check(opened is not None and to_server[:3] == [0, 4, 2],
+                 f"stun -v {server}:{port}: sent CHANGE-REQUEST 0, 4, 2 to the server (sent {to_server})"):
+        print(out)
+        return
+    # Each received message: the attribute lines printed before "Received message of type T id=K".
+    msgs, attrs = {}, []
+    for line in out.splitlines():
+        m = re.match(r"Received message of type (\d+)\s+id=(\d+)", line)
+        if m:
+            msgs[int(m.group(2))] = (int(m.group(1)), attrs)
+            attrs = []
+        elif not line.startswith("Received stun message"):
+            attrs.append(line.strip())
+    own = f"{client_ip}:{opened.group(1)}"
+    first = msgs.get(1)
+    ok = first is not None and first[0] == 0x0101 and f"MappedAddress = {own}" in first[1]
+    check(ok, f"stun -v {server}:{port}: CHANGE-REQUEST 0 answered with a Binding success, MappedAddress = {own}"
+          + ("" if ok else f"\n{out}"))
+    for tid, flags in ((2, 4), (3, 2)):
+        got = msgs.get(tid)
+        if change_supported:
+            ok = got is not None and got[0] == 0x0101
+            what = "a Binding success"
+        else:
+            ok = got is not None and got[0] == 0x0111 and any(a.startswith("ErrorCode = 4 20") for a in got[1])
+            what = "420 Unknown Attribute"
+        check(ok, f"stun -v {server}:{port}: CHANGE-REQUEST {flags} answered with {what}" + ("" if ok else f"\n{out}"))
+
+
 def _exchange(s: socket.socket, dest: tuple[str, int]) -> tuple[bytes, bytes | None]:
     """A fresh Binding request sent on `s` and the first datagram back within the socket's timeout."""
     req = binding_request()
