@@ -468,9 +468,16 @@ std::string Backend::summary() const {
   std::string o = "stunbox: dpdk mode, main lcore " + std::to_string(rte_get_main_lcore()) + "\n";
   for (const PortSetup& p : ports_) o += describe(p) + "\n";
   for (const LcoreWork& w : work_) {
-    o += "  lcore " + std::to_string(w.lcore) + ":";
-    for (const QueueContext* q : w.queues) o += " " + std::to_string(q->port_index) + ":" + std::to_string(q->queue_id);
-    o += "\n";
+    o += "  lcore ";
+    o += std::to_string(w.lcore);
+    o += ':';
+    for (const QueueContext* q : w.queues) {
+      o += ' ';
+      o += std::to_string(q->port_index);
+      o += ':';
+      o += std::to_string(q->queue_id);
+    }
+    o += '\n';
   }
   for (const auto& [socket, size] : pool_sizes_) {
     o += "  mempool socket " + std::to_string(socket) + ": " + std::to_string(size) + " mbufs of " +
