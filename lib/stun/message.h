@@ -100,8 +100,10 @@ inline constexpr bool comprehension_required(uint16_t type) { return type < 0x80
 //     tells them plainly.
 //   CHANGE-REQUEST (see scan_attributes): understood when it asks for no
 //     change (all flags clear: stuntman's and Debian's `stun` clients put one
-//     in every plain Binding request), 420 when it asks for a change the
-//     server does not make or its value is not the 4 bytes RFC 5780 s7.2 defines.
+//     in every plain Binding request), and on an RFC 5780 endpoint whatever
+//     it asks; elsewhere 420 when it asks for a change, or when its value is
+//     not the 4 bytes RFC 5780 s7.2 defines.
+//   RESPONSE-PORT: understood on an RFC 5780 endpoint only (s7.5).
 //   RFC 3489 response-only types (SOURCE-ADDRESS, CHANGED-ADDRESS, PASSWORD,
 //     REFLECTED-FROM) in an RFC 5389+ request: reserved there (RFC 8489 s18.3).
 //   BANDWIDTH 0x0010 and TIMER-VAL 0x0021: reserved, never standardised.
@@ -178,10 +180,15 @@ inline constexpr size_t kMaxUnknownAttributes = 16;
 
 // What the single pass over the attributes found.
 struct AttributeScan {
-  bool fingerprint = false;  // FINGERPRINT present, last and correct
-  bool integrity = false;    // MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 present
-  bool change_request = false;  // a CHANGE-REQUEST asking for no change (understood)
-  uint8_t n_unknown = 0;     // distinct unknown comprehension-required types, capped
+  bool fingerprint = false;     // FINGERPRINT present, last and correct
+  bool integrity = false;       // MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 present
+  bool change_request = false;  // a CHANGE-REQUEST was understood (see change_flags)
+  uint8_t change_flags = 0;     // kChangeIpFlag | kChangePortFlag over every understood CHANGE-REQUEST
+  bool response_port = false;   // RESPONSE-PORT present and understood (RFC 5780 endpoints only)
+  uint16_t response_port_value = 0;  // its port, host order
+  bool padding = false;         // PADDING present (RFC 5780 s7.6)
+  uint16_t padding_length = 0;  // the first PADDING's value length
+  uint8_t n_unknown = 0;        // distinct unknown comprehension-required types, capped
   std::array<uint16_t, kMaxUnknownAttributes> unknown{};
 };
 
@@ -190,10 +197,12 @@ struct AttributeScan {
 // FINGERPRINT last and correct (s14.7), unknown comprehension-required types
 // collected, except after MESSAGE-INTEGRITY(-SHA256), where everything but
 // FINGERPRINT is ignored (s14.5, s14.6). A CHANGE-REQUEST with no flag set
-// is understood; one asking for a change (or not 4 bytes long) is listed as
+// is understood; one asking for a change is understood only when `rfc5780`
+// (the request reached an RFC 5780 endpoint), and so is RESPONSE-PORT; a
+// CHANGE-REQUEST or RESPONSE-PORT whose value is not 4 bytes is listed as
 // unknown. Returns the drop reason or nullopt.
-std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool classic,
-                                          AttributeScan& out) noexcept;
+std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool classic, AttributeScan& out,
+                                          bool rfc5780 = false) noexcept;
 
 struct Attribute {
   uint16_t type = 0;

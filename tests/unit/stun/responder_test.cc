@@ -358,16 +358,19 @@ TEST(Responder420, ListCappedAndLargestResponseFitsExactly) {
   const Bytes req = b.bytes();
   const std::string sw(kMaxSoftwareBytes, 's');
   const ResponderConfig cfg = config(FingerprintPolicy::always, true, sw);
-  const Trial r = run(req, cfg, v6_client(), kMaxResponseSize);
+  // ERROR-CODE 28, UNKNOWN-ATTRIBUTES 4 + 32, SOFTWARE 4 + 508, FINGERPRINT 8.
+  constexpr size_t kLargest420 = kHeaderSize + 28 + 36 + 512 + 8;
+  static_assert(kLargest420 <= kMaxResponseSize);
+  const Trial r = run(req, cfg, v6_client(), kLargest420);
   ASSERT_EQ(r.answer.outcome, Outcome::error);
-  EXPECT_EQ(r.answer.length, kMaxResponseSize);
+  EXPECT_EQ(r.answer.length, kLargest420);
   MessageView v(r.out.data(), r.out.size());
   EXPECT_EQ(v.validate(), std::nullopt);
   auto ua = v.find(attr::kUnknownAttributes);
   ASSERT_TRUE(ua.has_value());
   EXPECT_EQ(ua->length, 2 * kMaxUnknownAttributes);
   EXPECT_TRUE(r.guard_ok);
-  const Trial tight = run(req, cfg, v6_client(), kMaxResponseSize - 1);
+  const Trial tight = run(req, cfg, v6_client(), kLargest420 - 1);
   EXPECT_EQ(tight.answer.reason, DropReason::stun_no_room);
   EXPECT_TRUE(tight.untouched);
 }
