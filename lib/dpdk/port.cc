@@ -13,33 +13,25 @@
 namespace stunbox::dpdk {
 namespace {
 
-struct RssName {
-  const char* name;
-  uint64_t bits;
+// The RTE_ETH_RSS_* bits of each name of config::kRssTypeNames, in the same order: the config
+// owns the names (what the file accepts), this table only maps them.
+constexpr uint64_t kRssBits[] = {
+    RTE_ETH_RSS_IPV4,                // ipv4
+    RTE_ETH_RSS_FRAG_IPV4,           // ipv4-frag
+    RTE_ETH_RSS_NONFRAG_IPV4_UDP,    // ipv4-udp
+    RTE_ETH_RSS_NONFRAG_IPV4_TCP,    // ipv4-tcp
+    RTE_ETH_RSS_NONFRAG_IPV4_OTHER,  // ipv4-other
+    RTE_ETH_RSS_IPV6,                // ipv6
+    RTE_ETH_RSS_FRAG_IPV6,           // ipv6-frag
+    RTE_ETH_RSS_NONFRAG_IPV6_UDP,    // ipv6-udp
+    RTE_ETH_RSS_NONFRAG_IPV6_TCP,    // ipv6-tcp
+    RTE_ETH_RSS_NONFRAG_IPV6_OTHER,  // ipv6-other
+    RTE_ETH_RSS_IPV6_EX,             // ipv6-ex
+    RTE_ETH_RSS_IPV6_UDP_EX,         // ipv6-udp-ex
+    RTE_ETH_RSS_IPV6_TCP_EX,         // ipv6-tcp-ex
+    RTE_ETH_RSS_L2_PAYLOAD,          // l2-payload
 };
-constexpr RssName kRssNames[] = {
-    {"ipv4", RTE_ETH_RSS_IPV4},
-    {"ipv4-frag", RTE_ETH_RSS_FRAG_IPV4},
-    {"ipv4-tcp", RTE_ETH_RSS_NONFRAG_IPV4_TCP},
-    {"ipv4-udp", RTE_ETH_RSS_NONFRAG_IPV4_UDP},
-    {"ipv4-sctp", RTE_ETH_RSS_NONFRAG_IPV4_SCTP},
-    {"ipv4-other", RTE_ETH_RSS_NONFRAG_IPV4_OTHER},
-    {"ipv6", RTE_ETH_RSS_IPV6},
-    {"ipv6-frag", RTE_ETH_RSS_FRAG_IPV6},
-    {"ipv6-tcp", RTE_ETH_RSS_NONFRAG_IPV6_TCP},
-    {"ipv6-udp", RTE_ETH_RSS_NONFRAG_IPV6_UDP},
-    {"ipv6-sctp", RTE_ETH_RSS_NONFRAG_IPV6_SCTP},
-    {"ipv6-other", RTE_ETH_RSS_NONFRAG_IPV6_OTHER},
-    {"ipv6-ex", RTE_ETH_RSS_IPV6_EX},
-    {"ipv6-tcp-ex", RTE_ETH_RSS_IPV6_TCP_EX},
-    {"ipv6-udp-ex", RTE_ETH_RSS_IPV6_UDP_EX},
-    {"l2-payload", RTE_ETH_RSS_L2_PAYLOAD},
-    {"port", RTE_ETH_RSS_PORT},
-    {"esp", RTE_ETH_RSS_ESP},
-    {"ah", RTE_ETH_RSS_AH},
-    {"gtpu", RTE_ETH_RSS_GTPU},
-    {"l2tpv3", RTE_ETH_RSS_L2TPV3},
-};
+static_assert(std::size(kRssBits) == config::kRssTypeNames.size(), "one RTE_ETH_RSS_* value per config RSS type name");
 
 std::string errno_text(int rc) { return rte_strerror(rc < 0 ? -rc : rc); }
 
@@ -63,9 +55,9 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
   uint64_t bits = 0;
   for (const std::string& n : names) {
     bool found = false;
-    for (const RssName& r : kRssNames) {
-      if (n == r.name) {
-        bits |= r.bits;
+    for (size_t i = 0; i < std::size(kRssBits); ++i) {
+      if (n == config::kRssTypeNames[i]) {
+        bits |= kRssBits[i];
         found = true;
         break;
       }
@@ -77,11 +69,11 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
 
 std::string rss_types_to_string(uint64_t bits) {
   std::string out;
-  for (const RssName& r : kRssNames) {
-    if ((bits & r.bits) == r.bits) {
+  for (size_t i = 0; i < std::size(kRssBits); ++i) {
+    if ((bits & kRssBits[i]) == kRssBits[i]) {
       if (!out.empty()) out += ' ';
-      out += r.name;
-      bits &= ~r.bits;
+      out += config::kRssTypeNames[i];
+      bits &= ~kRssBits[i];
     }
   }
   if (bits != 0) {
