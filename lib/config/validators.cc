@@ -8,23 +8,25 @@
 
 namespace stunbox::config {
 
+namespace {
+
 // Names are checked against the user and group databases now, so a typo
 // fails at load (and --check-config), not after the sockets are bound.
-void check_user_exists(const At& at, const Config& c) {
-  const std::string& user = c.socket.user;
-  if (user.empty()) return;
-  auto found = find_user(user);
+template <typename Find>
+void check_exists(const At& at, const std::string& name, const char* what, Find find) {
+  if (name.empty()) return;
+  auto found = find(name);
   if (!found) fail(at.node.origin, at.path, found.message());
-  if (!*found) fail(at.node.origin, at.path, "no such user \"" + user + "\"");
+  if (!*found) fail(at.node.origin, at.path, std::string("no such ") + what + " \"" + name + "\"");
 }
 
+}  // namespace
+
+void check_user_exists(const At& at, const Config& c) { check_exists(at, c.socket.user, "user", find_user); }
+
 void check_group_exists(const At& at, const Config& c) {
-  const std::string& group = c.socket.group;
-  if (group.empty()) return;
-  auto found = find_group(group);
-  if (!found) fail(at.node.origin, at.path, found.message());
-  if (!*found) fail(at.node.origin, at.path, "no such group \"" + group + "\"");
-  if (c.socket.user.empty())
+  check_exists(at, c.socket.group, "group", find_group);
+  if (!c.socket.group.empty() && c.socket.user.empty())
     fail(at.node.origin, at.path, "needs socket.user (the group is switched to together with the user)");
 }
 
