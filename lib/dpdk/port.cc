@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +34,33 @@ constexpr uint64_t kRssBits[] = {
 };
 static_assert(std::size(kRssBits) == config::kRssTypeNames.size(), "one RTE_ETH_RSS_* value per config RSS type name");
 
+// Hash types a device may offer that the config does not accept: named in
+// messages about a device's capabilities (tests also request them, to get a
+// type a vdev lacks).
+struct RssName {
+  std::string_view name;
+  uint64_t bits;
+};
+constexpr RssName kDeviceOnlyRssNames[] = {
+    {"ipv4-sctp", RTE_ETH_RSS_NONFRAG_IPV4_SCTP}, {"ipv6-sctp", RTE_ETH_RSS_NONFRAG_IPV6_SCTP},
+    {"port", RTE_ETH_RSS_PORT},  {"esp", RTE_ETH_RSS_ESP}, {"ah", RTE_ETH_RSS_AH}, {"gtpu", RTE_ETH_RSS_GTPU},
+    {"l2tpv3", RTE_ETH_RSS_L2TPV3},
+};
+static_assert(std::none_of(std::begin(kDeviceOnlyRssNames), std::end(kDeviceOnlyRssNames),
+                           [](const RssName& r) {
+                             return std::find(config::kRssTypeNames.begin(), config::kRssTypeNames.end(), r.name) !=
+                                    config::kRssTypeNames.end();
+                           }),
+              "a name the config accepts belongs in config::kRssTypeNames only");
+
+// Every known name with its bits: the config's, then the device-only ones.
+std::vector<RssName> rss_names() {
+  std::vector<RssName> all;
+  for (size_t i = 0; i < std::size(kRssBits); ++i) all.push_back({config::kRssTypeNames[i], kRssBits[i]});
+  all.insert(all.end(), std::begin(kDeviceOnlyRssNames), std::end(kDeviceOnlyRssNames));
+  return all;
+}
+
 std::string errno_text(int rc) { return rte_strerror(rc < 0 ? -rc : rc); }
 
 std::string prefix(unsigned index) { return "dpdk.ports[" + std::to_string(index) + "]"; }
@@ -55,9 +83,9 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
   uint64_t bits = 0;
   for (const std::string& n : names) {
     bool found = false;
-    for (size_t i = 0; i < std::size(kRssBits); ++i) {
-      if (n == config::kRssTypeNames[i]) {
-        bits |= kRssBits[i];
+    for (const RssName& r : rss_names()) {
+      if (n == r.name) {
+        bits |= r.bits;
         found = true;
         break;
       }
@@ -69,11 +97,11 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
 
 std::string rss_types_to_string(uint64_t bits) {
   std::string out;
-  for (size_t i = 0; i < std::size(kRssBits); ++i) {
-    if ((bits & kRssBits[i]) == kRssBits[i]) {
+  for (const RssName& r : rss_names()) {
+    if ((bits & r.bits) == r.bits) {
       if (!out.empty()) out += ' ';
-      out += config::kRssTypeNames[i];
-      bits &= ~kRssBits[i];
+      out += r.name;
+      bits &= ~r.bits;
     }
   }
   if (bits != 0) {
