@@ -10,10 +10,7 @@
 #include "config/config.h"
 #include "config/reference.h"
 #include "core/runtime.h"
-#include "sock/socket_backend.h"
-#ifdef STUNBOX_HAVE_DPDK
-#include "dpdk/dpdk_backend.h"
-#endif
+#include "daemon.h"
 
 #ifndef STUNBOX_VERSION
 #define STUNBOX_VERSION "unknown"
@@ -224,21 +221,11 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
 
-  Status st;
-  if (cfg->mode == config::Mode::socket) {
-    if (!args.extra_eal.empty()) {
-      std::fprintf(stderr, "stunbox: EAL arguments after '--' given but mode is socket\n");
-      return kExitUsage;
-    }
-    st = sock::run(*cfg, sock::RunOptions{path, args.overrides, args.interactive});
-  } else {
-#ifdef STUNBOX_HAVE_DPDK
-    st = dpdk::run(*cfg, args.extra_eal, dpdk::RunOptions{path, args.overrides, args.interactive});
-#else
-    std::fprintf(stderr, "stunbox: %s: mode is dpdk but this stunbox was built without DPDK support\n", path.c_str());
-    return kExitFailure;
-#endif
+  if (cfg->mode == config::Mode::socket && !args.extra_eal.empty()) {
+    std::fprintf(stderr, "stunbox: EAL arguments after '--' given but mode is socket\n");
+    return kExitUsage;
   }
+  const Status st = app::run_daemon(*cfg, app::DaemonOptions{path, args.overrides, args.interactive, args.extra_eal});
   if (!st) {
     std::fprintf(stderr, "stunbox: %s\n", st.message().c_str());
     return kExitFailure;
