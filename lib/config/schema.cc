@@ -172,8 +172,8 @@ constexpr ValueOf<M> string(Check<typename M::Root> check = nullptr) {
 }
 template <auto... P, typename M = Member<P...>>
 constexpr ValueOf<M> enumeration() {
-  return {.kind = Kind::enumeration, .names = names_of<typename M::Type>(), .read = read_enumeration<M>, .render = render_enumeration<M>,
-          .equal = same<M>, .copy = take<M>};
+  return {.kind = Kind::enumeration, .names = names_of<typename M::Type>(), .read = read_enumeration<M>,
+          .render = render_enumeration<M>, .equal = same<M>, .copy = take<M>};
 }
 template <auto... P, typename M = Member<P...>>
 constexpr ValueOf<M> port_list(uint64_t lo, uint64_t hi, bool at_least_one) {
@@ -191,7 +191,6 @@ constexpr ValueOf<M> custom(void (*read)(const ValueOf<M>&, const At&, typename 
                             std::string (*render)(const typename M::Root&, const std::string&)) {
   return {.kind = Kind::custom, .read = read, .render = render, .equal = same<M>, .copy = take<M>};
 }
-
 
 // ---------------------------------------------------------------------------
 // Rules of single keys.

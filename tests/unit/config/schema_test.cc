@@ -167,7 +167,8 @@ TEST(ConfigReload, ManyChangesInSchemaOrder) {
 
 TEST(ConfigHelp, SketchNamesEverySectionAndKey) {
   const std::string sketch = help_sketch("    ");
-  for (std::string_view section : child_names(keys(), "")) EXPECT_NE(sketch.find(std::string(section) + ":"), std::string::npos) << section;
+  for (std::string_view section : child_names(keys(), ""))
+    EXPECT_NE(sketch.find(std::string(section) + ":"), std::string::npos) << section;
   for (const Key<Config>& k : keys()) {
     std::string_view last = k.path.substr(k.path.rfind('.') + 1);
     EXPECT_NE(sketch.find(std::string(last) + ":"), std::string::npos) << k.path;
