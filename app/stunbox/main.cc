@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/reference.h"
 #include "core/runtime.h"
 #include "daemon.h"
 
@@ -50,16 +51,9 @@ Options:
 
 Config file:
   One YAML file for the whole program (see docs/configuration.md):
-    mode: socket | dpdk
-    stun:   {ports: [3478], software: "", fingerprint: mirror|always|never, classic: true}
-    socket: {listen: ["0.0.0.0:3478", "[::]:3478"], workers: auto, batch: 32, pin: false,
-             user: "", group: ""}   (user: drop root to it once bound)
-    dpdk:   {eal: [...], ports: [...], lcores: auto, burst: 32, idle: poll}
-    stats:  {period: 0, metrics_listen: ""}
-    control: {socket: /run/stunbox/stunbox.sock}
-    limits: {rate: {pps: 0, burst: 20}, global_pps: 0, allow: [], deny: [],
-             deny_source_ports: [0, 53, 123, ...], l3_pps: 1000}
-  Every error names the file, line and YAML path.
+)";
+// Between the two: the key sketch, generated from the config schema.
+constexpr const char* kHelpAfterSketch = R"(  Every error names the file, line and YAML path.
 
 Modes:
   socket   kernel UDP sockets: one worker thread per CPU (socket.workers), each
@@ -186,6 +180,8 @@ int main(int argc, char** argv) {
   if (int rc = parse_args(argc, argv, args); rc >= 0) return rc;
   if (args.help) {
     std::fputs(kHelp, stdout);
+    std::fputs(config::help_sketch("    ").c_str(), stdout);
+    std::fputs(kHelpAfterSketch, stdout);
     return kExitOk;
   }
   if (args.version) {
