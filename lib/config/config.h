@@ -39,11 +39,24 @@ struct IpPrefix {
   bool operator==(const IpPrefix& o) const { return ip == o.ip && length == o.length; }
 };
 
+// One RFC 5780 address pair (stun.rfc5780[i]): two addresses of one family
+// with different IPs and ports; the four endpoints are every IP x port.
+struct Rfc5780Section {
+  ListenAddress primary;    // "198.18.0.2:3478"
+  ListenAddress alternate;  // "198.18.0.3:3479"
+  // What clients are told when the box sits behind a 1:1 NAT (stuntman's
+  // --primaryadvertised); nullopt = the local address.
+  std::optional<IpAddress> primary_advertised;
+  std::optional<IpAddress> alternate_advertised;
+  bool operator==(const Rfc5780Section&) const = default;
+};
+
 struct StunSection {
   std::vector<uint16_t> ports{3478};  // UDP ports served in dpdk mode
   std::string software;               // "" = no SOFTWARE attribute
   stun::FingerprintPolicy fingerprint = stun::FingerprintPolicy::mirror;
   bool classic = true;
+  std::vector<Rfc5780Section> rfc5780;  // NAT behaviour discovery (RFC 5780): at most one pair per family
   // Responder view of this section; points into `software`.
   stun::ResponderConfig responder() const { return {fingerprint, classic, software}; }
   bool operator==(const StunSection&) const = default;

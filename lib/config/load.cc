@@ -25,6 +25,7 @@ Result<Config> load_text(const std::string& text, const std::string& name, const
     c.source = name;
     read_map(keys(), "", root, "", c);
     check_mode_needs(root, c);
+    check_rfc5780_owned(root, c);
     return c;
   } catch (const Failure& f) {
     return Error{format_failure(f, name)};

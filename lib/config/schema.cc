@@ -254,6 +254,67 @@ std::string render_metrics_listen(const Config& c, const std::string&) {
   return quote(c.stats.metrics_listen ? to_string(*c.stats.metrics_listen) : "");
 }
 
+// stun.rfc5780: a list of {primary, alternate, primary_advertised, alternate_advertised}.
+IpAddress read_advertised(const Node& n, const std::string& path, bool v6) {
+  const std::string text = R::scalar(n, path, "an address like \"203.0.113.2\"").text;
+  auto ip = parse_ip(text);
+  auto bad = [&](const std::string& why) { fail(n.origin, path, "bad address \"" + text + "\": " + why); };
+  if (!ip) bad("expected a bare IPv4 or IPv6 address");
+  if (ip->v6 != v6) bad(std::string("the pair is ") + (v6 ? "IPv6" : "IPv4"));
+  if (is_wildcard(*ip) || (!ip->v6 && ip->bytes[0] >= 224) || (ip->v6 && ip->bytes[0] == 0xff))
+    bad("must be a unicast address");
+  return *ip;
+}
+void read_rfc5780(const ConfigValue&, const At& at, Config& c) {
+  const auto& items = R::list(at.node, at.path);
+  std::vector<Rfc5780Section>& pairs = c.stun.rfc5780;
+  pairs.clear();
+  static const std::vector<std::string_view> kEntryKeys = {"primary", "alternate", "primary_advertised",
+                                                           "alternate_advertised"};
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Node& e = items[i];
+    const std::string p = index_path(at.path, i);
+    if (e.kind != Node::Kind::map)
+      fail(e.origin, p, "expected a map with 'primary' and 'alternate', got " + describe(e));
+    R::check_keys(e, p, kEntryKeys);
+    Rfc5780Section pair;
+    for (const char* k : {"primary", "alternate"}) {
+      const Node* v = e.find(k);
+      if (!v) fail(e.origin, p, std::string("missing required key '") + k + "'");
+      const std::string kp = child_path(p, k);
+      ListenAddress la = parse_listen(*v, kp);
+      // RFC 5780 s4.1: the endpoints are addresses clients send to, never "any".
+      if (is_wildcard(la.ip)) fail(v->origin, kp, "bad address \"" + la.text + "\": must be a unicast address of this box");
+      (std::string_view(k) == "primary" ? pair.primary : pair.alternate) = std::move(la);
+    }
+    const Node& alt = *e.find("alternate");
+    const std::string ap = child_path(p, "alternate");
+    if (pair.alternate.ip.v6 != pair.primary.ip.v6)
+      fail(alt.origin, ap, "must be of the primary's family (" + std::string(pair.primary.ip.v6 ? "IPv6" : "IPv4") + ")");
+    if (pair.alternate.ip == pair.primary.ip)
+      fail(alt.origin, ap, "must be another IP than the primary's (RFC 5780 s4.1: change-IP needs two)");
+    if (pair.alternate.port == pair.primary.port)
+      fail(alt.origin, ap, "must be another port than the primary's (RFC 5780 s4.1: change-port needs two)");
+    if (const Node* v = e.find("primary_advertised"))
+      pair.primary_advertised = read_advertised(*v, child_path(p, "primary_advertised"), pair.primary.ip.v6);
+    if (const Node* v = e.find("alternate_advertised"))
+      pair.alternate_advertised = read_advertised(*v, child_path(p, "alternate_advertised"), pair.primary.ip.v6);
+    for (size_t j = 0; j < pairs.size(); ++j)
+      if (pairs[j].primary.ip.v6 == pair.primary.ip.v6)
+        fail(e.origin, p, std::string("a second ") + (pair.primary.ip.v6 ? "IPv6" : "IPv4") + " pair (stun.rfc5780[" +
+                              std::to_string(j) + "] is one): one pair per address family");
+    pairs.push_back(std::move(pair));
+  }
+}
+std::string render_rfc5780(const Config& c, const std::string&) {
+  return flow_list(c.stun.rfc5780, [](const Rfc5780Section& r) {
+    std::string o = "{primary: " + quote(to_string(r.primary)) + ", alternate: " + quote(to_string(r.alternate));
+    if (r.primary_advertised) o += ", primary_advertised: " + quote(to_string(*r.primary_advertised));
+    if (r.alternate_advertised) o += ", alternate_advertised: " + quote(to_string(*r.alternate_advertised));
+    return o + "}";
+  });
+}
+
 void read_ports(const ConfigValue&, const At& at, Config& c) {
   const auto& items = R::list(at.node, at.path);
   std::vector<PortSection>& ports = c.dpdk.ports;
@@ -406,6 +467,24 @@ constexpr Key<Config> kKeys[] = {
                 "them."},
 
     // socket
+    {.path = "stun.rfc5780",
+     .value = custom<&C::stun, &St::rfc5780>(read_rfc5780, render_rfc5780),
+     .type = "list of pair maps",
+     .range = "at most one pair per family; `primary` and `alternate`: `\"IPv4:PORT\"` or `\"[IPv6]:PORT\"` of one "
+              "family, different IPs and different ports, not a wildcard; `primary_advertised`, "
+              "`alternate_advertised`: optional bare unicast IPs of the pair's family",
+     .help = "RFC 5780 NAT behaviour discovery: [{primary: IP:PORT, alternate: IP:PORT}]; [] = off",
+     .meaning = "RFC 5780 NAT behaviour discovery, off by default. Each pair's four endpoints (primary/alternate "
+                "IP x primary/alternate port) answer with OTHER-ADDRESS and RESPONSE-ORIGIN (classic clients: "
+                "CHANGED-ADDRESS and SOURCE-ADDRESS), honour CHANGE-REQUEST by answering from the other IP and/or "
+                "port, and honour RESPONSE-PORT (towards ports `limits.deny_source_ports` allows). Socket mode binds "
+                "the four endpoints itself besides `socket.listen` (an endpoint also listed there is bound once); "
+                "dpdk mode needs both IPs among the `addresses` of one port and serves both ports besides "
+                "`stun.ports`. `primary_advertised` / `alternate_advertised` are what clients are told when the box "
+                "sits behind a 1:1 NAT. The endpoints must be per-box unicast addresses, never an anycast service "
+                "address: a client's follow-up to OTHER-ADDRESS must reach this box. Requests elsewhere keep "
+                "today's answers (a requested change gets 420).",
+     .example = "[{primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3479\"}]"},
     {.path = "socket.listen",
      .value = custom<&C::socket, &So::listen>(read_listen, render_listen),
      .modes = Modes::socket,

@@ -109,6 +109,31 @@ void check_port_mtu(const Node& entry, const std::string& path, const PortSectio
   }
 }
 
+void check_rfc5780_owned(const Node& root, const Config& c) {
+  if (c.mode != Mode::dpdk) return;
+  auto owner = [&c](const IpAddress& ip) -> int {
+    for (size_t i = 0; i < c.dpdk.ports.size(); ++i)
+      for (const IpPrefix& a : c.dpdk.ports[i].addresses)
+        if (a.ip == ip) return static_cast<int>(i);
+    return -1;
+  };
+  const Node* list = root.find("stun") ? root.find("stun")->find("rfc5780") : nullptr;
+  for (size_t i = 0; i < c.stun.rfc5780.size(); ++i) {
+    const Rfc5780Section& pair = c.stun.rfc5780[i];
+    const std::string p = index_path("stun.rfc5780", i);
+    const Node* entry = list != nullptr && i < list->items.size() ? &list->items[i] : nullptr;
+    auto where = [&](const char* key) { return entry && entry->find(key) ? entry->find(key)->origin : Origin{}; };
+    const int first = owner(pair.primary.ip);
+    if (first < 0)
+      fail(where("primary"), child_path(p, "primary"),
+           to_string(pair.primary.ip) + " is not an address of any dpdk.ports entry (list it in its addresses)");
+    if (owner(pair.alternate.ip) != first)
+      fail(where("alternate"), child_path(p, "alternate"),
+           to_string(pair.alternate.ip) + " must be an address of dpdk.ports[" + std::to_string(first) +
+               "], the port that owns the primary " + to_string(pair.primary.ip));
+  }
+}
+
 void check_mode_needs(const Node& root, const Config& c) {
   if (c.mode == Mode::socket && c.socket.listen.empty()) {
     const Node* s = root.find("socket");

@@ -21,5 +21,8 @@ void read_lcore_map(const Node& n, const std::string& path, const Node* ports_no
 void check_port_mtu(const Node& entry, const std::string& path, const PortSection& port);
 // Socket mode needs a listen address; dpdk mode needs a port.
 void check_mode_needs(const Node& root, const Config& c);
+// dpdk mode: both IPs of every stun.rfc5780 pair are addresses of one port
+// (the port answers ARP/NDP for both and sends from either).
+void check_rfc5780_owned(const Node& root, const Config& c);
 
 }  // namespace stunbox::config
