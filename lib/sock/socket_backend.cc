@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,18 @@
 
 namespace stunbox::sock {
 namespace {
+
+// The responder's view of a configured pair.
+stun::Rfc5780Pair make_pair(const config::Rfc5780Section& r) {
+  stun::Rfc5780Pair p;
+  p.v6 = r.primary.ip.v6;
+  p.local[0] = r.primary.ip.bytes;
+  p.local[1] = r.alternate.ip.bytes;
+  p.advertised[0] = r.primary_advertised ? r.primary_advertised->bytes : p.local[0];
+  p.advertised[1] = r.alternate_advertised ? r.alternate_advertised->bytes : p.local[1];
+  p.port = {r.primary.port, r.alternate.port};
+  return p;
+}
 
 unsigned online_cpus() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -72,6 +86,8 @@ class SocketBackend final : public backend::Backend {
   std::atomic<const config::Config*> config_{nullptr};
   unsigned workers_ = 0;
   std::vector<BindTarget> targets_;
+  std::vector<SocketRole> roles_;  // roles_[a]: what targets_[a] is for
+  std::vector<std::unique_ptr<stun::Rfc5780Pair>> pairs_;  // stun.rfc5780, as the responder reads them
   Shared shared_;
   std::unique_ptr<limits::Limiter> limiter_;  // sized once; reloads keep the buckets
   // One per apply (and setup): kept until the backend dies, since a worker may
@@ -96,6 +112,31 @@ Status SocketBackend::setup(backend::Reporter&) {
   const unsigned batch = sc.batch != 0 ? sc.batch : 32;
 
   for (const auto& la : sc.listen) targets_.push_back(make_target(la));
+  roles_.resize(targets_.size());
+  for (size_t a = 0; a < targets_.size(); ++a) roles_[a].v6 = targets_[a].v6;
+  // RFC 5780: every worker binds the four endpoints of each pair too; an
+  // endpoint also in socket.listen is bound once.
+  for (const config::Rfc5780Section& r : config().stun.rfc5780) {
+    pairs_.push_back(std::make_unique<stun::Rfc5780Pair>(make_pair(r)));
+    const stun::Rfc5780Pair& pair = *pairs_.back();
+    std::array<uint32_t, 4> sockets{};
+    for (uint8_t ip = 0; ip < 2; ++ip) {
+      for (uint8_t port = 0; port < 2; ++port) {
+        const config::IpAddress& addr = ip == 0 ? r.primary.ip : r.alternate.ip;
+        const config::ListenAddress la{addr, pair.port[port], ""};
+        auto same = std::find(sc.listen.begin(), sc.listen.end(), la);
+        size_t a = static_cast<size_t>(same - sc.listen.begin());
+        if (same == sc.listen.end()) {
+          a = targets_.size();
+          targets_.push_back(make_target(la));
+          roles_.push_back(SocketRole{la.ip.v6, {}, {}});
+        }
+        roles_[a].site = stun::Rfc5780Site{&pair, ip, port};
+        sockets[ip * 2 + port] = static_cast<uint32_t>(a);
+      }
+    }
+    for (uint32_t a : sockets) roles_[a].endpoint_socket = sockets;
+  }
   auto sockets = bind_workers(targets_, workers_, sc);
   if (!sockets) return sockets.error();
 
@@ -110,11 +151,9 @@ Status SocketBackend::setup(backend::Reporter&) {
   const size_t n = targets_.size();
   counters_ = std::vector<WorkerCounters>(static_cast<size_t>(workers_) * n);
   usage_ = std::vector<WorkerUsageCounters>(workers_);
-  std::vector<bool> v6;
-  for (const BindTarget& t : targets_) v6.push_back(t.v6);
   for (unsigned w = 0; w < workers_; ++w) {
     sources_.push_back(std::make_unique<SourceSketch>());
-    pool_.push_back(std::make_unique<Worker>(std::move((*sockets)[w]), v6, batch, shared_,
+    pool_.push_back(std::make_unique<Worker>(std::move((*sockets)[w]), roles_, batch, shared_,
                                              &counters_[static_cast<size_t>(w) * n], usage_[w], *sources_.back()));
     if (Status st = pool_.back()->prepare(); !st) return st;
     backend::WorkerInfo info;

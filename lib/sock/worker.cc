@@ -34,6 +34,15 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 // The client as the responder must report it: v4-mapped IPv6 sources are
 // IPv4 clients (RFC 8489 s14.2 family follows the client's real address).
+// RFC 5780 RESPONSE-PORT: the reply goes to the client's address at `port`.
+void set_port(sockaddr_storage& ss, uint16_t port) {
+  if (ss.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6&>(ss).sin6_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in&>(ss).sin_port = htons(port);
+  }
+}
+
 bool client_endpoint(const sockaddr_storage& ss, stun::Endpoint& ep) {
   if (ss.ss_family == AF_INET) {
     const auto& s = reinterpret_cast<const sockaddr_in&>(ss);
@@ -72,9 +81,9 @@ void Shared::request_stop() {
   [[maybe_unused]] ssize_t r = ::write(stop_event.get(), &one, sizeof one);
 }
 
-Worker::Worker(std::vector<Fd> sockets, std::vector<bool> v6, unsigned batch, Shared& shared,
+Worker::Worker(std::vector<Fd> sockets, std::vector<SocketRole> roles, unsigned batch, Shared& shared,
                WorkerCounters* counters, WorkerUsageCounters& usage, SourceSketch& sources)
-    : sockets_(std::move(sockets)), v6_(std::move(v6)), batch_(batch), shared_(shared), counters_(counters),
+    : sockets_(std::move(sockets)), roles_(std::move(roles)), batch_(batch), shared_(shared), counters_(counters),
       usage_(usage), sources_(sources) {}
 
 Status Worker::prepare() {
@@ -86,6 +95,7 @@ Status Worker::prepare() {
   tx_iov_.assign(batch_, iovec{});
   rx_msgs_.assign(batch_, mmsghdr{});
   tx_msgs_.assign(batch_, mmsghdr{});
+  elsewhere_socket_.assign(batch_, 0);
   events_.assign(sockets_.size() + 1, epoll_event{});
   epoll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
   if (epoll_.get() < 0) return Error{"epoll_create1: " + errno_text(errno)};
@@ -163,7 +173,7 @@ unsigned Worker::drain(uint32_t sock_index) {
 // One recvmmsg + one sendmmsg. Returns the number of datagrams received.
 int Worker::receive_batch(uint32_t sock_index) {
   const int fd = sockets_[sock_index].get();
-  const bool v6_socket = v6_[sock_index];
+  const SocketRole& role = roles_[sock_index];
   for (unsigned i = 0; i < batch_; ++i) {
     rx_iov_[i] = iovec{slot(i), kDataRoom};
     msghdr& h = rx_msgs_[i].msg_hdr;
@@ -185,7 +195,8 @@ int Worker::receive_batch(uint32_t sock_index) {
   const stun::ResponderConfig& rc = *shared_.responder.load(std::memory_order_acquire);
   const limits::Policy& policy = *shared_.policy.load(std::memory_order_acquire);
   const uint64_t now = limits::now_ns();  // one clock read per batch
-  unsigned out = 0;
+  unsigned out = 0;        // replies on this socket: tx_msgs_[0, out)
+  unsigned elsewhere = 0;  // RFC 5780 replies on another endpoint's socket: tx_msgs_ from the back
   for (int i = 0; i < got; ++i) {
     const msghdr& h = rx_msgs_[i].msg_hdr;
     const size_t len = rx_msgs_[i].msg_len;
@@ -202,35 +213,64 @@ int Worker::receive_batch(uint32_t sock_index) {
     }
     sources_.record(client.addr.data(), client.v6);
     uint8_t* buf = slot(static_cast<unsigned>(i));
-    const stun::Answer a = stun::respond(rc, buf, len, kSlotSize, client);
+    const stun::Answer a = stun::respond(rc, buf, len, kSlotSize, client, role.site);
     if (a.kind == stun::RequestKind::rfc5389) local_.add(Counter::stun_requests);
     if (a.kind == stun::RequestKind::classic) local_.add(Counter::stun_classic_requests);
     if (a.outcome == stun::Outcome::drop) {
       local_.drop(a.reason);
       continue;
     }
-    // Abuse controls only on what would be answered: garbage costs no tokens.
-    if (auto denied = shared_.limiter->check(policy, {client.v6, client.addr.data(), client.port}, now)) {
+    // Abuse controls only on what would be answered: garbage costs no
+    // tokens. The port checked is where the reply would go (RESPONSE-PORT's).
+    const uint16_t to_port = a.response_port != 0 ? a.response_port : client.port;
+    if (auto denied = shared_.limiter->check(policy, {client.v6, client.addr.data(), to_port}, now)) {
       local_.drop(*denied);
       continue;
     }
     local_.add(a.outcome == stun::Outcome::success ? Counter::stun_success : Counter::stun_error);
-    prepare_reply(out, static_cast<unsigned>(i), a.length, v6_socket);
-    ++out;
+    stun::count_rfc5780(a.rfc5780, local_);
+    if (a.response_port != 0) set_port(peers_[i], a.response_port);
+    const uint32_t from = role.site.pair == nullptr || a.outcome != stun::Outcome::success
+                              ? sock_index
+                              : role.endpoint_socket[(a.rfc5780 & stun::rfc5780::kFromAlternateIp ? 2 : 0) +
+                                                     (a.rfc5780 & stun::rfc5780::kFromAlternatePort ? 1 : 0)];
+    if (from == sock_index) {
+      prepare_reply(out++, static_cast<unsigned>(i), a.length, role.v6, true);
+    } else {
+      // That socket is bound to the endpoint's own address: no PKTINFO.
+      elsewhere_socket_[elsewhere] = from;
+      prepare_reply(batch_ - 1 - elsewhere++, static_cast<unsigned>(i), a.length, role.v6, false);
+    }
   }
   // Published before the replies leave, so a client holding its answer
   // also sees its request counted; what sendmmsg did follows right after.
   counters_[sock_index].publish(local_);
   send_replies(fd, out);
+  if (elsewhere != 0) [[unlikely]]
+    send_elsewhere(elsewhere);
   counters_[sock_index].publish(local_);
   return got;
 }
 
+void Worker::send_elsewhere(unsigned count) {
+  for (unsigned k = 0; k < count; ++k) {
+    mmsghdr& m = tx_msgs_[batch_ - 1 - k];
+    const ssize_t n = ::sendmsg(sockets_[elsewhere_socket_[k]].get(), &m.msg_hdr, MSG_DONTWAIT);
+    if (n < 0) {
+      local_.drop(DropReason::sock_send_failed);
+      continue;
+    }
+    local_.add(Counter::tx_packets);
+    local_.add(Counter::tx_bytes, static_cast<uint64_t>(n));
+  }
+}
+
 uint8_t* Worker::slot(unsigned i) { return data_.data() + static_cast<size_t>(i) * kSlotSize; }
 
-// Fills tx slot `out` for the response at rx slot `i`, sourced from the
-// address the request was sent to (so a wildcard bind answers correctly).
-void Worker::prepare_reply(unsigned out, unsigned i, uint16_t length, bool v6_socket) {
+// Fills tx slot `out` for the response at rx slot `i`; with `pktinfo`,
+// sourced from the address the request was sent to (so a wildcard bind
+// answers correctly).
+void Worker::prepare_reply(unsigned out, unsigned i, uint16_t length, bool v6_socket, bool pktinfo) {
   const msghdr& rx = rx_msgs_[i].msg_hdr;
   tx_iov_[out] = iovec{slot(i), length};
   msghdr& h = tx_msgs_[out].msg_hdr;
@@ -244,7 +284,7 @@ void Worker::prepare_reply(unsigned out, unsigned i, uint16_t length, bool v6_so
   h.msg_control = ctrl;
   h.msg_controllen = kCtrlSize;
   size_t used = 0;
-  cmsghdr* c_out = CMSG_FIRSTHDR(&h);
+  cmsghdr* c_out = pktinfo ? CMSG_FIRSTHDR(&h) : nullptr;
   for (cmsghdr* c = CMSG_FIRSTHDR(&rx); c != nullptr && c_out != nullptr;
        c = CMSG_NXTHDR(const_cast<msghdr*>(&rx), c)) {
     if (!v6_socket && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {

@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <vector>
@@ -48,12 +49,22 @@ struct Shared {
   void request_stop();
 };
 
+// What one bound address is for (the same in every worker).
+struct SocketRole {
+  bool v6 = false;
+  // The RFC 5780 endpoint this address is, if it is one (site.pair null: plain STUN).
+  stun::Rfc5780Site site;
+  // RFC 5780: the index of the socket of each endpoint of site.pair,
+  // [alternate IP * 2 + alternate port], so a reply leaves where the rule says.
+  std::array<uint32_t, 4> endpoint_socket{};
+};
+
 class Worker {
  public:
-  // sockets[a] and v6[a]: this worker's socket for listen address a;
+  // sockets[a] and roles[a]: this worker's socket for bound address a;
   // counters[a]: its counters for that address.
-  Worker(std::vector<Fd> sockets, std::vector<bool> v6, unsigned batch, Shared& shared, WorkerCounters* counters,
-         WorkerUsageCounters& usage, SourceSketch& sources);
+  Worker(std::vector<Fd> sockets, std::vector<SocketRole> roles, unsigned batch, Shared& shared,
+         WorkerCounters* counters, WorkerUsageCounters& usage, SourceSketch& sources);
 
   // Allocates every per-packet buffer up front; the serving loop allocates nothing.
   Status prepare();
@@ -69,11 +80,13 @@ class Worker {
   unsigned drain(uint32_t sock_index);
   int receive_batch(uint32_t sock_index);
   uint8_t* slot(unsigned i);
-  void prepare_reply(unsigned out, unsigned i, uint16_t length, bool v6_socket);
+  void prepare_reply(unsigned out, unsigned i, uint16_t length, bool v6_socket, bool pktinfo);
   void send_replies(int fd, unsigned count);
+  // RFC 5780 replies that leave through another endpoint's socket (rare: change requests).
+  void send_elsewhere(unsigned count);
 
   std::vector<Fd> sockets_;
-  std::vector<bool> v6_;
+  std::vector<SocketRole> roles_;
   unsigned batch_;
   Shared& shared_;
   WorkerCounters* counters_;
@@ -92,6 +105,9 @@ class Worker {
   std::vector<iovec> tx_iov_;
   std::vector<mmsghdr> rx_msgs_;
   std::vector<mmsghdr> tx_msgs_;
+  // Replies for another socket than the one the batch came in on: tx_msgs_
+  // entries from the back (tx_msgs_[batch - 1 - k]) and their socket.
+  std::vector<uint32_t> elsewhere_socket_;
   std::vector<epoll_event> events_;
 };
 

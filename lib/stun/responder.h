@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/counters.h"
 #include "core/drop_reason.h"
 #include "stun/message.h"
 
@@ -61,6 +62,25 @@ inline constexpr uint8_t kAskedChangePort = 0x08;    // ... the port
 inline constexpr uint8_t kResponsePort = 0x10;       // RESPONSE-PORT honoured: see Answer::response_port
 inline constexpr uint8_t kPadded = 0x20;             // the reply carries PADDING
 }  // namespace rfc5780
+
+// Counts an answer's RFC 5780 bits: change requests by kind, RESPONSE-PORT.
+inline void count_rfc5780(uint8_t bits, LocalCounters& c) noexcept {
+  if (bits == 0) [[likely]] return;
+  switch (bits & (rfc5780::kAskedChangeIp | rfc5780::kAskedChangePort)) {
+    case rfc5780::kAskedChangeIp:
+      c.add(Counter::stun_change_ip);
+      break;
+    case rfc5780::kAskedChangePort:
+      c.add(Counter::stun_change_port);
+      break;
+    case rfc5780::kAskedChangeIp | rfc5780::kAskedChangePort:
+      c.add(Counter::stun_change_ip_port);
+      break;
+    default:
+      break;
+  }
+  if ((bits & rfc5780::kResponsePort) != 0) c.add(Counter::stun_response_port);
+}
 
 enum class RequestKind : uint8_t { none, rfc5389, classic };
 

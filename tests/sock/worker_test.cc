@@ -36,7 +36,7 @@ class WorkerTest : public ::testing::Test {
     shared_.responder.store(responder_.get());
     shared_.policy.store(policy_.get());
     shared_.limiter = limiter_.get();
-    worker_ = std::make_unique<Worker>(std::move((*sockets)[0]), std::vector<bool>{false}, batch, shared_, &counters_,
+    worker_ = std::make_unique<Worker>(std::move((*sockets)[0]), std::vector<SocketRole>{SocketRole{}}, batch, shared_, &counters_,
                                        usage_, sources_);
     ASSERT_TRUE(worker_->prepare());
     server_.sin_family = AF_INET;
