@@ -48,6 +48,16 @@ struct Rfc5780Section {
   // --primaryadvertised); nullopt = the local address.
   std::optional<IpAddress> primary_advertised;
   std::optional<IpAddress> alternate_advertised;
+  // The responder's view of this pair.
+  stun::Rfc5780Pair responder() const {
+    stun::Rfc5780Pair p;
+    p.v6 = primary.ip.v6;
+    p.local = {primary.ip.bytes, alternate.ip.bytes};
+    p.advertised = {primary_advertised ? primary_advertised->bytes : primary.ip.bytes,
+                    alternate_advertised ? alternate_advertised->bytes : alternate.ip.bytes};
+    p.port = {primary.port, alternate.port};
+    return p;
+  }
   bool operator==(const Rfc5780Section&) const = default;
 };
 

@@ -390,6 +390,17 @@ Status Backend::build(backend::Reporter& report) {
                                static_cast<uint16_t>(plan->queues[i]), pools_[port_socket[i]]);
     if (!port) return port.error();
     port->socket = port_socket[i];
+    // RFC 5780: a pair whose IPs this port owns (config checked both are
+    // its addresses) is answered here, on both of its ports.
+    for (const config::Rfc5780Section& r : cfg_.stun.rfc5780) {
+      const bool v6 = r.primary.ip.v6;
+      const auto& owned = d.ports[i].addresses;
+      if (std::none_of(owned.begin(), owned.end(), [&r](const config::IpPrefix& a) { return a.ip == r.primary.ip; }))
+        continue;
+      port->identity.rfc5780[v6 ? 1 : 0] = r.responder();
+      port->identity.stun_ports.set(r.primary.port);
+      port->identity.stun_ports.set(r.alternate.port);
+    }
     Status st = start_port(*port, d.link_wait_ms);
     started_.back() = port->started;
     for (const std::string& w : port->warnings) report.warn(w);

@@ -25,18 +25,6 @@
 namespace stunbox::sock {
 namespace {
 
-// The responder's view of a configured pair.
-stun::Rfc5780Pair make_pair(const config::Rfc5780Section& r) {
-  stun::Rfc5780Pair p;
-  p.v6 = r.primary.ip.v6;
-  p.local[0] = r.primary.ip.bytes;
-  p.local[1] = r.alternate.ip.bytes;
-  p.advertised[0] = r.primary_advertised ? r.primary_advertised->bytes : p.local[0];
-  p.advertised[1] = r.alternate_advertised ? r.alternate_advertised->bytes : p.local[1];
-  p.port = {r.primary.port, r.alternate.port};
-  return p;
-}
-
 unsigned online_cpus() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<unsigned>(n) : 1;
@@ -117,7 +105,7 @@ Status SocketBackend::setup(backend::Reporter&) {
   // RFC 5780: every worker binds the four endpoints of each pair too; an
   // endpoint also in socket.listen is bound once.
   for (const config::Rfc5780Section& r : config().stun.rfc5780) {
-    pairs_.push_back(std::make_unique<stun::Rfc5780Pair>(make_pair(r)));
+    pairs_.push_back(std::make_unique<stun::Rfc5780Pair>(r.responder()));
     const stun::Rfc5780Pair& pair = *pairs_.back();
     std::array<uint32_t, 4> sockets{};
     for (uint8_t ip = 0; ip < 2; ++ip) {
