@@ -292,12 +292,19 @@ Bytes stun_classic_error_420(const std::array<uint8_t, 16>& txid, const std::vec
   return b;
 }
 
+Bytes stun_address(uint16_t type, bool v6, const uint8_t* addr, uint16_t port) {
+  Bytes value = {0, static_cast<uint8_t>(v6 ? 0x02 : 0x01)};
+  put16(value, port);
+  value.insert(value.end(), addr, addr + (v6 ? 16 : 4));
+  return stun_attr(type, value);
+}
+
 Bytes stun_success(const std::array<uint8_t, 12>& txid, bool v6, const uint8_t* addr, uint16_t port,
-                   bool fingerprint) {
+                   bool fingerprint, const Bytes& extra) {
   Bytes b;
   const uint16_t xma_len = v6 ? 20 : 8;
   put16(b, 0x0101);
-  put16(b, static_cast<uint16_t>(4 + xma_len + (fingerprint ? 8 : 0)));
+  put16(b, static_cast<uint16_t>(4 + xma_len + extra.size() + (fingerprint ? 8 : 0)));
   put32(b, kCookie);
   b.insert(b.end(), txid.begin(), txid.end());
   // RFC 8489 s14.2: X-Port = port ^ top 16 bits of the cookie; address XOR
@@ -308,21 +315,19 @@ Bytes stun_success(const std::array<uint8_t, 12>& txid, bool v6, const uint8_t* 
   b.push_back(v6 ? 0x02 : 0x01);
   put16(b, static_cast<uint16_t>(port ^ (kCookie >> 16)));
   for (size_t i = 0; i < (v6 ? 16u : 4u); ++i) b.push_back(static_cast<uint8_t>(addr[i] ^ b[4 + i]));
+  b.insert(b.end(), extra.begin(), extra.end());
   if (fingerprint) append_fingerprint(b);
   return b;
 }
 
-Bytes stun_classic_success(const std::array<uint8_t, 16>& txid, const Ip4& addr, uint16_t port) {
+Bytes stun_classic_success(const std::array<uint8_t, 16>& txid, const Ip4& addr, uint16_t port, const Bytes& extra) {
   Bytes b;
   put16(b, 0x0101);
-  put16(b, 12);
+  put16(b, static_cast<uint16_t>(12 + extra.size()));
   b.insert(b.end(), txid.begin(), txid.end());
-  put16(b, 0x0001);
-  put16(b, 8);
-  b.push_back(0);
-  b.push_back(0x01);
-  put16(b, port);
-  b.insert(b.end(), addr.begin(), addr.end());
+  const Bytes mapped = stun_address(0x0001, false, addr.data(), port);
+  b.insert(b.end(), mapped.begin(), mapped.end());
+  b.insert(b.end(), extra.begin(), extra.end());
   return b;
 }
 

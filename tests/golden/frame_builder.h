@@ -74,8 +74,14 @@ Bytes stun_classic_request(const std::array<uint8_t, 16>& txid, const Bytes& att
 // One attribute: type, length, value, zero padding to 4 bytes.
 Bytes stun_attr(uint16_t type, const Bytes& value);
 // The responses RFC 8489 s14.2 / s14.7 and RFC 3489 s11.2.1 prescribe.
-Bytes stun_success(const std::array<uint8_t, 12>& txid, bool v6, const uint8_t* addr, uint16_t port, bool fingerprint);
-Bytes stun_classic_success(const std::array<uint8_t, 16>& txid, const Ip4& addr, uint16_t port);
+// `extra`: whole attributes after the mapped address (RFC 5780: RESPONSE-ORIGIN and OTHER-ADDRESS, or
+// SOURCE-ADDRESS and CHANGED-ADDRESS), before FINGERPRINT.
+Bytes stun_success(const std::array<uint8_t, 12>& txid, bool v6, const uint8_t* addr, uint16_t port, bool fingerprint,
+                   const Bytes& extra = {});
+Bytes stun_classic_success(const std::array<uint8_t, 16>& txid, const Ip4& addr, uint16_t port, const Bytes& extra = {});
+// An address attribute that is not XORed (MAPPED-ADDRESS, RESPONSE-ORIGIN, OTHER-ADDRESS, SOURCE-ADDRESS,
+// CHANGED-ADDRESS): family, port, address.
+Bytes stun_address(uint16_t type, bool v6, const uint8_t* addr, uint16_t port);
 // 420 Unknown Attribute listing `unknown` (RFC 8489 s14.8-9), and its RFC 3489
 // s11.2.9-10 form (phrase padded with spaces inside the length, an odd list
 // repeats its last type, never FINGERPRINT).

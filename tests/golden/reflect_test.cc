@@ -32,6 +32,11 @@ const Ip6 kOur6b = ip6("2001:2::abcd:3");
 const Ip6 kPeer6 = ip6("2001:2::1");
 const Ip6 kPeerLl = ip6("fe80::1");
 const Ip6 kOther6 = ip6("2001:2::99");
+// The port's RFC 5780 pairs: primary (kPair4p, 3478), alternate (kPair4a, 3479); IPv6 likewise.
+const Ip4 kPair4p{198, 18, 0, 4};
+const Ip4 kPair4a{198, 18, 0, 5};
+const Ip6 kPair6p = ip6("2001:2::4");
+const Ip6 kPair6a = ip6("2001:2::5");
 const Ip6 kAllNodes = ip6("ff02::1");
 const Ip6 kUnspec = ip6("::");
 constexpr uint8_t kTtl = 77;  // differs from every request's TTL, so the reply's comes from the port
@@ -51,6 +56,24 @@ PortIdentity make_port(bool tagged) {
   EXPECT_TRUE(p.add_v6(kOur6b));
   p.stun_ports.set(3478);
   p.stun_ports.set(3479);
+  // RFC 5780 on addresses of their own: every other row is plain STUN.
+  EXPECT_TRUE(p.add_v4(kPair4p));
+  EXPECT_TRUE(p.add_v4(kPair4a));
+  EXPECT_TRUE(p.add_v6(kPair6p));
+  EXPECT_TRUE(p.add_v6(kPair6a));
+  stun::Rfc5780Pair v4;
+  std::copy(kPair4p.begin(), kPair4p.end(), v4.local[0].begin());
+  std::copy(kPair4a.begin(), kPair4a.end(), v4.local[1].begin());
+  v4.advertised = v4.local;
+  v4.port = {3478, 3479};
+  p.rfc5780[0] = v4;
+  stun::Rfc5780Pair v6;
+  v6.v6 = true;
+  std::copy(kPair6p.begin(), kPair6p.end(), v6.local[0].begin());
+  std::copy(kPair6a.begin(), kPair6a.end(), v6.local[1].begin());
+  v6.advertised = v6.local;
+  v6.port = {3478, 3479};
+  p.rfc5780[1] = v6;
   return p;
 }
 
@@ -314,6 +337,79 @@ std::vector<Case> cases() {
   t.push_back(dropped("v4 empty UDP payload", v4_udp(Bytes{}), DropReason::stun_too_short));
   t.push_back(with(dropped("v4 no room for the response", v4_udp(req), DropReason::stun_no_room),
                    [](Case& c) { c.room = 0; }));
+
+  {
+    // RFC 5780: the reply leaves from the endpoint CHANGE-REQUEST picks (source IP and
+    // port rewritten, checksums over the new values) and names it and the diagonal one.
+    auto change = [](uint8_t flags) { return stun_attr(0x0003, {0, 0, 0, flags}); };
+    auto addr4 = [](uint16_t type, const Ip4& a, uint16_t port) { return stun_address(type, false, a.data(), port); };
+    auto from4 = [](V4 o, const Ip4& ip, uint16_t port) {
+      o.dst = ip;
+      o.dport = port;
+      return o;
+    };
+    V4 pp;
+    pp.dst = kPair4p;
+    t.push_back(reply("rfc5780 v4 change IP and port: PP answered from AA",
+                      v4_udp(stun_request(kTxid, false, change(6)), pp),
+                      v4_udp_reply(stun_success(kTxid, false, kPeer4.data(), kPeerPort, false,
+                                                cat({addr4(0x802B, kPair4a, 3479), addr4(0x802C, kPair4a, 3479)})),
+                                   from4(pp, kPair4a, 3479)),
+                      ReplyKind::stun_success));
+    V4 pa = from4(pp, kPair4p, 3479);
+    t.push_back(reply("rfc5780 v4 plain request with FINGERPRINT to PA: OTHER-ADDRESS is AP",
+                      v4_udp(stun_request(kTxid, true), pa),
+                      v4_udp_reply(stun_success(kTxid, false, kPeer4.data(), kPeerPort, true,
+                                                cat({addr4(0x802B, kPair4p, 3479), addr4(0x802C, kPair4a, 3478)})),
+                                   pa),
+                      ReplyKind::stun_success));
+    V4 rp = from4(pp, kPair4p, 8080);  // the reply goes to the client's port 8080
+    rp.sport = kPeerPort;
+    {
+      V4 to_8080 = pp;
+      to_8080.sport = 8080;
+      t.push_back(reply("rfc5780 v4 RESPONSE-PORT 8080: sent there, XOR-MAPPED-ADDRESS names the source port",
+                        v4_udp(stun_request(kTxid, false, stun_attr(0x0027, {0x1F, 0x90, 0, 0})), pp),
+                        v4_udp_reply(stun_success(kTxid, false, kPeer4.data(), kPeerPort, false,
+                                                  cat({addr4(0x802B, kPair4p, 3478), addr4(0x802C, kPair4a, 3479)})),
+                                     to_8080),
+                        ReplyKind::stun_success));
+    }
+    V4 ap = from4(pp, kPair4a, 3478);
+    t.push_back(reply("rfc5780 v4 classic change port: AP answered from AA with SOURCE- and CHANGED-ADDRESS",
+                      v4_udp(stun_classic_request(kClassicTxid, change(2)), ap),
+                      v4_udp_reply(stun_classic_success(kClassicTxid, kPeer4, kPeerPort,
+                                                        cat({addr4(0x0004, kPair4a, 3479), addr4(0x0005, kPair4p, 3479)})),
+                                   from4(ap, kPair4a, 3479)),
+                      ReplyKind::stun_success));
+    t.push_back(reply("rfc5780 v4 PADDING with RESPONSE-PORT -> 400 to the sender",
+                      v4_udp(stun_request(kTxid, false,
+                                          cat({stun_attr(0x0027, {0x1F, 0x90, 0, 0}), stun_attr(0x0026, Bytes(8, 0))})),
+                             pp),
+                      v4_udp_reply(cat({Bytes{0x01, 0x11, 0x00, 0x14, 0x21, 0x12, 0xA4, 0x42},
+                                        Bytes(kTxid.begin(), kTxid.end()),
+                                        stun_attr(0x0009, cat({Bytes{0, 0, 4, 0}, Bytes{'B', 'a', 'd', ' ', 'R', 'e', 'q',
+                                                                                        'u', 'e', 's', 't'}}))}),
+                                   pp),
+                      ReplyKind::stun_error));
+    V6 aa6;
+    aa6.dst = kPair6a;
+    aa6.dport = 3479;
+    V6 from_pa6 = aa6;
+    from_pa6.dst = kPair6p;
+    auto addr6 = [](uint16_t type, const Ip6& a, uint16_t port) { return stun_address(type, true, a.data(), port); };
+    t.push_back(reply("rfc5780 v6 change IP: AA answered from PA",
+                      v6_udp(stun_request(kTxid, true, change(4)), aa6),
+                      v6_udp_reply(stun_success(kTxid, true, kPeer6.data(), kPeerPort, true,
+                                                cat({addr6(0x802B, kPair6p, 3479), addr6(0x802C, kPair6p, 3478)})),
+                                   from_pa6),
+                      ReplyKind::stun_success));
+    // Not an endpoint of a pair (kOur4:3479 is served but is no RFC 5780 endpoint): 420 as before.
+    V4 plain;
+    plain.dport = 3479;
+    t.push_back(reply("rfc5780 change request to a plain address -> 420", v4_udp(stun_request(kTxid, false, change(4)), plain),
+                      v4_udp_reply(stun_error_420(kTxid, {0x0003}, false), plain), ReplyKind::stun_error));
+  }
 
   // --- STUN over IPv6
   t.push_back(reply("v6 RFC 8489 request", v6_udp(req), v6_udp_reply(stun_ok6(p6, false)), ReplyKind::stun_success));
@@ -822,7 +918,7 @@ TEST(Announce, GratuitousArp) {
     ASSERT_EQ(n, want.size());
     EXPECT_EQ(Bytes(out, out + n), want_pcp0);
     EXPECT_EQ(build_gratuitous_arp(out, want.size() - 1, port, 0), 0u);
-    EXPECT_EQ(build_gratuitous_arp(out, sizeof out, port, 2), 0u);
+    EXPECT_EQ(build_gratuitous_arp(out, sizeof out, port, port.n_v4), 0u);  // past the last owned address
   }
 }
 
@@ -837,7 +933,7 @@ TEST(Announce, UnsolicitedNa) {
     EXPECT_EQ(Bytes(out, out + n), want) << hex(out, n);
     EXPECT_EQ(check_checksums(out, n), "");
     EXPECT_EQ(build_unsolicited_na(out, want.size() - 1, port, 0), 0u);
-    EXPECT_EQ(build_unsolicited_na(out, sizeof out, port, 2), 0u);
+    EXPECT_EQ(build_unsolicited_na(out, sizeof out, port, port.n_v6), 0u);
   }
 }
 

@@ -35,9 +35,12 @@ PORT_MAC = [mac("02:70:63:61:70:00"), mac("02:70:63:61:70:01")]  # net_pcap's fi
 VLAN = 100
 P0_V4, P0_V6, P0_V6B = ip4("198.18.0.2"), ip6("2001:2::2"), ip6("2001:2::3")
 P1_V4, P1_V6 = ip4("198.18.1.2"), ip6("2001:2:0:1::2")
+# Port 0's RFC 5780 pairs: primary (address, 3478), alternate (address, 3479).
+STUN_PORT = 3478
+PAIR_V4 = ((ip4("198.18.0.4"), 3478), (ip4("198.18.0.5"), 3479))
+PAIR_V6 = ((ip6("2001:2::4"), 3478), (ip6("2001:2::5"), 3479))
 CL_V4, CL_V6 = ip4("198.18.0.1"), ip6("2001:2::1")
 CL1_V4, CL1_V6 = ip4("198.18.1.1"), ip6("2001:2:0:1::1")
-STUN_PORT = 3478
 EXIT_AFTER_IDLE_MS = 1500
 RUN_TIMEOUT_S = 60
 ALL_NODES = ip6("ff02::1")
@@ -48,7 +51,7 @@ class Case:
     name: str
     port: int
     frame: bytes
-    kind: str  # stun | stun_classic | stun_420 | arp | na | echo4 | echo6 | drop
+    kind: str  # stun | stun_classic | stun_420 | stun_5780 | stun_5780_classic | arp | na | echo4 | echo6 | drop
     reason: str = ""  # drop reason when kind == drop
     info: dict = field(default_factory=dict)  # what the reply check needs
 
@@ -90,15 +93,17 @@ def build_cases() -> list[Case]:
     c = Cases()
 
     def ok_stun(name, *, port=0, v6=False, vlan=None, fingerprint=False, attrs=(), options=b"",
-                udp_checksum="good", kind="stun", classic=False, unknown=None):
+                udp_checksum="good", kind="stun", classic=False, unknown=None, to=None, source=None, other=None):
         txid = c.txid()
         if classic:
             txid = txid + b"\x01\x02\x03\x04"  # 16 bytes, no magic cookie (RFC 3489)
         msg = stun_msg(BINDING_REQUEST, txid, list(attrs), fingerprint=fingerprint, classic=classic)
         frame, smac, sip, sport, dip = stun_frame(c, port=port, v6=v6, vlan=vlan, payload=msg, options=options,
-                                                  udp_checksum=udp_checksum)
+                                                  udp_checksum=udp_checksum, dst_ip=to and to[0],
+                                                  dport=to[1] if to else STUN_PORT)
         c.add(name, port, frame, kind, txid=txid, smac=smac, sip=sip, sport=sport, dip=dip, v6=v6, vlan=vlan,
-              fingerprint=fingerprint, unknown=unknown)
+              fingerprint=fingerprint, unknown=unknown, source=source or (dip, to[1] if to else STUN_PORT),
+              other=other)
 
     # --- answered, port 0 (untagged) ---
     ok_stun("stun v4 binding")
@@ -117,6 +122,20 @@ def build_cases() -> list[Case]:
             attrs=[stun_attr(0x7ABC, b"abcd")], unknown=0x7ABC)
     ok_stun("stun v6 unknown comprehension-required attribute -> 420", v6=True, kind="stun_420",
             attrs=[stun_attr(0x7ABC, b"abcd")], unknown=0x7ABC)
+
+    # --- RFC 5780 on port 0: the reply leaves from the endpoint CHANGE-REQUEST picks ---
+    def change(flags):
+        return [stun_attr(ATTR_CHANGE_REQUEST, struct.pack("!I", flags))]
+    pp4, aa4 = PAIR_V4
+    ok_stun("rfc5780 v4 change IP and port: from AA", kind="stun_5780", attrs=change(6), to=pp4, source=aa4,
+            other=aa4)
+    ok_stun("rfc5780 v4 plain request to AA: OTHER-ADDRESS is PP", kind="stun_5780", fingerprint=True, to=aa4,
+            source=aa4, other=pp4)
+    ok_stun("rfc5780 v4 classic change IP: from AP", kind="stun_5780_classic", classic=True, attrs=change(4),
+            to=pp4, source=(aa4[0], pp4[1]), other=aa4)
+    pp6, aa6 = PAIR_V6
+    ok_stun("rfc5780 v6 change port: from PA", kind="stun_5780", v6=True, attrs=change(2), to=pp6,
+            source=(pp6[0], aa6[1]), other=aa6)
 
     # --- answered, port 1 (VLAN 100): the reply keeps the tag ---
     ok_stun("stun v4 on VLAN 100", port=1, vlan=VLAN)
@@ -193,7 +212,7 @@ def build_cases() -> list[Case]:
     bad_stun("UDP checksum wrong v4", good, "udp_bad_checksum", udp_checksum="bad")
     bad_stun("UDP checksum wrong v6", good, "udp_bad_checksum", v6=True, udp_checksum="bad")
     bad_stun("UDP zero checksum v6", good, "udp_zero_checksum_v6", v6=True, udp_checksum="zero")
-    bad_stun("UDP port not served", good, "udp_port_not_served", dport=3479)
+    bad_stun("UDP port not served", good, "udp_port_not_served", dport=3480)  # 3479 is the RFC 5780 pair's alternate port: served
     bad_stun("UDP source port 0", good, "udp_source_port_zero", sport=0)
     bad_stun("STUN shorter than its header", b"\x00\x01\x00\x00" + MAGIC_B + b"1234", "stun_too_short")
     bad_stun("STUN top bits set", b"\xc0\x01" + good[2:], "stun_bad_top_bits")
@@ -300,13 +319,16 @@ def check_stun_reply(f: Failures, case: Case, raw: bytes) -> None:
     if not i["v6"]:
         f.check(r.ihl == 20, f"{n}: reply IPv4 header is {r.ihl} bytes, options must not be echoed")
     f.check(r.ttl == 64, f"{n}: reply TTL/hop limit {r.ttl}, expected 64")
-    f.check(r.ip_src == i["dip"] and r.ip_dst == i["sip"],
-            f"{n}: reply addresses {ip_text(r.ip_src)} -> {ip_text(r.ip_dst)} not swapped")
+    src_ip, src_port = i["source"]
+    f.check(r.ip_src == src_ip and r.ip_dst == i["sip"],
+            f"{n}: reply addresses {ip_text(r.ip_src)} -> {ip_text(r.ip_dst)} not swapped (expected "
+            f"{ip_text(src_ip)} -> {ip_text(i['sip'])})")
     u = r.ip_payload
     if not f.check(len(u) >= 8, f"{n}: UDP header truncated"):
         return
     sport, dport, ulen, ucs = struct.unpack_from("!HHHH", u, 0)
-    f.check(sport == STUN_PORT and dport == i["sport"], f"{n}: reply ports {sport} -> {dport} not swapped")
+    f.check(sport == src_port and dport == i["sport"], f"{n}: reply ports {sport} -> {dport} not swapped "
+                                                       f"(expected {src_port} -> {i['sport']})")
     f.check(ulen == len(u), f"{n}: UDP length {ulen}, IP payload {len(u)}")
     f.check(ucs != 0 and l4_checksum_ok(r), f"{n}: reply UDP checksum {ucs:#06x} invalid")
     try:
@@ -314,7 +336,15 @@ def check_stun_reply(f: Failures, case: Case, raw: bytes) -> None:
     except ValueError as e:
         f.check(False, f"{n}: reply STUN malformed: {e}")
         return
-    if case.kind == "stun_classic":
+    if case.kind.startswith("stun_5780"):
+        # RFC 5780 s7.3-4 / RFC 3489 s11.2.3-4: where the reply comes from, and the diagonal endpoint.
+        classic = case.kind == "stun_5780_classic"
+        for t, want, what in ((ATTR_SOURCE_ADDRESS if classic else ATTR_RESPONSE_ORIGIN, i["source"], "origin"),
+                              (ATTR_CHANGED_ADDRESS if classic else ATTR_OTHER_ADDRESS, i["other"], "other")):
+            a = attr(s, t)
+            got = decode_address(a) if a is not None else None
+            f.check(got == want, f"{n}: {what} attribute {t:#06x} = {got}, expected {want}")
+    if case.kind in ("stun_classic", "stun_5780_classic"):
         f.check(s.classic and s.txid == i["txid"], f"{n}: classic reply does not echo the 16-byte id")
         f.check(s.type == BINDING_SUCCESS, f"{n}: reply type {s.type:#06x}")
         f.check(s.fingerprint_ok is None, f"{n}: classic reply must not carry FINGERPRINT")
@@ -420,6 +450,9 @@ def write_config(path: str, work: str) -> None:
 mode: dpdk
 stun:
   ports: [{STUN_PORT}]
+  rfc5780:
+    - {{primary: "198.18.0.4:3478", alternate: "198.18.0.5:3479"}}
+    - {{primary: "[2001:2::4]:3478", alternate: "[2001:2::5]:3479"}}
   fingerprint: mirror
   classic: true
 dpdk:
@@ -428,7 +461,8 @@ dpdk:
   ports:
     - device: "{dev(0)}"
       queues: 1
-      addresses: ["198.18.0.2/24", "2001:2::2/64", "2001:2::3/64"]
+      addresses: ["198.18.0.2/24", "198.18.0.4/24", "198.18.0.5/24", "2001:2::2/64", "2001:2::3/64", "2001:2::4/64",
+                  "2001:2::5/64"]
     - device: "{dev(1)}"
       queues: 1
       vlan: {VLAN}
@@ -486,7 +520,7 @@ def tshark_check(f: Failures, work: str, expected: dict[bytes, Case], port: int)
         fields = ["frame.number", f"{proto}.type", f"{proto}.id", f"{proto}.att.ipv4", f"{proto}.att.ipv6",
                   f"{proto}.att.port"]
         if proto == "stun":
-            fields += ["stun.att.crc32.status", "stun.att.error.class", "stun.att.error"]
+            fields += ["stun.att.crc32.status", "stun.att.error.class", "stun.att.error", "stun.att.type"]
         cmd = ["tshark", "-n", "-r", path, "-Y", proto, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
                "-E", "aggregator=,"] + sum((["-e", x] for x in fields), [])
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -501,7 +535,7 @@ def tshark_check(f: Failures, work: str, expected: dict[bytes, Case], port: int)
                 continue
             seen += 1
             n, i = case.name, case.info
-            want_type = {"stun": "0x0101", "stun_classic": "0x0101", "stun_420": "0x0111"}[case.kind]
+            want_type = "0x0111" if case.kind == "stun_420" else "0x0101"
             f.check(cols[1] == want_type, f"tshark: {n}: type {cols[1]}, expected {want_type}")
             if case.kind == "stun_420":
                 f.check(cols[7] == "4" and cols[8] == "20", f"tshark: {n}: error {cols[7]}/{cols[8]}, expected 4/20")
@@ -513,6 +547,16 @@ def tshark_check(f: Failures, work: str, expected: dict[bytes, Case], port: int)
                     f"tshark: {n}: mapped port {cols[5]!r}, expected {i['sport']}")
             if proto == "stun" and i["fingerprint"]:
                 f.check(cols[6] == "1", f"tshark: {n}: FINGERPRINT status {cols[6]!r}, expected good (1)")
+            if case.kind == "stun_5780":
+                # tshark's dissector decodes RESPONSE-ORIGIN and OTHER-ADDRESS: addresses 2 and 3, in order.
+                types = [int(t, 16) for t in cols[9].split(",") if t]
+                f.check(ATTR_RESPONSE_ORIGIN in types and ATTR_OTHER_ADDRESS in types,
+                        f"tshark: {n}: attribute types {cols[9]!r} lack RESPONSE-ORIGIN / OTHER-ADDRESS")
+                addrs, ports = addr.split(","), cols[5].split(",")
+                want = [ip_text(i["source"][0]), ip_text(i["other"][0])]
+                f.check(addrs[1:3] == want and ports[1:3] == [str(i["source"][1]), str(i["other"][1])],
+                        f"tshark: {n}: RESPONSE-ORIGIN, OTHER-ADDRESS decoded as {addrs[1:3]} {ports[1:3]}, "
+                        f"expected {want} {[i['source'][1], i['other'][1]]}")
     return seen
 
 
@@ -624,9 +668,12 @@ def main() -> int:
         kinds = Counter(c.kind for c in cases)
         expect_counters = {
             "rx_packets": len(cases),
-            "stun_success": kinds["stun"] + kinds["stun_classic"],
+            "stun_success": kinds["stun"] + kinds["stun_classic"] + kinds["stun_5780"] + kinds["stun_5780_classic"],
+            "stun_change_ip": 1,
+            "stun_change_port": 1,
+            "stun_change_ip_port": 1,
             "stun_error": kinds["stun_420"],
-            "stun_classic_requests": kinds["stun_classic"],
+            "stun_classic_requests": kinds["stun_classic"] + kinds["stun_5780_classic"],
             "arp_replies": kinds["arp"],
             "ndp_adverts": kinds["na"],
             "icmp_echo_replies": kinds["echo4"],
