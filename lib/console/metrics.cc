@@ -159,10 +159,22 @@ std::string render_metrics(const View& view, const HealthMonitor* health) {
              snaps[i].get(Counter::stun_classic_requests));
   }
   p.family("stunbox_stun_responses_total", "counter",
-           "STUN Binding responses built, by result (success; error: 420 Unknown Attribute)");
+           "STUN Binding responses built, by result (success; error: 420 Unknown Attribute, 400 Bad Request)");
   for (size_t i = 0; i < queues.size(); ++i) {
     p.sample("stunbox_stun_responses_total", "result=\"success\"," + labels[i], snaps[i].get(Counter::stun_success));
     p.sample("stunbox_stun_responses_total", "result=\"error\"," + labels[i], snaps[i].get(Counter::stun_error));
+  }
+  p.family("stunbox_stun_rfc5780_total", "counter",
+           "RFC 5780 requests honoured, by kind (change_ip, change_port, change_ip_port: CHANGE-REQUEST; "
+           "response_port: RESPONSE-PORT)");
+  for (size_t i = 0; i < queues.size(); ++i) {
+    p.sample("stunbox_stun_rfc5780_total", "kind=\"change_ip\"," + labels[i], snaps[i].get(Counter::stun_change_ip));
+    p.sample("stunbox_stun_rfc5780_total", "kind=\"change_port\"," + labels[i],
+             snaps[i].get(Counter::stun_change_port));
+    p.sample("stunbox_stun_rfc5780_total", "kind=\"change_ip_port\"," + labels[i],
+             snaps[i].get(Counter::stun_change_ip_port));
+    p.sample("stunbox_stun_rfc5780_total", "kind=\"response_port\"," + labels[i],
+             snaps[i].get(Counter::stun_response_port));
   }
   p.family("stunbox_drops_total", "counter", "Packets dropped, by named reason (docs/operations.md lists them)");
   for (size_t i = 0; i < queues.size(); ++i) {

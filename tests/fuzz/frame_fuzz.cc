@@ -40,6 +40,24 @@ PortIdentity make_port(bool tagged) {
   p.add_v6({0x20, 0x01, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0xcd, 0, 0x03});
   p.stun_ports.set(3478);
   p.stun_ports.set(3479);
+  if (tagged) {
+    // The tagged port's addresses are RFC 5780 pairs (replies from the other
+    // address and port, RESPONSE-PORT); the untagged port's stay plain STUN.
+    for (size_t v6 = 0; v6 < 2; ++v6) {
+      stun::Rfc5780Pair pair;
+      pair.v6 = v6 != 0;
+      for (size_t i = 0; i < 2; ++i) {
+        if (v6) {
+          pair.local[i] = p.v6[i];
+        } else {
+          std::copy(p.v4[i].begin(), p.v4[i].end(), pair.local[i].begin());
+        }
+      }
+      pair.advertised = pair.local;
+      pair.port = {3478, 3479};
+      p.rfc5780[v6] = pair;
+    }
+  }
   return p;
 }
 

@@ -161,7 +161,7 @@ void check_view(const std::vector<uint8_t>& m, const std::optional<DropReason>& 
 
 // What a success or error response must look like.
 void check_response(const uint8_t* r, size_t rlen, Outcome outcome, const std::vector<uint8_t>& req,
-                    const ResponderConfig& cfg, const Endpoint& client) {
+                    const ResponderConfig& cfg, const Endpoint& client, const Rfc5780Site& site) {
   const MessageView resp(r, rlen);
   FUZZ_CHECK(!resp.validate());  // itself a valid STUN message
   const MessageView rq(req.data(), req.size());
@@ -184,9 +184,22 @@ void check_response(const uint8_t* r, size_t rlen, Outcome outcome, const std::v
     FUZZ_CHECK(sw->length >= cfg.software.size());
     FUZZ_CHECK(std::memcmp(sw->value, cfg.software.data(), cfg.software.size()) == 0);
   }
-  // Never an address or attribute that would send traffic elsewhere.
-  FUZZ_CHECK(!resp.find(attr::kOtherAddress) && !resp.find(attr::kResponseOrigin) &&
-             !resp.find(attr::kAlternateServer));
+  // Never an address or attribute that would send traffic elsewhere; RFC 5780
+  // endpoints alone name themselves and the diagonal endpoint (s7.3-4).
+  FUZZ_CHECK(!resp.find(attr::kAlternateServer));
+  const bool names = site.pair != nullptr && outcome == Outcome::success;
+  FUZZ_CHECK(resp.find(attr::kOtherAddress).has_value() == (names && !classic));
+  FUZZ_CHECK(resp.find(attr::kResponseOrigin).has_value() == (names && !classic));
+  FUZZ_CHECK(resp.find(attr::kChangedAddress).has_value() == (names && classic));
+  FUZZ_CHECK(resp.find(attr::kSourceAddress).has_value() == (names && classic));
+  if (names) {
+    const auto other = resp.find(classic ? attr::kChangedAddress : attr::kOtherAddress);
+    const Rfc5780Pair& p = *site.pair;
+    FUZZ_CHECK(other && rd16(other->value + 2) == p.port[site.port ^ 1]);
+    FUZZ_CHECK(std::memcmp(other->value + 4, p.advertised[site.ip ^ 1].data(), p.v6 ? 16 : 4) == 0);
+  }
+  // PADDING never makes a reply longer than its request (no amplification).
+  if (resp.find(attr::kPadding)) FUZZ_CHECK(rlen <= req.size());
 
   if (outcome == Outcome::success) {
     FUZZ_CHECK(!resp.find(attr::kErrorCode));
@@ -210,9 +223,15 @@ void check_response(const uint8_t* r, size_t rlen, Outcome outcome, const std::v
     }
   } else {
     // RFC 8489 s6.3.1.1: 420 with UNKNOWN-ATTRIBUTES naming types the request
-    // carried that are comprehension-required and not understood.
+    // carried that are comprehension-required and not understood; or, from an
+    // RFC 5780 endpoint, 400 for RESPONSE-PORT with PADDING or port 0 (s6.1).
     const auto ec = resp.find(attr::kErrorCode);
     FUZZ_CHECK(ec && ec->length >= 4);
+    if ((ec->value[2] & 7) == 4 && ec->value[3] == 0) {
+      FUZZ_CHECK(site.pair != nullptr && rq.find(attr::kResponsePort).has_value());
+      FUZZ_CHECK(!resp.find(attr::kUnknownAttributes));
+      return;
+    }
     FUZZ_CHECK((ec->value[2] & 7) == 4 && ec->value[3] == 20);
     const auto ua = resp.find(attr::kUnknownAttributes);
     FUZZ_CHECK(ua && ua->length >= 2 && ua->length % 2 == 0);
@@ -241,6 +260,15 @@ void run_one(const uint8_t* data, size_t size) {
   cfg.classic = !(c & 4);
   cfg.software = software_value(c >> 3);
   const Endpoint client = client_for(c & 0x20);
+  // Bit 6: the request reached one of the four endpoints of an RFC 5780 pair of the client's family.
+  Rfc5780Pair pair;
+  pair.v6 = client.v6;
+  pair.local[0][0] = 198, pair.local[0][1] = 18, pair.local[0][3] = 2;
+  pair.local[1][0] = 198, pair.local[1][1] = 18, pair.local[1][3] = 3;
+  pair.advertised[0][0] = 203, pair.advertised[1][0] = 204;
+  pair.port = {3478, 3479};
+  Rfc5780Site site;
+  if (c & 0x40) site = Rfc5780Site{&pair, static_cast<uint8_t>(slack & 1), static_cast<uint8_t>((slack >> 1) & 1)};
 
 #ifdef STUNBOX_FUZZ_PLANT
   const uint8_t how = in.byte();
@@ -258,7 +286,7 @@ void run_one(const uint8_t* data, size_t size) {
   if (len) std::memcpy(buf.data(), msg.data(), len);
   std::memset(buf.data() + len, kTailFill, capacity - len);
 
-  const Answer a = respond(cfg, buf.data(), len, capacity, client);
+  const Answer a = respond(cfg, buf.data(), len, capacity, client, site);
 
   FUZZ_CHECK(buf.guard_intact());
   HeaderInfo h;
@@ -293,8 +321,9 @@ void run_one(const uint8_t* data, size_t size) {
   FUZZ_CHECK(binding_request && !verdict);
   FUZZ_CHECK(!h.classic || cfg.classic);
   FUZZ_CHECK(a.outcome == Outcome::success || a.outcome == Outcome::error);
-  FUZZ_CHECK(a.length >= kHeaderSize && a.length <= capacity && a.length <= kMaxResponseSize);
-  check_response(buf.data(), a.length, a.outcome, msg, cfg, client);
+  FUZZ_CHECK(a.length >= kHeaderSize && a.length <= capacity && a.length <= std::max(len, kMaxResponseSize));
+  FUZZ_CHECK(site.pair != nullptr || (a.rfc5780 == 0 && a.response_port == 0));
+  check_response(buf.data(), a.length, a.outcome, msg, cfg, client, site);
 }
 
 }  // namespace

@@ -104,6 +104,7 @@ TEST(RenderMetrics, ExactCountersPerQueueAndWellFormedFamilies) {
   l.add(Counter::stun_classic_requests, 2);
   l.add(Counter::stun_success, 6);
   l.add(Counter::stun_error, 1);
+  l.add(Counter::stun_change_ip_port, 2);
   l.add(Counter::rx_packets, 9);
   l.add(Counter::rx_bytes, 900);
   l.drop(DropReason::stun_bad_fingerprint, 2);
@@ -117,6 +118,7 @@ TEST(RenderMetrics, ExactCountersPerQueueAndWellFormedFamilies) {
   EXPECT_EQ(p.samples.at("stunbox_stun_requests_total{kind=\"rfc5389\"," + q0 + "}"), "0");
   EXPECT_EQ(p.samples.at("stunbox_stun_responses_total{result=\"success\"," + q1 + "}"), "6");
   EXPECT_EQ(p.samples.at("stunbox_stun_responses_total{result=\"error\"," + q1 + "}"), "1");
+  EXPECT_EQ(p.samples.at("stunbox_stun_rfc5780_total{kind=\"change_ip_port\"," + q1 + "}"), "2");
   EXPECT_EQ(p.samples.at("stunbox_rx_packets_total{" + q1 + "}"), "9");
   EXPECT_EQ(p.samples.at("stunbox_rx_bytes_total{" + q1 + "}"), "900");
   EXPECT_EQ(p.samples.at("stunbox_drops_total{reason=\"stun_bad_fingerprint\"," + q1 + "}"), "2");
