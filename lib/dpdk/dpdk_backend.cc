@@ -251,6 +251,11 @@ std::string Backend::port_info(size_t port) const {
     addrs += config::to_string(a);
   }
   o += "Addresses: " + (addrs.empty() ? std::string("-") : addrs) + "\n";
+  for (const config::Rfc5780Section& r : config().stun.rfc5780) {
+    if (!p.identity.rfc5780[r.primary.ip.v6 ? 1 : 0]) continue;
+    o += "RFC 5780 pair: primary " + config::to_string(r.primary) + ", alternate " + config::to_string(r.alternate) +
+         "\n";
+  }
   o += "Link changes: " + std::to_string(links_[p.index].changes.load(std::memory_order_relaxed)) +
        " (up/down transitions since start)\n";
   return o;

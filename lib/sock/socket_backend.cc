@@ -244,6 +244,11 @@ std::string SocketBackend::port_info(size_t port) const {
   o += "SO_RCVBUF: " + bytes_or_default(sc.rcvbuf) + ", SO_SNDBUF: " + bytes_or_default(sc.sndbuf) + "\n";
   o += "Checksums: kernel\n";
   o += std::string("Pinned workers: ") + (sc.pin ? "yes" : "no") + "\n";
+  if (const stun::Rfc5780Site& site = roles_.at(port).site; site.pair != nullptr) {
+    static constexpr const char* kNames[2][2] = {{"PP", "PA"}, {"AP", "AA"}};
+    o += std::string("RFC 5780 endpoint: ") + kNames[site.ip][site.port] + " (change requests answered from the "
+         "pair's other endpoints, OTHER-ADDRESS and RESPONSE-ORIGIN in every answer)\n";
+  }
   return o;
 }
 
