@@ -225,6 +225,11 @@ inline ReplyKind reply_kind(const stun::Answer& a) noexcept {
   return a.outcome == stun::Outcome::success ? ReplyKind::stun_success : ReplyKind::stun_error;
 }
 
+template <typename Path>
+[[gnu::noinline]] stun::Answer answer_rfc5780(const stun::ResponderConfig& cfg, uint8_t* payload, size_t len,
+                                              size_t capacity, const stun::ClientRef& client,
+                                              const stun::Rfc5780Pair& pair, uint16_t dport, Path& path) noexcept;
+
 // The RFC 5780 endpoint (local address `dst`, port `dport`) a request
 // reached, or none (site.pair == nullptr).
 inline stun::Rfc5780Site rfc5780_site(const stun::Rfc5780Pair& pair, const uint8_t* dst, uint16_t dport) noexcept {
@@ -239,16 +244,35 @@ inline stun::Rfc5780Site rfc5780_site(const stun::Rfc5780Pair& pair, const uint8
   return site;
 }
 
-// Where an RFC 5780 answer leaves from and goes to: the endpoint the
-// responder picked, the port RESPONSE-PORT named. Plain answers keep the swap.
+// The STUN answer to payload[0, len). Plain requests (the port has no RFC
+// 5780 pair of this family, or the request reached another address/port)
+// take the responder's plain path. At an RFC 5780 endpoint the reply's
+// source becomes the endpoint the responder picked and its destination port
+// RESPONSE-PORT's; path.src holds the local address the request reached.
 template <typename Path>
-inline void apply_rfc5780(Path& path, const stun::Rfc5780Site& site, const stun::Answer& a) noexcept {
-  if (site.pair == nullptr || a.outcome != stun::Outcome::success) return;
+inline stun::Answer answer(const stun::ResponderConfig& cfg, uint8_t* payload, size_t len, size_t capacity,
+                           const stun::ClientRef& client, const std::optional<stun::Rfc5780Pair>& pair,
+                           uint16_t dport, Path& path) noexcept {
+  if (!pair) [[likely]]
+    return stun::respond(cfg, payload, len, capacity, client);
+  return answer_rfc5780(cfg, payload, len, capacity, client, *pair, dport, path);
+}
+
+// Out of line: the plain path's code stays as small as before RFC 5780.
+template <typename Path>
+stun::Answer answer_rfc5780(const stun::ResponderConfig& cfg, uint8_t* payload, size_t len, size_t capacity,
+                            const stun::ClientRef& client, const stun::Rfc5780Pair& pair, uint16_t dport,
+                            Path& path) noexcept {
+  const stun::Rfc5780Site site = rfc5780_site(pair, path.src, dport);
+  if (site.pair == nullptr) return stun::respond(cfg, payload, len, capacity, client);
+  const stun::Answer a = stun::respond(cfg, payload, len, capacity, client, site);
+  if (a.outcome != stun::Outcome::success) return a;
   const unsigned ip = (a.rfc5780 & stun::rfc5780::kFromAlternateIp) != 0 ? 1 : 0;
-  const unsigned port = (a.rfc5780 & stun::rfc5780::kFromAlternatePort) != 0 ? 1 : 0;
-  std::memcpy(path.src, site.pair->local[ip].data(), sizeof path.src);
-  path.sport = site.pair->port[port];
+  const unsigned from_port = (a.rfc5780 & stun::rfc5780::kFromAlternatePort) != 0 ? 1 : 0;
+  std::memcpy(path.src, pair.local[ip].data(), sizeof path.src);
+  path.sport = pair.port[from_port];
   if (a.response_port != 0) path.dport = a.response_port;
+  return a;
 }
 
 // ---- IPv4 ----------------------------------------------------------------
@@ -282,9 +306,6 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   path.dport = sport;
   // The reply's destination is the client; path is a copy, outside the frame.
   const stun::ClientRef client{path.dst, sport, false};
-  stun::Rfc5780Site site;
-  if (port.rfc5780[0]) [[unlikely]]
-    site = rfc5780_site(*port.rfc5780[0], path.src, dport);
 
   // The reply carries no IP options: the payload moves to l2 + 28 first.
   const size_t payload_len = udp_len - sizeof(UdpHdr);
@@ -292,9 +313,8 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   uint8_t* payload = frame + reply_payload;
   if (ihl != sizeof(Ipv4Hdr)) std::memmove(payload, frame + l4 + sizeof(UdpHdr), payload_len);
 
-  const stun::Answer a = stun::respond(cfg, payload, payload_len, capacity - reply_payload, client, site);
+  const stun::Answer a = answer(cfg, payload, payload_len, capacity - reply_payload, client, port.rfc5780[0], dport, path);
   if (a.outcome == stun::Outcome::drop) return drop(a.reason, a.kind);
-  apply_rfc5780(path, site, a);
   swap_macs(reinterpret_cast<EthHdr*>(frame), port);
   return write_udp_v4<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind, a.rfc5780);
 }
@@ -397,15 +417,11 @@ Verdict udp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const 
   path.sport = dport;
   path.dport = sport;
   const stun::ClientRef client{path.dst, sport, true};
-  stun::Rfc5780Site site;
-  if (port.rfc5780[1]) [[unlikely]]
-    site = rfc5780_site(*port.rfc5780[1], path.src, dport);
 
   const size_t reply_payload = l4 + sizeof(UdpHdr);
-  const stun::Answer a =
-      stun::respond(cfg, frame + reply_payload, udp_len - sizeof(UdpHdr), capacity - reply_payload, client, site);
+  const stun::Answer a = answer(cfg, frame + reply_payload, udp_len - sizeof(UdpHdr), capacity - reply_payload, client,
+                                port.rfc5780[1], dport, path);
   if (a.outcome == stun::Outcome::drop) return drop(a.reason, a.kind);
-  apply_rfc5780(path, site, a);
   swap_macs(reinterpret_cast<EthHdr*>(frame), port);
   return write_udp_v6<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind, a.rfc5780);
 }

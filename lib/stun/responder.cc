@@ -146,10 +146,40 @@ uint8_t* put_unknown_attributes(uint8_t* p, const AttributeScan& scan, bool clas
   return p + unknown_attr_size(n);
 }
 
-}  // namespace
+// Writes the header's type and length and, when asked, FINGERPRINT at p
+// (the length already counts it: RFC 8489 s14.7).
+inline void finish(uint8_t* buf, uint8_t* p, size_t total, uint16_t type, bool fingerprint) {
+  store_be16(buf, type);
+  store_be16(buf + 2, static_cast<uint16_t>(total - kHeaderSize));
+  if (fingerprint) {
+    const size_t off = static_cast<size_t>(p - buf);
+    store_be16(p, attr::kFingerprint);
+    store_be16(p + 2, 4);
+    store_be32(p + 4, crc32(buf, off) ^ kFingerprintXor);
+  }
+}
 
-Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client,
-               Rfc5780Site site) noexcept {
+// The common request: no attribute, not at an RFC 5780 endpoint. Nothing to
+// scan, no error, no RFC 5780 attribute: the success alone.
+inline Answer answer_plain(const ResponderConfig& cfg, uint8_t* buf, size_t capacity, const ClientRef& client,
+                           bool classic, RequestKind kind) {
+  const bool fingerprint = !classic && cfg.fingerprint == FingerprintPolicy::always;
+  const std::string_view sw = cfg.software;
+  const size_t total = success_size(client.v6, 1, sw.size(), fingerprint);
+  if (total > std::min(capacity, kMaxDatagram)) return dropped(kind, DropReason::stun_no_room);
+  uint8_t* p = buf + kHeaderSize;
+  p = classic ? put_address(p, attr::kMappedAddress, client.v6, client.addr, client.port)
+              : put_xor_mapped_address(p, buf, client);
+  if (!sw.empty()) p = put_software(p, sw, classic);
+  finish(buf, p, total, kBindingSuccess, fingerprint);
+  return make_answer(Outcome::success, DropReason{}, kind, total);
+}
+
+// kSite: the request reached an RFC 5780 endpoint (site.pair is set);
+// false compiles the plain path without any of it.
+template <bool kSite>
+[[gnu::always_inline]] inline Answer respond_at(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client,
+                         Rfc5780Site site) noexcept {
   HeaderInfo h;
   if (auto r = check_header(buf, len, h)) return dropped(RequestKind::none, *r);
 
@@ -171,12 +201,13 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
   const RequestKind kind = h.classic ? RequestKind::classic : RequestKind::rfc5389;
   if (h.classic && !cfg.classic) return dropped(kind, DropReason::stun_classic_disabled);
 
+  // Most requests carry no attributes at all and reach a plain address.
+  const Rfc5780Pair* const pair = kSite ? site.pair : nullptr;
+  if (!kSite && len == kHeaderSize) [[likely]]
+    return answer_plain(cfg, buf, capacity, client, h.classic, kind);
+
   AttributeScan scan;
-  const Rfc5780Pair* const pair = site.pair;
-  // Most requests carry no attributes at all: skip the out-of-line scan.
-  if (len != kHeaderSize) {
-    if (auto r = scan_attributes(buf, len, h.classic, scan, pair != nullptr)) return dropped(kind, *r);
-  }
+  if (auto r = scan_attributes(buf, len, h.classic, scan, pair != nullptr)) return dropped(kind, *r);
 
   // RFC 3489 has no FINGERPRINT: never send it to a classic client.
   const bool fingerprint =
@@ -241,19 +272,22 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
     }
   }
   if (!sw.empty()) p = put_software(p, sw, h.classic);
-
-  store_be16(buf, error != nullptr ? kBindingError : kBindingSuccess);
-  store_be16(buf + 2, static_cast<uint16_t>(total - kHeaderSize));
-  if (fingerprint) {
-    // The length field above already counts FINGERPRINT (RFC 8489 s14.7).
-    const size_t off = static_cast<size_t>(p - buf);
-    store_be16(p, attr::kFingerprint);
-    store_be16(p + 2, 4);
-    store_be32(p + 4, crc32(buf, off) ^ kFingerprintXor);
-  }
+  finish(buf, p, total, error != nullptr ? kBindingError : kBindingSuccess, fingerprint);
 
   return make_answer(error != nullptr ? Outcome::error : Outcome::success, DropReason{}, kind, total, bits,
                      response_port);
+}
+
+}  // namespace
+
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client) noexcept {
+  return respond_at<false>(cfg, buf, len, capacity, client, {});
+}
+
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client,
+               Rfc5780Site site) noexcept {
+  return site.pair != nullptr ? respond_at<true>(cfg, buf, len, capacity, client, site)
+                              : respond_at<false>(cfg, buf, len, capacity, client, {});
 }
 
 }  // namespace stunbox::stun

@@ -135,11 +135,19 @@ struct ClientRef {
   uint16_t port = 0;
   bool v6 = false;
 };
+//
+// The overload without `site` is the plain path (no RFC 5780 endpoint): it
+// is compiled apart, so plain requests pay nothing for RFC 5780.
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client) noexcept;
 Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client,
-               Rfc5780Site site = {}) noexcept;
+               Rfc5780Site site) noexcept;
 
+inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
+                      const Endpoint& client) noexcept {
+  return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6});
+}
 inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, const Endpoint& client,
-                      Rfc5780Site site = {}) noexcept {
+                      Rfc5780Site site) noexcept {
   return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6}, site);
 }
 
