@@ -281,4 +281,11 @@ inline std::vector<SourceEntry> merge_top_sources(const std::vector<SourceSketch
   return merged;
 }
 
+// A snapshot of each sketch, in order (what "show top sources" merges).
+inline std::vector<SourceSketchSnapshot> read_all(const std::vector<std::unique_ptr<SourceSketch>>& sketches) {
+  std::vector<SourceSketchSnapshot> out;
+  for (const auto& s : sketches) out.push_back(s->read());
+  return out;
+}
+
 }  // namespace stunbox

@@ -95,11 +95,7 @@ class Backend final : public backend::Backend {
   std::span<const backend::WorkerInfo> workers() const override { return worker_infos_; }
   backend::WorkerUsage usage(size_t worker) const override;
   const config::Config& config() const override { return *config_.load(std::memory_order_acquire); }
-  std::vector<SourceSketchSnapshot> source_sketches() const override {
-    std::vector<SourceSketchSnapshot> out;
-    for (const auto& s : sources_) out.push_back(s->read());
-    return out;
-  }
+  std::vector<SourceSketchSnapshot> source_sketches() const override { return read_all(sources_); }
 
  private:
   Status init();   // EAL, with a missing device named by its key

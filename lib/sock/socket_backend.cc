@@ -59,11 +59,7 @@ class SocketBackend final : public backend::Backend {
                                 u.progress.load(std::memory_order_relaxed)};
   }
   const config::Config& config() const override { return *config_.load(std::memory_order_acquire); }
-  std::vector<SourceSketchSnapshot> source_sketches() const override {
-    std::vector<SourceSketchSnapshot> out;
-    for (const auto& s : sources_) out.push_back(s->read());
-    return out;
-  }
+  std::vector<SourceSketchSnapshot> source_sketches() const override { return read_all(sources_); }
 
  private:
   Snapshot port_snapshot(size_t port) const;
