@@ -19,6 +19,9 @@ constexpr uint16_t kMaxBurst = 512;
 constexpr uint16_t kPrefetchAhead = 4;
 // Polls between two looks at the stop flag.
 constexpr unsigned kPollsPerStopCheck = 64;
+// The ol_flags bits that describe the mbuf's buffer rather than the packet:
+// the only ones a reply keeps from its request (testpmd's swap engines do the same).
+constexpr uint64_t kBufferFlags = RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 // adaptive idle: empty polls before rte_pause, and before short sleeps.
 constexpr unsigned kPauseAfterEmpty = 256;
 constexpr unsigned kSleepAfterEmpty = 4096;
@@ -130,8 +133,13 @@ uint16_t poll_impl(QueueContext& q) {
                       : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
       }
     }
-    // RX flags must not leak into TX: drivers read ol_flags as TX requests.
-    m->ol_flags = ol;
+    // RX flags must not leak into TX (drivers read ol_flags as TX requests),
+    // but the flags that say what the mbuf's buffer is must stay: an mbuf
+    // with an external buffer attached (mlx5 hands out every frame above
+    // mprq_max_memcpy_len that way) or an indirect one, stripped of its flag,
+    // is freed as a direct mbuf: the buffer's reference leaks and the mbuf
+    // returns to our pool still pointing at memory that is not its own.
+    m->ol_flags = (m->ol_flags & kBufferFlags) | ol;
     tx_bytes += v.length;
     pkts[n_tx++] = m;  // pack the replies to the front of the burst
   }

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -96,8 +97,8 @@ struct RingPort {
   bool ok = false;
 };
 
-rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+// Appends frame to the (empty) mbuf m; on failure frees m. Null in, null out.
+rte_mbuf* with_frame(rte_mbuf* m, const std::vector<uint8_t>& frame) {
   if (m == nullptr) return nullptr;
   char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   if (p == nullptr) {
@@ -107,6 +108,8 @@ rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) {
   std::memcpy(p, frame.data(), frame.size());
   return m;
 }
+
+rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) { return with_frame(rte_pktmbuf_alloc(g_pool), frame); }
 
 struct MbufFree {
   void operator()(rte_mbuf* m) const { rte_pktmbuf_free(m); }
@@ -515,6 +518,77 @@ TEST_F(EalTest, DropsAreCountedAndFreed) {
   ASSERT_NE(reply, nullptr);
   EXPECT_EQ(check_reply(reply.get(), f, 5), "");
   EXPECT_EQ(take_reply(), nullptr) << "a dropped frame was sent";
+}
+
+// The external buffers' free callback: counts the releases, then frees the memory.
+void release_external(void* addr, void* opaque) {
+  ++*static_cast<int*>(opaque);
+  rte_free(addr);
+}
+
+// An mbuf holding `frame` in an external buffer (rte_malloc'd, released
+// through release_external), as mlx5 with multi-packet RX queues hands out
+// every frame above mprq_max_memcpy_len: one stride of its own buffer attached.
+rte_mbuf* external_mbuf_of(const std::vector<uint8_t>& frame, int* releases) {
+  constexpr uint16_t kBufLen = 2048;
+  void* buf = rte_malloc("ext_buf", kBufLen, RTE_CACHE_LINE_SIZE);
+  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  uint16_t len = kBufLen;
+  rte_mbuf_ext_shared_info* shinfo =
+      buf != nullptr ? rte_pktmbuf_ext_shinfo_init_helper(buf, &len, release_external, releases) : nullptr;
+  if (m == nullptr || shinfo == nullptr) {
+    rte_free(buf);
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  rte_pktmbuf_attach_extbuf(m, buf, rte_malloc_virt2iova(buf), len, shinfo);
+  rte_pktmbuf_reset_headroom(m);
+  return with_frame(m, frame);
+}
+
+// A reply is the request's mbuf rewritten: it must keep the flags that say
+// what its buffer is (RTE_MBUF_F_EXTERNAL, RTE_MBUF_F_INDIRECT) and lose the
+// RX ones. Without them the free below would release neither the external
+// buffer (its callback never runs) nor the clone's direct mbuf (a leak).
+TEST_F(EalTest, ExternalAndIndirectBuffersSurviveTheReply) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("extbuf"));
+  constexpr uint64_t kRxFlags = RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  int releases = 0;
+  constexpr uint32_t kExternal = 4;
+  for (uint32_t i = 0; i < kExternal; ++i) {
+    rte_mbuf* m = external_mbuf_of(request(lab_flow(i % 2 != 0, static_cast<uint16_t>(40000 + i)), i), &releases);
+    ASSERT_NE(m, nullptr);
+    m->ol_flags |= kRxFlags;
+    ASSERT_TRUE(send(m));
+  }
+  // Dropped (port not served): released by the drop path.
+  ASSERT_TRUE(send(external_mbuf_of(request(lab_flow(false, 40000, 9999), 99), &releases)));
+  // An indirect mbuf whose direct one is referenced by nothing else.
+  rte_mbuf* direct = mbuf_of(request(lab_flow(false, 41000), 50));
+  ASSERT_NE(direct, nullptr);
+  rte_mbuf* clone = rte_pktmbuf_clone(direct, g_pool);
+  rte_pktmbuf_free(direct);
+  ASSERT_NE(clone, nullptr);
+  clone->ol_flags |= kRxFlags;
+  ASSERT_TRUE(send(clone));
+
+  EXPECT_EQ(poll(), kExternal + 2);
+  EXPECT_EQ(get(Counter::stun_success), kExternal + 1);
+  EXPECT_EQ(get(DropReason::udp_port_not_served), 1u);
+  EXPECT_EQ(releases, 1) << "the dropped request's buffer, released once";
+  for (uint32_t i = 0; i < kExternal; ++i) {
+    Mbuf m = take_reply();
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->ol_flags, RTE_MBUF_F_EXTERNAL) << "reply " << i;
+    EXPECT_EQ(check_reply(m.get(), lab_flow(i % 2 != 0, static_cast<uint16_t>(40000 + i)), i), "");
+  }
+  Mbuf m = take_reply();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->ol_flags, RTE_MBUF_F_INDIRECT);
+  EXPECT_EQ(check_reply(m.get(), lab_flow(false, 41000), 50), "");
+  m.reset();
+  EXPECT_EQ(releases, static_cast<int>(kExternal) + 1) << "every external buffer released exactly once";
+  // TearDown: the pool is back at its baseline (the clone's direct mbuf included).
 }
 
 TEST_F(EalTest, TxRingFullFreesAndCountsUnsent) {
