@@ -34,6 +34,25 @@ frame::CsumState csum_state(uint64_t flags, uint64_t mask, uint64_t good, uint64
   return frame::CsumState::unknown;  // UNKNOWN or NONE (NONE: data valid, checksum not), verify in software
 }
 
+// What the NIC verified, taken only where its packet type says it looked.
+// i40e and ixgbe set IP_CKSUM_GOOD | L4_CKSUM_GOOD whenever no error bit is
+// up, whatever the frame: ICMP, ICMPv6, ARP, frames they did not parse (ice
+// checks L3L4P and reports UNKNOWN there; mlx5 reports per layer). So the L4
+// flag counts only for UDP, the one L4 protocol they check, and the IPv4 flag
+// only for a frame they classified as IPv4: its header checksum is part of
+// that parse (i40e L3L4P, ixgbe IPCS), and a header they could not parse has
+// no IPv4 packet type. Everything else is verified in software by reflect.
+frame::RxHints rx_hints(uint64_t flags, uint32_t ptype) {
+  frame::RxHints h;
+  if (RTE_ETH_IS_IPV4_HDR(ptype)) {
+    h.ip = csum_state(flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+  }
+  if ((ptype & RTE_PTYPE_L4_MASK) == RTE_PTYPE_L4_UDP) {
+    h.udp = csum_state(flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  }
+  return h;
+}
+
 // The counter of each reply kind, indexed by ReplyKind: one indexed add per
 // reply instead of a switch (its jump table was an indirect branch per packet).
 constexpr std::array<Counter, 6> kReplyCounter = {
@@ -77,12 +96,7 @@ uint16_t poll_impl(QueueContext& q) {
       continue;
     }
     frame::RxHints hints;
-    if constexpr (kRxHints) {
-      hints.ip = csum_state(m->ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
-                            RTE_MBUF_F_RX_IP_CKSUM_BAD);
-      hints.l4 = csum_state(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-                            RTE_MBUF_F_RX_L4_CKSUM_BAD);
-    }
+    if constexpr (kRxHints) hints = rx_hints(m->ol_flags, m->packet_type);
     const size_t len = m->data_len;
     const frame::Verdict v = frame::reflect<kTxOffload>(rte_pktmbuf_mtod(m, uint8_t*), len,
                                                         len + rte_pktmbuf_tailroom(m), *q.port, stun_cfg, hints);

@@ -591,6 +591,65 @@ TEST_F(EalTest, ExternalAndIndirectBuffersSurviveTheReply) {
   // TearDown: the pool is back at its baseline (the clone's direct mbuf included).
 }
 
+// i40e and ixgbe report "IP and L4 checksum good" for every frame without an
+// error bit, ICMP, ICMPv6 and NDP included, which they never check. The
+// hints count only where the mbuf's packet_type says the NIC parsed that
+// header; here both are forged (net_ring passes mbufs through untouched).
+TEST_F(EalTest, ChecksumFlagsCountOnlyWhereThePacketTypeSaysTheNicLooked) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("hints"));
+  queue().poll = select_poll(true, false);  // the RX-hints variant (net_ring has no RX offloads to select it)
+  constexpr uint32_t kIpv4 = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4;
+  constexpr uint32_t kIpv6 = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV6;
+  constexpr size_t kIcmpSum = 14 + 20 + 2, kIcmp6Sum = 14 + 40 + 2, kIpSum = 14 + 10, kUdp4Sum = 14 + 20 + 6;
+  // The frame in an mbuf flagged "IP and L4 checksum good", of packet type `ptype`.
+  auto flagged = [](const std::vector<uint8_t>& f, uint32_t ptype) {
+    rte_mbuf* m = mbuf_of(f);
+    if (m != nullptr) {
+      m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+      m->packet_type = ptype;
+    }
+    return m;
+  };
+  // The same with one byte of a checksum flipped.
+  auto lying = [&flagged](std::vector<uint8_t> f, size_t checksum_at, uint32_t ptype) {
+    f[checksum_at] ^= 0x5a;
+    return flagged(f, ptype);
+  };
+  const std::vector<uint8_t> echo_body = {0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g'};
+  std::vector<uint8_t> ns_body(20, 0);  // reserved, then the target
+  std::copy(kServer6.begin(), kServer6.end(), ns_body.begin() + 4);
+  ns_body.insert(ns_body.end(), {1, 1});  // source link-layer address option
+  ns_body.insert(ns_body.end(), test::kClientMac.begin(), test::kClientMac.end());
+  const auto& mac = port_->identity.mac;
+  const test::Flow f4 = lab_flow(false, 40000), f6 = lab_flow(true, 40000);
+
+  // Never trusted: ICMP and ICMPv6 (i40e types both L4_ICMP).
+  ASSERT_TRUE(send(lying(test::icmp_message(mac, f4, 8, echo_body), kIcmpSum, kIpv4 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::icmp_message(mac, f6, 128, echo_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::icmp_message(mac, f6, 135, ns_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
+  // Not trusted without the packet type: unknown (0), or L3 only.
+  ASSERT_TRUE(send(lying(request(f4, 1), kUdp4Sum, 0)));
+  ASSERT_TRUE(send(lying(request(f4, 2), kUdp4Sum, kIpv4)));
+  ASSERT_TRUE(send(lying(request(f4, 3), kIpSum, RTE_PTYPE_L2_ETHER)));
+  // Trusted where the NIC did check (what the flags are for): answered.
+  ASSERT_TRUE(send(lying(request(f4, 4), kUdp4Sum, kIpv4 | RTE_PTYPE_L4_UDP)));
+  ASSERT_TRUE(send(lying(request(f4, 5), kIpSum, kIpv4 | RTE_PTYPE_L4_UDP)));
+  // The same ICMP messages intact are answered, flags or not.
+  ASSERT_TRUE(send(flagged(test::icmp_message(mac, f4, 8, echo_body), kIpv4 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(flagged(test::icmp_message(mac, f6, 135, ns_body), kIpv6 | RTE_PTYPE_L4_ICMP)));
+
+  EXPECT_EQ(poll(), 10);
+  EXPECT_EQ(get(DropReason::icmp_bad_checksum), 1u);
+  EXPECT_EQ(get(DropReason::icmp6_bad_checksum), 2u);
+  EXPECT_EQ(get(DropReason::udp_bad_checksum), 2u);
+  EXPECT_EQ(get(DropReason::ipv4_bad_checksum), 1u);
+  EXPECT_EQ(get(Counter::stun_success), 2u);
+  EXPECT_EQ(get(Counter::icmp_echo_replies), 1u);
+  EXPECT_EQ(get(Counter::ndp_adverts), 1u);
+  EXPECT_EQ(get(Counter::icmp6_echo_replies), 0u);
+  EXPECT_EQ(drain_tx(), 4u);
+}
+
 TEST_F(EalTest, TxRingFullFreesAndCountsUnsent) {
   ASSERT_NO_FATAL_FAILURE(open_ring("full", {.tx_size = 4}));  // TX ring holds 3
   const unsigned cap = rte_ring_get_capacity(ring_->tx[0]);
