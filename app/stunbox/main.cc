@@ -61,7 +61,7 @@ Config file:
     stats:  {period: 0, metrics_listen: ""}
     control: {socket: /run/stunbox/stunbox.sock}
     limits: {rate: {pps: 0, burst: 20}, global_pps: 0, allow: [], deny: [],
-             deny_source_ports: [0, 53, 123, ...], l3_pps: 1000}
+             deny_source_ports: [0, 53, 123, ...], l3_pps: 1000, nd_pps: 5000}
   Every error names the file, line and YAML path.
 
 Modes:

@@ -806,7 +806,7 @@ void read_cidrs(const Node& n, const std::string& path, std::vector<IpPrefix>& o
 
 void read_limits(const Node& n, const std::string& path, LimitsSection& l) {
   R::expect_map(n, path);
-  R::check_keys(n, path, {"rate", "global_pps", "allow", "deny", "deny_source_ports", "l3_pps"});
+  R::check_keys(n, path, {"rate", "global_pps", "allow", "deny", "deny_source_ports", "l3_pps", "nd_pps"});
   if (const Node* r = n.find("rate")) {
     const std::string rp = child_path(path, "rate");
     R::expect_map(*r, rp);
@@ -843,6 +843,8 @@ void read_limits(const Node& n, const std::string& path, LimitsSection& l) {
   }
   if (const Node* v = n.find("l3_pps"))
     l.l3_pps = static_cast<unsigned>(R::integer(*v, child_path(path, "l3_pps"), 0, 100000000));
+  if (const Node* v = n.find("nd_pps"))
+    l.nd_pps = static_cast<unsigned>(R::integer(*v, child_path(path, "nd_pps"), 0, 100000000));
 }
 
 Config read_config(const Node& root, const std::string& name) {
@@ -1192,6 +1194,7 @@ std::string to_yaml(const Config& c) {
   o += "  deny_source_ports: " +
        flow_list(l.deny_source_ports, [](uint16_t p) { return std::to_string(p); }) + "\n";
   o += "  l3_pps: " + std::to_string(l.l3_pps) + "\n";
+  o += "  nd_pps: " + std::to_string(l.nd_pps) + "\n";
   return o;
 }
 

@@ -143,7 +143,8 @@ struct LimitsSection {
   std::vector<IpPrefix> deny;  // never answer these sources
   // UDP source ports of services that reflect (RFC 768 port 0, echo, chargen, DNS, ...).
   std::vector<uint16_t> deny_source_ports{0, 7, 19, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211};
-  unsigned l3_pps = 1000;      // dpdk: ARP/NDP/ICMP replies per second per lcore; 0 = off
+  unsigned l3_pps = 1000;      // dpdk: ICMP/ICMPv6 echo replies per second per lcore; 0 = off
+  unsigned nd_pps = 5000;      // dpdk: ARP replies and neighbour advertisements per second per lcore; 0 = off
   bool operator==(const LimitsSection&) const = default;
 };
 

@@ -141,10 +141,10 @@ class Backend final : public console::BackendView {
   std::atomic<const config::Config*> current_{nullptr};
   // Abuse controls: one policy per generation (kept: an lcore may hold an
   // older one for a burst), the buckets shared by every lcore (sized once,
-  // kept across reloads), one ARP/NDP/ICMP policer per lcore.
+  // kept across reloads), one ARP/NDP and echo policer per lcore.
   std::vector<std::unique_ptr<limits::Policy>> policies_;
   std::unique_ptr<limits::Limiter> limiter_;
-  std::vector<std::unique_ptr<limits::LocalBucket>> l3_buckets_;
+  std::vector<std::unique_ptr<limits::L3Policer>> l3_policers_;
 };
 
 console::PortStats Backend::port_stats(size_t port) const {
@@ -443,7 +443,7 @@ Status Backend::setup() {
     // One source-prefix sketch per lcore ("show top sources"): /32 and /64.
     auto sketch = std::make_unique<SourceSketch>();
     w.sources = sketch.get();
-    auto l3 = std::make_unique<limits::LocalBucket>();
+    auto l3 = std::make_unique<limits::L3Policer>();
     for (const config::QueueRef& ref : lp.queues) {
       const PortSetup& p = ports_[ref.port];
       auto q = std::make_unique<QueueContext>();
@@ -457,7 +457,7 @@ Status Backend::setup() {
       q->sources = w.sources;
       q->limits.store(policies_.back().get(), std::memory_order_relaxed);  // before launch
       q->limiter = limiter_.get();
-      q->l3_bucket = l3.get();
+      q->l3 = l3.get();
       q->poll = select_poll(p.rx_csum, p.tx_csum);
       w.queues.push_back(q.get());
       queues_.push_back(std::move(q));
@@ -465,7 +465,7 @@ Status Backend::setup() {
     if (!w.queues.empty()) {
       work_.push_back(std::move(w));
       sources_.push_back(std::move(sketch));
-      l3_buckets_.push_back(std::move(l3));
+      l3_policers_.push_back(std::move(l3));
     }
   }
 

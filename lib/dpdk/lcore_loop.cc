@@ -119,9 +119,9 @@ uint16_t poll_impl(QueueContext& q) {
         const uint8_t* udp = ip + v.l3_len;
         const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
         denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now);
-      } else if (!stun_reply && q.l3_bucket != nullptr &&
-                 !q.l3_bucket->allow(now, policy->l3_interval_ns(), policy->l3_burst())) {
-        denied = DropReason::l3_policed;
+      } else if (!stun_reply && q.l3 != nullptr) {
+        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert;
+        denied = q.l3->check(*policy, neighbour, now);
       }
       if (denied) {
         c.drop(*denied);

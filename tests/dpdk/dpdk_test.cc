@@ -178,10 +178,10 @@ class EalTest : public ::testing::Test {
 
   // Abuse controls on queue 0 as setup/reload install them, with a
   // 1024-entry limiter owned by the fixture.
-  void use_limits(const limits::Policy& policy, limits::LocalBucket* l3 = nullptr) {
+  void use_limits(const limits::Policy& policy, limits::L3Policer* l3 = nullptr) {
     limiter_.emplace(1024);
     queue().limiter = &*limiter_;
-    queue().l3_bucket = l3;
+    queue().l3 = l3;
     queue().limits.store(&policy, std::memory_order_release);
   }
 
@@ -853,20 +853,54 @@ TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
 TEST_F(EalTest, L3RepliesArePolicedPerLcore) {
   ASSERT_NO_FATAL_FAILURE(open_ring("l3p"));
   config::LimitsSection lc;
-  lc.l3_pps = 30;  // burst: a tenth of a second's worth = 3
+  lc.nd_pps = 30;  // burst: a tenth of a second's worth = 3
   const limits::Policy policy(lc);
-  limits::LocalBucket l3;
+  limits::L3Policer l3;
   use_limits(policy, &l3);
   constexpr unsigned kArps = 10;
   for (unsigned i = 0; i < kArps; ++i) ASSERT_TRUE(send(arp_request(kClient4, kServer4)));
-  // STUN is not an L3 reply: not policed by l3_pps.
+  // STUN is not an L3 reply: not policed by nd_pps or l3_pps.
   ASSERT_TRUE(send_request(lab_flow(false, 40000), 1));
   EXPECT_EQ(poll(), kArps + 1);
   // One burst, one clock read: exactly the burst passes.
   EXPECT_EQ(get(Counter::arp_replies), 3u);
-  EXPECT_EQ(get(DropReason::l3_policed), kArps - 3);
+  EXPECT_EQ(get(DropReason::nd_policed), kArps - 3);
+  EXPECT_EQ(get(DropReason::l3_policed), 0u);
   EXPECT_EQ(get(Counter::stun_success), 1u);
   EXPECT_EQ(drain_tx(), 4u);
+}
+
+// An echo flood over limits.l3_pps spends only the echo budget: the ARP
+// replies and neighbour advertisements behind it on the same lcore are sent.
+TEST_F(EalTest, EchoFloodNeverSpendsTheNeighbourBudget) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("ndp"));
+  config::LimitsSection lc;
+  lc.l3_pps = 30;  // echo burst 3
+  lc.nd_pps = 40;  // neighbour burst 4
+  const limits::Policy policy(lc);
+  limits::L3Policer l3;
+  use_limits(policy, &l3);
+  const auto& mac = port_->identity.mac;
+  const std::vector<uint8_t> echo_body = {0x12, 0x34, 0, 1};
+  std::vector<uint8_t> ns_body(20, 0);  // reserved, then the target
+  std::copy(kServer6.begin(), kServer6.end(), ns_body.begin() + 4);
+  constexpr unsigned kEchoes = 20;
+  for (unsigned i = 0; i < kEchoes; ++i) {
+    ASSERT_TRUE(send(test::icmp_message(mac, lab_flow(i % 2 != 0, 0), i % 2 != 0 ? 128 : 8, echo_body)));
+  }
+  // Behind the flood: 2 ARP requests and 2 neighbour solicitations (the
+  // neighbour burst), then one more of each over it.
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(send(arp_request(kClient4, kServer4)));
+    ASSERT_TRUE(send(test::icmp_message(mac, lab_flow(true, 0), 135, ns_body)));
+  }
+  EXPECT_EQ(poll(), kEchoes + 6);
+  EXPECT_EQ(get(Counter::icmp_echo_replies) + get(Counter::icmp6_echo_replies), 3u);
+  EXPECT_EQ(get(DropReason::l3_policed), kEchoes - 3);
+  EXPECT_EQ(get(Counter::arp_replies), 2u);
+  EXPECT_EQ(get(Counter::ndp_adverts), 2u);
+  EXPECT_EQ(get(DropReason::nd_policed), 2u);
+  EXPECT_EQ(drain_tx(), 7u);
 }
 
 // Reload swaps QueueContext::limits; the lcore uses the new policy from its next burst.
