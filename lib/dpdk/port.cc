@@ -92,6 +92,29 @@ std::string rss_types_to_string(uint64_t bits) {
   return out.empty() ? "none" : out;
 }
 
+RssTypeChoice choose_rss_types(uint64_t requested, uint64_t offered) {
+  struct Substitute {
+    uint64_t wanted;
+    uint64_t instead;
+  };
+  static constexpr Substitute kSubstitutes[] = {
+      {RTE_ETH_RSS_IPV4, RTE_ETH_RSS_NONFRAG_IPV4_OTHER | RTE_ETH_RSS_FRAG_IPV4},
+      {RTE_ETH_RSS_IPV6, RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_FRAG_IPV6},
+  };
+  RssTypeChoice c;
+  c.types = requested & offered;
+  for (const Substitute& s : kSubstitutes) {
+    const uint64_t instead = s.instead & offered;
+    if ((requested & s.wanted) == 0 || (offered & s.wanted) != 0 || instead == 0) continue;
+    c.types |= instead;
+    requested &= ~s.wanted;
+    if (!c.mapped.empty()) c.mapped += ", ";
+    c.mapped += rss_types_to_string(s.wanted) + " -> " + rss_types_to_string(instead);
+  }
+  c.dropped = requested & ~offered;
+  return c;
+}
+
 uint16_t reta_queue(size_t entry, uint16_t queues) { return static_cast<uint16_t>(entry % queues); }
 
 bool is_pci_address(const std::string& d) {
@@ -188,8 +211,10 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
       s.warnings.push_back(where + ": device " + s.name + " has no RSS: " + std::to_string(queues) +
                            " queues configured without hashing (the driver spreads flows itself)");
     } else {
-      s.rss_types = *requested & info.flow_type_rss_offloads;
-      s.rss_dropped = *requested & ~info.flow_type_rss_offloads;
+      const RssTypeChoice choice = choose_rss_types(*requested, info.flow_type_rss_offloads);
+      s.rss_types = choice.types;
+      s.rss_dropped = choice.dropped;
+      s.rss_mapped = choice.mapped;
       if (s.rss_types == 0) {
         return Error{where + ": none of the RSS hash types (" + rss_types_to_string(*requested) +
                      ") is supported by device " + s.name + " (it supports " +
@@ -427,6 +452,7 @@ std::string describe(const PortSetup& s) {
       hex += key;
     }
     out += "    rss " + rss_types_to_string(s.rss_types);
+    if (!s.rss_mapped.empty()) out += " (mapped to the device's types: " + s.rss_mapped + ")";
     if (s.rss_dropped != 0) out += " (dropped: " + rss_types_to_string(s.rss_dropped) + ")";
     out += "\n    rss key " + hex + " (" + std::to_string(s.rss_key.size()) + " bytes), reta " +
            (s.reta_size > 0 ? std::to_string(s.reta_size) + " entries, even spread" : std::string("device default")) +

@@ -26,6 +26,19 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names);
 // RTE_ETH_RSS_* bits -> "ipv4 ipv4-udp ..." (unnamed bits as 0x...).
 std::string rss_types_to_string(uint64_t bits);
 
+// The hash types to program, from those requested and those the device
+// offers (dev_info.flow_type_rss_offloads).
+struct RssTypeChoice {
+  uint64_t types = 0;    // programmed
+  uint64_t dropped = 0;  // requested, not offered, not mapped
+  std::string mapped;    // e.g. "ipv6 -> ipv6-frag ipv6-other"; "" = nothing mapped
+};
+// A device without the plain `ipv4`/`ipv6` types (i40e offers neither) gets
+// its ipv4-other + ipv4-frag (ipv6-other + ipv6-frag) instead, which hash the
+// same addresses: dropped outright, every ICMP, ICMPv6 and NDP message would
+// hash to nothing and land on queue 0 beside ARP.
+RssTypeChoice choose_rss_types(uint64_t requested, uint64_t offered);
+
 // The even RETA spread programmed on every multi-queue port: entry i -> i % queues.
 uint16_t reta_queue(size_t entry, uint16_t queues);
 
@@ -42,6 +55,7 @@ struct PortSetup {
   bool rss = false;            // RSS programmed (multi-queue and supported)
   uint64_t rss_types = 0;      // programmed
   uint64_t rss_dropped = 0;    // requested but unsupported by the device
+  std::string rss_mapped;      // requested types replaced by the device's own (RssTypeChoice::mapped)
   std::vector<uint8_t> rss_key;  // programmed (or that a NIC would use)
   uint16_t reta_size = 0;      // 0 = device has no RETA
   bool rx_csum = false;        // RX checksum flags trusted (RxHints)

@@ -333,6 +333,41 @@ TEST(Rss, NamesRoundTripAndUnknownIsAnError) {
   EXPECT_EQ(rss_types_from_names({"ipv4", "bogus"}).message(), "dpdk.rss.types: unknown hash type \"bogus\"");
 }
 
+// i40e offers neither `ipv4` nor `ipv6`: the request maps to its -other and
+// -frag types (same addresses hashed) instead of silently vanishing, which
+// would leave every ICMP, ICMPv6 and NDP message on queue 0.
+TEST(Rss, PlainIpTypesMapToTheDevicesOwnWhereMissing) {
+  const uint64_t defaults = *rss_types_from_names({"ipv4", "ipv4-udp", "ipv6", "ipv6-udp"});
+  // The types DPDK 22.11's i40e reports (I40E_RSS_OFFLOAD_ALL).
+  constexpr uint64_t kI40e = RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP |
+                             RTE_ETH_RSS_NONFRAG_IPV4_SCTP | RTE_ETH_RSS_NONFRAG_IPV4_OTHER | RTE_ETH_RSS_FRAG_IPV6 |
+                             RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP |
+                             RTE_ETH_RSS_NONFRAG_IPV6_SCTP | RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_L2_PAYLOAD;
+  RssTypeChoice c = choose_rss_types(defaults, kI40e);
+  std::printf("i40e, default types: %s; mapped: %s\n", rss_types_to_string(c.types).c_str(), c.mapped.c_str());
+  EXPECT_EQ(rss_types_to_string(c.types), "ipv4-frag ipv4-udp ipv4-other ipv6-frag ipv6-udp ipv6-other");
+  EXPECT_EQ(c.mapped, "ipv4 -> ipv4-frag ipv4-other, ipv6 -> ipv6-frag ipv6-other");
+  EXPECT_EQ(c.dropped, 0u);
+
+  // A device with the plain types (ixgbe, ice, mlx5) gets exactly what was asked.
+  constexpr uint64_t kPlain = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_IPV6 |
+                              RTE_ETH_RSS_NONFRAG_IPV6_UDP | RTE_ETH_RSS_NONFRAG_IPV6_OTHER;
+  c = choose_rss_types(defaults, kPlain);
+  EXPECT_EQ(c.types, defaults);
+  EXPECT_EQ(c.mapped, "");
+  EXPECT_EQ(c.dropped, 0u);
+
+  // Only what the device has of the substitutes; nothing to map to = dropped, as any other type.
+  c = choose_rss_types(defaults | RTE_ETH_RSS_ESP, RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  EXPECT_EQ(rss_types_to_string(c.types), "ipv4-udp ipv6-other");
+  EXPECT_EQ(c.mapped, "ipv6 -> ipv6-other");
+  EXPECT_EQ(rss_types_to_string(c.dropped), "ipv4 ipv6-udp esp");
+  // Not requested: not mapped.
+  c = choose_rss_types(RTE_ETH_RSS_NONFRAG_IPV4_UDP, kI40e);
+  EXPECT_EQ(c.types, RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  EXPECT_EQ(c.mapped, "");
+}
+
 // ---- EAL tests ----
 
 TEST_F(EalTest, UnknownDeviceIsOneLine) {
