@@ -89,7 +89,7 @@ enum class Idle : uint8_t { poll, adaptive };
 struct RssSection {
   // Names from kRssTypeNames (below), no duplicates, at least one.
   std::vector<std::string> types{"ipv4", "ipv4-udp", "ipv6", "ipv6-udp"};
-  std::vector<uint8_t> key;  // empty = the built-in 40-byte key; else exactly 40 or 52 bytes
+  std::vector<uint8_t> key;  // empty = auto: random, the device's key size, new at every start; else 40 or 52 bytes
   bool operator==(const RssSection&) const = default;
 };
 

@@ -231,7 +231,8 @@ std::string Backend::port_info(size_t port) const {
     o += "RSS hash types: " + rss_types_to_string(p.rss_types) + "\n";
     if (!p.rss_mapped.empty()) o += "RSS types mapped to the device's: " + p.rss_mapped + "\n";
     if (p.rss_dropped != 0) o += "RSS types not supported by the device: " + rss_types_to_string(p.rss_dropped) + "\n";
-    o += "RSS key: " + hex(p.rss_key.data(), p.rss_key.size(), "") + "\n";
+    o += "RSS key: " + hex(p.rss_key.data(), p.rss_key.size(), "") +
+         (p.rss_key_random ? " (random, chosen at start: dpdk.rss.key auto)" : " (dpdk.rss.key)") + "\n";
     o += "RETA size: " + std::to_string(p.reta_size) + "\n";
   } else {
     o += "RSS: off (" + std::string(p.queues > 1 ? "not supported by the device" : "single queue") + ")\n";

@@ -4,10 +4,13 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <sys/random.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 namespace stunbox::dpdk {
@@ -53,9 +56,16 @@ std::string mac_text(const std::array<uint8_t, 6>& m) {
 
 }  // namespace
 
-std::vector<uint8_t> default_rss_key(size_t length) {
+Result<std::vector<uint8_t>> random_rss_key(size_t length) {
   std::vector<uint8_t> key(length);
-  for (size_t i = 0; i < length; ++i) key[i] = kDefaultRssKeyPair[i % 2];
+  size_t got = 0;
+  while (got < length) {
+    // Blocks only until the kernel's pool is first seeded (early boot).
+    const ssize_t n = getrandom(key.data() + got, length - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{std::string("dpdk.rss.key auto: cannot read random bytes: ") + std::strerror(errno)};
+    got += static_cast<size_t>(n);
+  }
   return key;
 }
 
@@ -226,16 +236,19 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
       }
       s.rss = true;
     }
-    // A device reporting no key size (vdevs) gets the common 40-byte Toeplitz key.
+    // A device reporting no key size (vdevs) gets the common 40-byte Toeplitz key length.
     const size_t key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
     if (!rss.key.empty()) {
       if (rss.key.size() != key_len) {
         return Error{"dpdk.rss.key: " + std::to_string(rss.key.size()) + " bytes, but device " + s.name +
-                     " needs " + std::to_string(key_len)};
+                     " needs " + std::to_string(key_len) + " (or use auto: a random key of its size)"};
       }
       s.rss_key = rss.key;
     } else {
-      s.rss_key = default_rss_key(key_len);
+      auto key = random_rss_key(key_len);
+      if (!key) return key.error();
+      s.rss_key = std::move(key).value();
+      s.rss_key_random = true;
     }
     if (s.rss) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -273,6 +286,7 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
     if (rc == 0) {
       s.rss_key.clear();
+      s.rss_key_random = false;
       s.warnings.push_back(where + ": " + s.name + " takes no RSS key: its default key is used");
     }
   }
@@ -454,7 +468,8 @@ std::string describe(const PortSetup& s) {
     out += "    rss " + rss_types_to_string(s.rss_types);
     if (!s.rss_mapped.empty()) out += " (mapped to the device's types: " + s.rss_mapped + ")";
     if (s.rss_dropped != 0) out += " (dropped: " + rss_types_to_string(s.rss_dropped) + ")";
-    out += "\n    rss key " + hex + " (" + std::to_string(s.rss_key.size()) + " bytes), reta " +
+    out += "\n    rss key " + hex + " (" + std::to_string(s.rss_key.size()) + " bytes, " +
+           (s.rss_key_random ? "random, new at every start" : "dpdk.rss.key") + "), reta " +
            (s.reta_size > 0 ? std::to_string(s.reta_size) + " entries, even spread" : std::string("device default")) +
            "\n";
   } else {

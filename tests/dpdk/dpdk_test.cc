@@ -401,9 +401,10 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
   std::vector<uint8_t> key;
   ASSERT_TRUE(read_rss(null_id_, types, key));
   EXPECT_EQ(types, port->rss_types);
-  const auto want_key = default_rss_key(info.hash_key_size != 0 ? info.hash_key_size : 40);
-  EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + want_key.size()), want_key);
-  EXPECT_EQ(port->rss_key, want_key);
+  // dpdk.rss.key auto: a random key of the device's size, and what was programmed is what the port reports.
+  EXPECT_TRUE(port->rss_key_random);
+  ASSERT_EQ(port->rss_key.size(), info.hash_key_size != 0 ? info.hash_key_size : 40u);
+  EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + port->rss_key.size()), port->rss_key);
 
   std::vector<rte_eth_rss_reta_entry64> reta(info.reta_size / RTE_ETH_RETA_GROUP_SIZE);
   for (auto& g : reta) g.mask = ~uint64_t{0};
@@ -418,6 +419,80 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
   rte_eth_dev_stop(null_id_);
 }
 
+// The key DPDK examples and stunbox before issue #11 used: 0x6d5a repeated.
+std::vector<uint8_t> periodic_rss_key(size_t length) {
+  std::vector<uint8_t> key(length);
+  for (size_t i = 0; i < length; ++i) key[i] = i % 2 == 0 ? 0x6d : 0x5a;
+  return key;
+}
+
+// Under a key with a 16-bit period the Toeplitz hash depends only on the XOR
+// of the tuple's 16-bit words: a spoofed flood varying source address and
+// port together (the XOR kept constant) lands on one queue. The random key
+// of dpdk.rss.key auto, read back from the device as programmed, spreads the
+// same tuples (rte_softrss, RETA as start_port programs it).
+TEST_F(EalTest, RandomRssKeySpreadsTuplesCraftedForAPeriodicKey) {
+  ASSERT_NO_FATAL_FAILURE(find_null_port());
+  constexpr uint16_t kQueues = 4;
+  const size_t reta_size = null_info_.reta_size;
+  ASSERT_GT(reta_size, 0u);
+  auto port = configure_port(null_id_, 0, null_section_, {}, {kStunPort}, kQueues, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  ASSERT_TRUE(port->rss && port->rss_key_random);
+  uint64_t types = 0;
+  std::vector<uint8_t> programmed;
+  ASSERT_TRUE(read_rss(null_id_, types, programmed));
+  programmed.resize(port->rss_key.size());
+  EXPECT_EQ(programmed, port->rss_key);
+  const std::vector<uint8_t> periodic = periodic_rss_key(programmed.size());
+  EXPECT_NE(programmed, periodic);
+  // The start-up summary shows the key and where it came from (show port info prints the same).
+  std::string hex;
+  for (uint8_t byte : programmed) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", byte);
+    hex += two;
+  }
+  EXPECT_NE(describe(*port).find("rss key " + hex + " (" + std::to_string(programmed.size()) +
+                                 " bytes, random, new at every start)"),
+            std::string::npos)
+      << describe(*port);
+
+  // Source address low word w, source port 0x4000 ^ w: the XOR of the words is the same for every tuple.
+  std::vector<test::Flow> flood;
+  for (unsigned i = 1; i <= 64; ++i) {
+    const auto w = static_cast<uint16_t>(i * 0x9e37);
+    test::Flow f = lab_flow(false, static_cast<uint16_t>(0x4000 ^ w));
+    f.src = {198, 18, static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)};
+    flood.push_back(f);
+  }
+  auto spread = [&](const std::vector<uint8_t>& key) {
+    std::vector<unsigned> per_queue(kQueues);
+    for (const test::Flow& f : flood) ++per_queue[reta_queue(test::toeplitz(f, key) % reta_size, kQueues)];
+    std::string text;
+    for (unsigned n : per_queue) {
+      text += ' ';
+      text += std::to_string(n);
+    }
+    std::printf("per queue:%s\n", text.c_str());
+    return per_queue;
+  };
+  const auto under_periodic = spread(periodic);
+  EXPECT_EQ(*std::max_element(under_periodic.begin(), under_periodic.end()), flood.size())
+      << "the crafted tuples should all land on one queue under the periodic key";
+  const auto under_random = spread(programmed);
+  EXPECT_GE(std::count_if(under_random.begin(), under_random.end(), [](unsigned n) { return n > 0; }), 2);
+  // Fails only for a key whose hash bits that pick the queue ignore both words (~2^-32).
+  EXPECT_LE(*std::max_element(under_random.begin(), under_random.end()), flood.size() * 3 / 4);
+  rte_eth_dev_stop(null_id_);
+
+  // A new start, a new key.
+  auto again = configure_port(null_id_, 0, null_section_, {}, {kStunPort}, kQueues, g_pool);
+  ASSERT_TRUE(again) << again.message();
+  EXPECT_NE(again->rss_key, port->rss_key);
+}
+
 TEST_F(EalTest, RssConfiguredKeyAndWrongKeyLength) {
   ASSERT_NO_FATAL_FAILURE(find_null_port());
   config::RssSection rss;
@@ -430,11 +505,14 @@ TEST_F(EalTest, RssConfiguredKeyAndWrongKeyLength) {
   std::vector<uint8_t> key;
   ASSERT_TRUE(read_rss(null_id_, types, key));
   EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + rss.key.size()), rss.key);
+  EXPECT_EQ(port->rss_key, rss.key);
+  EXPECT_FALSE(port->rss_key_random);
   rte_eth_dev_stop(null_id_);
 
   rss.key.resize(7);
   auto bad = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, 2, g_pool);
-  EXPECT_EQ(bad.message(), "dpdk.rss.key: 7 bytes, but device net_null0 needs " + std::to_string(key_len));
+  EXPECT_EQ(bad.message(), "dpdk.rss.key: 7 bytes, but device net_null0 needs " + std::to_string(key_len) +
+                               " (or use auto: a random key of its size)");
   // A type list the device cannot hash at all is a config error for a multi-queue port.
   rss.key.clear();
   rss.types = {"esp"};
