@@ -270,7 +270,11 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     conf.txmode.offloads |= kTxCsum;
     s.tx_csum = true;
   }
-  // Every mbuf comes from this port's pool with refcnt 1: fast free is valid.
+  // Fast free (no refcnt or pool check per mbuf) holds: an lcore sends only
+  // mbufs this port's RX queues filled from `pool` (and the start-up
+  // announcements, from the same pool), each with refcnt 1. A driver that
+  // hands out mbufs with an external buffer attached does not offer it then:
+  // mlx5 under multi-packet RQ (mprq_en) turns fast free off itself.
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     s.fast_free = true;
