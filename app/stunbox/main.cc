@@ -8,11 +8,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/reference.h"
 #include "core/runtime.h"
-#include "sock/socket_backend.h"
-#ifdef STUNBOX_HAVE_DPDK
-#include "dpdk/dpdk_backend.h"
-#endif
+#include "daemon.h"
 
 #ifndef STUNBOX_VERSION
 #define STUNBOX_VERSION "unknown"
@@ -53,16 +51,9 @@ Options:
 
 Config file:
   One YAML file for the whole program (see docs/configuration.md):
-    mode: socket | dpdk
-    stun:   {ports: [3478], software: "", fingerprint: mirror|always|never, classic: true}
-    socket: {listen: ["0.0.0.0:3478", "[::]:3478"], workers: auto, batch: 32, pin: false,
-             user: "", group: ""}   (user: drop root to it once bound)
-    dpdk:   {eal: [...], ports: [...], lcores: auto, burst: 32, idle: poll}
-    stats:  {period: 0, metrics_listen: ""}
-    control: {socket: /run/stunbox/stunbox.sock}
-    limits: {rate: {pps: 0, burst: 20}, global_pps: 0, allow: [], deny: [],
-             deny_source_ports: [0, 53, 123, ...], l3_pps: 1000, nd_pps: 5000}
-  Every error names the file, line and YAML path.
+)";
+// Between the two: the key sketch, generated from the config schema.
+constexpr const char* kHelpAfterSketch = R"(  Every error names the file, line and YAML path.
 
 Modes:
   socket   kernel UDP sockets: one worker thread per CPU (socket.workers), each
@@ -189,6 +180,8 @@ int main(int argc, char** argv) {
   if (int rc = parse_args(argc, argv, args); rc >= 0) return rc;
   if (args.help) {
     std::fputs(kHelp, stdout);
+    std::fputs(config::help_sketch("    ").c_str(), stdout);
+    std::fputs(kHelpAfterSketch, stdout);
     return kExitOk;
   }
   if (args.version) {
@@ -228,21 +221,11 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
 
-  Status st;
-  if (cfg->mode == config::Mode::socket) {
-    if (!args.extra_eal.empty()) {
-      std::fprintf(stderr, "stunbox: EAL arguments after '--' given but mode is socket\n");
-      return kExitUsage;
-    }
-    st = sock::run(*cfg, sock::RunOptions{path, args.overrides, args.interactive});
-  } else {
-#ifdef STUNBOX_HAVE_DPDK
-    st = dpdk::run(*cfg, args.extra_eal, dpdk::RunOptions{path, args.overrides, args.interactive});
-#else
-    std::fprintf(stderr, "stunbox: %s: mode is dpdk but this stunbox was built without DPDK support\n", path.c_str());
-    return kExitFailure;
-#endif
+  if (cfg->mode == config::Mode::socket && !args.extra_eal.empty()) {
+    std::fprintf(stderr, "stunbox: EAL arguments after '--' given but mode is socket\n");
+    return kExitUsage;
   }
+  const Status st = app::run_daemon(*cfg, app::DaemonOptions{path, args.overrides, args.interactive, args.extra_eal});
   if (!st) {
     std::fprintf(stderr, "stunbox: %s\n", st.message().c_str());
     return kExitFailure;

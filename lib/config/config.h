@@ -39,11 +39,34 @@ struct IpPrefix {
   bool operator==(const IpPrefix& o) const { return ip == o.ip && length == o.length; }
 };
 
+// One RFC 5780 address pair (stun.rfc5780[i]): two addresses of one family
+// with different IPs and ports; the four endpoints are every IP x port.
+struct Rfc5780Section {
+  ListenAddress primary;    // "198.18.0.2:3478"
+  ListenAddress alternate;  // "198.18.0.3:3479"
+  // What clients are told when the box sits behind a 1:1 NAT (stuntman's
+  // --primaryadvertised); nullopt = the local address.
+  std::optional<IpAddress> primary_advertised;
+  std::optional<IpAddress> alternate_advertised;
+  // The responder's view of this pair.
+  stun::Rfc5780Pair responder() const {
+    stun::Rfc5780Pair p;
+    p.v6 = primary.ip.v6;
+    p.local = {primary.ip.bytes, alternate.ip.bytes};
+    p.advertised = {primary_advertised ? primary_advertised->bytes : primary.ip.bytes,
+                    alternate_advertised ? alternate_advertised->bytes : alternate.ip.bytes};
+    p.port = {primary.port, alternate.port};
+    return p;
+  }
+  bool operator==(const Rfc5780Section&) const = default;
+};
+
 struct StunSection {
   std::vector<uint16_t> ports{3478};  // UDP ports served in dpdk mode
   std::string software;               // "" = no SOFTWARE attribute
   stun::FingerprintPolicy fingerprint = stun::FingerprintPolicy::mirror;
   bool classic = true;
+  std::vector<Rfc5780Section> rfc5780;  // NAT behaviour discovery (RFC 5780): at most one pair per family
   // Responder view of this section; points into `software`.
   stun::ResponderConfig responder() const { return {fingerprint, classic, software}; }
   bool operator==(const StunSection&) const = default;

@@ -18,7 +18,7 @@ std::string fmt(const char* f, auto... args) {
   return std::string(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
 }
 
-Snapshot worker_totals(const BackendView& view, unsigned worker) {
+Snapshot worker_totals(const View& view, unsigned worker) {
   Snapshot s;
   for (const QueueView& q : view.queues())
     if (q.worker == worker) s.add(*q.counters);
@@ -27,7 +27,8 @@ Snapshot worker_totals(const BackendView& view, unsigned worker) {
 
 }  // namespace
 
-Console::Console(BackendView& view) : view_(view), port_baseline_(view.port_count()) {
+Console::Console(const View& view, Reload reload)
+    : view_(view), reload_(std::move(reload)), port_baseline_(view.port_count()) {
   sync_config_period();
   periodic_prev_ = view_.totals();
   periodic_prev_time_ = Clock::now();
@@ -137,7 +138,7 @@ Response Console::execute(const Command& c, Session& session) {
       periodic_prev_time_ = Clock::now();
       break;
     case CommandId::reload:
-      r.text = view_.reload() + "\n";
+      r.text = reload_() + "\n";
       sync_config_period();
       break;
     case CommandId::quit:

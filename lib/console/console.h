@@ -1,4 +1,4 @@
-// The console's command executor over a BackendView: per-server baselines for clear, per-session throughput.
+// The console's command executor over a View: per-server baselines for clear, per-session throughput.
 #pragma once
 
 #include <atomic>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "console/backend_view.h"
+#include "console/view.h"
 #include "console/grammar.h"
 #include "core/counters.h"
 
@@ -31,7 +31,8 @@ struct Response {
 // thread-safe itself); everything it reads from the view is.
 class Console {
  public:
-  explicit Console(BackendView& view);
+  // `reload` runs the console's `reload` command (the daemon's reload).
+  Console(const View& view, Reload reload);
 
   Response execute(std::string_view line, Session& session);
   Response execute(const Command& command, Session& session);
@@ -50,7 +51,8 @@ class Console {
   std::string port_info(size_t port);
   void sync_config_period();
 
-  BackendView& view_;
+  const View& view_;
+  Reload reload_;
   std::vector<PortStats> port_baseline_;  // clear port stats
   Snapshot stun_baseline_;                // clear stun stats
   unsigned period_ = 0;

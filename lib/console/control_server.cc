@@ -70,11 +70,6 @@ void append_response(std::string& out, const Response& r) {
   out += '\n';
 }
 
-void write_stdout(const std::string& s) {
-  std::fwrite(s.data(), 1, s.size(), stdout);
-  std::fflush(stdout);
-}
-
 }  // namespace
 
 Status ControlServer::start(const ControlOptions& options) {
@@ -148,7 +143,7 @@ void ControlServer::stop() {
 }
 
 void ControlServer::run() {
-  Console console(view_);
+  Console console(view_, reload_);
   Session periodic;
   Session terminal;
   std::vector<std::unique_ptr<Client>> clients;
@@ -173,7 +168,7 @@ void ControlServer::run() {
       if (now >= next_print) {
         std::string block = console.periodic_block(periodic);
         if (tty) block = "\033[2J\033[1;1H" + block;
-        write_stdout(block);
+        out_.text(block);
         next_print = now + std::chrono::seconds(period);
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_print - Clock::now()).count();
@@ -182,7 +177,7 @@ void ControlServer::run() {
 
     if (stdin_open && !greeted && greet_.load(std::memory_order_acquire)) {
       greeted = true;
-      write_stdout(std::string("Interactive console: type help for the commands, quit to stop stunbox, "
+      out_.text(std::string("Interactive console: type help for the commands, quit to stop stunbox, "
                                "Ctrl-D to leave it running without a console.\n") + kPrompt);
     }
     fds.clear();
@@ -273,7 +268,7 @@ void ControlServer::run() {
       const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
       if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR))) {
         stdin_open = false;
-        write_stdout("\nstunbox: console input closed (EOF); still serving\n");
+        out_.text("\nstunbox: console input closed (EOF); still serving\n");
       } else if (got > 0) {
         stdin_buf.append(buf, static_cast<size_t>(got));
         size_t nl;
@@ -283,13 +278,13 @@ void ControlServer::run() {
           Response r = console.execute(line, terminal);
           std::string text = r.text;
           if (r.status == Response::Status::quit) {
-            write_stdout(text);
+            out_.text(text);
             // As testpmd's quit: stop the whole program (main waits for SIGTERM).
             ::kill(::getpid(), SIGTERM);
             stdin_open = false;
             break;
           }
-          write_stdout(text + kPrompt);
+          out_.text(text + kPrompt);
         }
       }
     }

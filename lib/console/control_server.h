@@ -5,7 +5,8 @@
 #include <string>
 #include <thread>
 
-#include "console/backend_view.h"
+#include "backend/reporter.h"
+#include "console/view.h"
 #include "core/result.h"
 
 namespace stunbox::console {
@@ -22,7 +23,10 @@ struct ControlOptions {
 // ends the interactive console. A socket client's `quit` ends its session.
 class ControlServer {
  public:
-  explicit ControlServer(BackendView& view) : view_(view) {}
+  // Console output for the terminal (interactive console, periodic stats)
+  // goes to `out`'s text(); `view`, `out` and what `reload` uses outlive the server.
+  ControlServer(const View& view, Reload reload, backend::Reporter& out)
+      : view_(view), reload_(std::move(reload)), out_(out) {}
   ~ControlServer() { stop(); }
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -43,7 +47,9 @@ class ControlServer {
  private:
   void run();
 
-  BackendView& view_;
+  const View& view_;
+  Reload reload_;
+  backend::Reporter& out_;
   ControlOptions options_;
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};  // 'x': stop, 'g': greet

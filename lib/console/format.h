@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "console/backend_view.h"
+#include "console/view.h"
 #include "core/counters.h"
 #include "core/source_sketch.h"
 

@@ -132,7 +132,7 @@ MHD_Result handle(void* cls, MHD_Connection* conn, const char* url, const char* 
 
 }  // namespace
 
-std::string render_metrics(const BackendView& view, const HealthMonitor* health) {
+std::string render_metrics(const View& view, const HealthMonitor* health) {
   Page p;
   const std::span<const QueueView> queues = view.queues();
 
@@ -291,7 +291,7 @@ std::string render_metrics(const BackendView& view, const HealthMonitor* health)
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const config::ListenAddress& where,
-                                                            const BackendView& view, const HealthMonitor* health) {
+                                                            const View& view, const HealthMonitor* health) {
   const std::string endpoint = config::to_string(where);
   const std::string ctx = "stats.metrics_listen " + endpoint + ": ";
   // We bind the socket ourselves so a failure carries errno's reason;
@@ -354,9 +354,9 @@ MetricsServer::~MetricsServer() {
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
-Operations::Operations(const BackendView& view) : view_(view), notifier_(Notifier::from_environment()) {}
+Operations::Operations(const View& view) : view_(view), notifier_(Notifier::from_environment()) {}
 
-Result<std::unique_ptr<Operations>> Operations::start(const BackendView& view) {
+Result<std::unique_ptr<Operations>> Operations::start(const View& view) {
   std::unique_ptr<Operations> ops(new Operations(view));
   ProgressSource source{[&view] { return view.workers().size(); },
                         [&view](size_t i) { return view.usage(i).progress; }};

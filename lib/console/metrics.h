@@ -1,4 +1,4 @@
-// Prometheus /metrics (text exposition 0.0.4) over a BackendView, served by libmicrohttpd on its own thread.
+// Prometheus /metrics (text exposition 0.0.4) over a View, served by libmicrohttpd on its own thread.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "config/config.h"
-#include "console/backend_view.h"
+#include "console/view.h"
 #include "console/notify.h"
 #include "core/result.h"
 
@@ -19,7 +19,7 @@ namespace stunbox::console {
 // and drops per (port, queue, worker), rx/tx per queue, port counters, link
 // state, worker busy time and stall state. `health` may be null (then no
 // worker is reported stalled). Reads counters only; never blocks a worker.
-std::string render_metrics(const BackendView& view, const HealthMonitor* health);
+std::string render_metrics(const View& view, const HealthMonitor* health);
 
 // GET /metrics on one address; every other path is 404. Runs in
 // libmicrohttpd's internal polling thread, never on the data path.
@@ -27,7 +27,7 @@ class MetricsServer {
  public:
   // Binds `where` (error: "stats.metrics_listen 127.0.0.1:9478: cannot bind: Address already in use").
   // `view` and `health` must outlive the server.
-  static Result<std::unique_ptr<MetricsServer>> start(const config::ListenAddress& where, const BackendView& view,
+  static Result<std::unique_ptr<MetricsServer>> start(const config::ListenAddress& where, const View& view,
                                                       const HealthMonitor* health);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
@@ -39,13 +39,13 @@ class MetricsServer {
   uint16_t port() const { return port_; }
 
   // Used by the libmicrohttpd callback.
-  const BackendView& view() const { return view_; }
+  const View& view() const { return view_; }
   const HealthMonitor* health() const { return health_; }
 
  private:
-  MetricsServer(const BackendView& view, const HealthMonitor* health) : view_(view), health_(health) {}
+  MetricsServer(const View& view, const HealthMonitor* health) : view_(view), health_(health) {}
 
-  const BackendView& view_;
+  const View& view_;
   const HealthMonitor* health_;
   MHD_Daemon* daemon_ = nullptr;
   std::string url_;
@@ -58,7 +58,7 @@ class Operations {
  public:
   // Before the ready line: binds stats.metrics_listen if set (the error is
   // one line and the caller exits 1). `view` must outlive the returned object.
-  static Result<std::unique_ptr<Operations>> start(const BackendView& view);
+  static Result<std::unique_ptr<Operations>> start(const View& view);
   ~Operations();
   Operations(const Operations&) = delete;
   Operations& operator=(const Operations&) = delete;
@@ -78,9 +78,9 @@ class Operations {
   const MetricsServer* metrics() const { return metrics_.get(); }
 
  private:
-  explicit Operations(const BackendView& view);
+  explicit Operations(const View& view);
 
-  const BackendView& view_;
+  const View& view_;
   Notifier notifier_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<MetricsServer> metrics_;

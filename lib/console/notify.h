@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend/backend.h"
 #include "core/result.h"
 
 namespace stunbox::console {
@@ -57,7 +58,7 @@ struct ProgressSource {
 // counter has not moved for `stall_after` is stalled; while any worker is
 // stalled no WATCHDOG=1 is sent, so systemd restarts a wedged box
 // (WatchdogSec) instead of trusting a process that only looks alive.
-class HealthMonitor {
+class HealthMonitor final : public backend::StallSource {
  public:
   // Default stall threshold: far above a socket worker's 100 ms wakeup and
   // a DPDK lcore's sub-microsecond loop, far below a typical WatchdogSec.
@@ -65,7 +66,7 @@ class HealthMonitor {
 
   HealthMonitor(ProgressSource source, Notifier notifier,
                 std::chrono::milliseconds stall_after = kDefaultStallAfter);
-  ~HealthMonitor();
+  ~HealthMonitor() override;
   HealthMonitor(const HealthMonitor&) = delete;
   HealthMonitor& operator=(const HealthMonitor&) = delete;
 
@@ -76,7 +77,7 @@ class HealthMonitor {
 
   // Thread-safe readers for the console and /metrics.
   size_t workers() const { return count_; }
-  bool stalled(size_t worker) const;
+  bool stalled(size_t worker) const override;
   bool all_healthy() const;
   uint64_t watchdog_pings() const { return pings_.load(std::memory_order_relaxed); }
 

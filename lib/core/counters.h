@@ -21,7 +21,11 @@ namespace stunbox {
   X(stun_requests, "RFC 5389/8489 Binding requests (magic cookie present)")      \
   X(stun_classic_requests, "RFC 3489 classic Binding requests (no magic cookie)") \
   X(stun_success, "Binding Success Responses built")                             \
-  X(stun_error, "Binding Error Responses built (420 Unknown Attribute)")         \
+  X(stun_error, "Binding Error Responses built (420 Unknown Attribute, 400 Bad Request)") \
+  X(stun_change_ip, "RFC 5780: CHANGE-REQUEST to change the IP, answered from the other IP") \
+  X(stun_change_port, "RFC 5780: CHANGE-REQUEST to change the port, answered from the other port") \
+  X(stun_change_ip_port, "RFC 5780: CHANGE-REQUEST to change both, answered from the diagonal endpoint") \
+  X(stun_response_port, "RFC 5780: RESPONSE-PORT honoured (reply sent to that port)") \
   X(arp_replies, "ARP replies built")                                            \
   X(ndp_adverts, "IPv6 Neighbor Advertisements built")                           \
   X(icmp_echo_replies, "ICMP echo replies built")                                 \

@@ -1,4 +1,4 @@
-// dpdk::run: EAL, mempools, ports, lcore map, launch, the main lcore's signal/stats loop, and teardown.
+// The DPDK backend: EAL, mempools, ports, lcore map, launch, the main lcore's link watch, and teardown.
 #include "dpdk/dpdk_backend.h"
 
 #include <rte_cycles.h>
@@ -16,14 +16,8 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "config/config.h"
-#include "console/backend_view.h"
-#include "console/control_server.h"
-#include "console/metrics.h"
-#include "core/report.h"
-#include "core/runtime.h"
 #include "dpdk/eal.h"
 #include "dpdk/lcore_map.h"
 #include "dpdk/lcore_loop.h"
@@ -63,41 +57,44 @@ std::string link_text(const rte_eth_link& l) {
   return "link up " + std::to_string(speed) + " Mbps " + duplex;
 }
 
-void warn(const std::string& w) { std::fprintf(stderr, "stunbox: warning: %s\n", w.c_str()); }
-
-// Everything run() sets up; destroyed in reverse on every exit path. Also
-// the read-only view the console and metrics use (from their own threads).
-class Backend final : public console::BackendView {
+// Everything setup builds; destroyed in reverse on every exit path (EAL
+// last). Also the read-only view the console and metrics use (from their
+// own threads).
+class Backend final : public backend::Backend {
  public:
-  Backend(const config::Config& cfg, const RunOptions& opts)
-      : cfg_(cfg), opts_(opts) {
-    generations_.push_back(std::make_unique<config::Config>(cfg));
-    current_.store(generations_.back().get(), std::memory_order_release);
-    // Points into the generation's own stun.software string.
-    responders_.push_back(std::make_unique<stun::ResponderConfig>(generations_.back()->stun.responder()));
+  Backend(const config::Config& cfg, std::vector<std::string> extra_eal)
+      : cfg_(cfg), extra_eal_(std::move(extra_eal)) {
+    config_.store(&cfg, std::memory_order_release);
   }
-  ~Backend() override { teardown(); }
+  ~Backend() override {
+    teardown();
+    if (eal_up_) rte_eal_cleanup();
+  }
 
-  Status setup();
-  Status serve();
-  // After serve(): stops and closes the ports, then prints one line per
-  // mempool with its in-use count against the baseline taken at creation.
-  void report_pools();
+  // backend::Backend
+  Status setup(backend::Reporter& report) override;
+  std::string summary() const override;
+  std::string ready_line() const override;
+  std::string ready_status() const override;
+  Status start(backend::Reporter& report, const backend::StallSource* stalls) override;
+  bool tick(backend::Reporter& report) override;
+  void apply(const config::Config& cfg) override;
+  void stop() override;
+  void finish(backend::Reporter& report) override;
 
-  // console::BackendView
+  // backend::View
   std::string_view mode() const override { return "dpdk"; }
   size_t port_count() const override { return ports_.size(); }
   std::string port_name(size_t port) const override { return ports_.at(port).name; }
-  console::PortStats port_stats(size_t port) const override;
-  console::LinkState link(size_t port) const override;
-  std::vector<console::MempoolView> mempools() const override;
+  backend::PortStats port_stats(size_t port) const override;
+  backend::LinkState link(size_t port) const override;
+  std::vector<backend::MempoolView> mempools() const override;
   std::string port_info(size_t port) const override;
-  std::vector<console::XStat> xstats(size_t port) const override;
-  std::span<const console::QueueView> queues() const override { return queue_views_; }
-  std::span<const console::WorkerInfo> workers() const override { return worker_infos_; }
-  console::WorkerUsage usage(size_t worker) const override;
-  const config::Config& config() const override { return *current_.load(std::memory_order_acquire); }
-  std::string reload() override;
+  std::vector<backend::XStat> xstats(size_t port) const override;
+  std::span<const backend::QueueView> queues() const override { return queue_views_; }
+  std::span<const backend::WorkerInfo> workers() const override { return worker_infos_; }
+  backend::WorkerUsage usage(size_t worker) const override;
+  const config::Config& config() const override { return *config_.load(std::memory_order_acquire); }
   std::vector<SourceSketchSnapshot> source_sketches() const override {
     std::vector<SourceSketchSnapshot> out;
     for (const auto& s : sources_) out.push_back(s->read());
@@ -105,14 +102,19 @@ class Backend final : public console::BackendView {
   }
 
  private:
+  Status init();   // EAL, with a missing device named by its key
+  Status build(backend::Reporter& report);  // mempools, ports, queues, lcore work
   void teardown();
   void close_ports();
   Snapshot total() const;
-  void print_summary() const;
-  // Reads every port's link; report: print and count what changed (false: record the starting point).
-  void watch_links(bool report);
+  // Reads every port's link; report: say and count what changed (null: record the starting point).
+  void watch_links(backend::Reporter* report);
 
-  const config::Config& cfg_;
+  const config::Config& cfg_;  // as set up; the live keys are config()'s
+  std::vector<std::string> extra_eal_;
+  bool eal_up_ = false;
+  // main: wo (setup, apply); readers: ro. Every generation outlives the backend (the daemon keeps them).
+  std::atomic<const config::Config*> config_{nullptr};
   std::vector<unsigned> workers_;
   std::vector<uint16_t> port_ids_;
   std::vector<PortSetup> ports_;
@@ -128,14 +130,18 @@ class Backend final : public console::BackendView {
   std::atomic<bool> stop_{false};
   bool launched_ = false;
   // The view's fixed tables (built at the end of setup) and lcore accounting.
-  std::vector<console::QueueView> queue_views_;
-  std::vector<console::WorkerInfo> worker_infos_;
+  std::vector<backend::QueueView> queue_views_;
+  std::vector<backend::WorkerInfo> worker_infos_;
   std::unique_ptr<LcoreUsage[]> usage_;
   double ns_per_cycle_ = 0;
-  RunOptions opts_;
-  std::mutex reload_mutex_;
-  std::vector<std::unique_ptr<config::Config>> generations_;  // kept: readers may hold older ones
-  // The lcores' STUN options, one per reload that applied them; kept until
+  // While serving: /stunbox/* telemetry and rte_pdump.
+  std::unique_ptr<TelemetryScope> telemetry_;
+  std::unique_ptr<CaptureScope> capture_;
+  // tick(): when to read the links next; the exit_after_idle_ms watch.
+  std::chrono::steady_clock::time_point next_link_check_{};
+  uint64_t last_rx_ = 0;
+  std::chrono::steady_clock::time_point last_rx_change_{};
+  // The lcores' STUN options, one per apply that set them; kept until
   // exit because an lcore may still be in a burst with an older one.
   std::vector<std::unique_ptr<stun::ResponderConfig>> responders_;
   std::atomic<const config::Config*> current_{nullptr};
@@ -147,9 +153,9 @@ class Backend final : public console::BackendView {
   std::vector<std::unique_ptr<limits::L3Policer>> l3_policers_;
 };
 
-console::PortStats Backend::port_stats(size_t port) const {
+backend::PortStats Backend::port_stats(size_t port) const {
   rte_eth_stats st{};
-  console::PortStats p;
+  backend::PortStats p;
   if (rte_eth_stats_get(ports_.at(port).port_id, &st) != 0) return p;
   p.rx_packets = st.ipackets;
   p.rx_missed = st.imissed;
@@ -162,11 +168,11 @@ console::PortStats Backend::port_stats(size_t port) const {
   return p;
 }
 
-console::LinkState Backend::link(size_t port) const {
+backend::LinkState Backend::link(size_t port) const {
   // The watcher's view (at most kLinkCheckInterval old), so the gauge, the
   // change count and the printed lines always agree.
   const LinkWatch& w = links_[ports_.at(port).index];
-  console::LinkState out;
+  backend::LinkState out;
   out.up = w.up.load(std::memory_order_relaxed);
   out.speed_mbps = w.speed_mbps.load(std::memory_order_relaxed);
   out.full_duplex = w.full_duplex.load(std::memory_order_relaxed);
@@ -174,13 +180,13 @@ console::LinkState Backend::link(size_t port) const {
   return out;
 }
 
-std::vector<console::MempoolView> Backend::mempools() const {
-  std::vector<console::MempoolView> out;
+std::vector<backend::MempoolView> Backend::mempools() const {
+  std::vector<backend::MempoolView> out;
   for (const auto& [socket, pool] : pools_) out.push_back({pool->name, pool->size, rte_mempool_in_use_count(pool)});
   return out;
 }
 
-void Backend::watch_links(bool report) {
+void Backend::watch_links(backend::Reporter* report) {
   for (const PortSetup& p : ports_) {
     rte_eth_link l{};
     if (rte_eth_link_get_nowait(p.port_id, &l) != 0) continue;
@@ -194,21 +200,20 @@ void Backend::watch_links(bool report) {
     w.up.store(up, std::memory_order_relaxed);
     w.speed_mbps.store(speed, std::memory_order_relaxed);
     w.full_duplex.store(full, std::memory_order_relaxed);
-    if (!report) continue;  // the starting point: neither a change nor news
+    if (report == nullptr) continue;  // the starting point: neither a change nor news
     // Only up <-> down counts; a new speed while up (renegotiation) is printed, not counted.
     if (up != was_up) w.changes.store(w.changes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (changed) {
       // The lcores keep polling through a link flap: frames simply stop and
       // start again, so nothing needs restarting here.
-      std::printf("stunbox: port %u %s\n", p.index, link_text(l).c_str());
-      std::fflush(stdout);
+      report->info("port " + std::to_string(p.index) + " " + link_text(l));
     }
   }
 }
 
 std::string Backend::port_info(size_t port) const {
   const PortSetup& p = ports_.at(port);
-  const config::PortSection& section = cfg_.dpdk.ports.at(p.index);
+  const config::PortSection& section = config().dpdk.ports.at(p.index);
   static constexpr char kHex[] = "0123456789abcdef";
   auto hex = [](const uint8_t* b, size_t n, const char* sep) {
     std::string o;
@@ -253,9 +258,9 @@ std::string Backend::port_info(size_t port) const {
   return o;
 }
 
-std::vector<console::XStat> Backend::xstats(size_t port) const {
+std::vector<backend::XStat> Backend::xstats(size_t port) const {
   const uint16_t id = ports_.at(port).port_id;
-  std::vector<console::XStat> out;
+  std::vector<backend::XStat> out;
   const int n = rte_eth_xstats_get_names(id, nullptr, 0);
   if (n <= 0) return out;
   std::vector<rte_eth_xstat_name> names(static_cast<size_t>(n));
@@ -266,87 +271,51 @@ std::vector<console::XStat> Backend::xstats(size_t port) const {
   for (int i = 0; i < std::min(nn, nv); ++i) {
     const uint64_t idx = values[static_cast<size_t>(i)].id;
     if (idx >= static_cast<uint64_t>(nn)) continue;
-    out.push_back(console::XStat{names[idx].name, values[static_cast<size_t>(i)].value});
+    out.push_back(backend::XStat{names[idx].name, values[static_cast<size_t>(i)].value});
   }
   return out;
 }
 
-console::WorkerUsage Backend::usage(size_t worker) const {
+backend::WorkerUsage Backend::usage(size_t worker) const {
   const LcoreUsage& u = usage_[worker];
-  return console::WorkerUsage{
+  return backend::WorkerUsage{
       static_cast<uint64_t>(static_cast<double>(u.busy_cycles.load(std::memory_order_relaxed)) * ns_per_cycle_),
       static_cast<uint64_t>(static_cast<double>(u.total_cycles.load(std::memory_order_relaxed)) * ns_per_cycle_),
       u.loops.load(std::memory_order_relaxed)};
 }
 
-std::string Backend::reload() {
-  std::lock_guard<std::mutex> lock(reload_mutex_);
-  if (opts_.config_path.empty()) return "reload: no config file to re-read; nothing changed";
-  auto next = config::load_file(opts_.config_path, opts_.overrides);
-  if (!next) return "reload failed, running config kept: " + next.message();
-  const config::Config& now = config();
-  // Live: stats.period and the STUN options the lcores load once per burst
-  // (fingerprint, classic, software). Everything else is fixed at setup
-  // (stun.ports is in each port's identity, read per packet).
-  std::string restart;
-  auto note = [](std::string& list, const char* key) {
-    if (!list.empty()) list += ", ";
-    list += key;
-  };
-  if (now.mode != next->mode) note(restart, "mode");
-  if (now.stun.ports != next->stun.ports) note(restart, "stun.ports");
-  if (!(now.dpdk == next->dpdk)) note(restart, "dpdk");
-  if (!(now.socket == next->socket)) note(restart, "socket");
-  if (!(now.control == next->control)) note(restart, "control");
-  config::StatsSection a = now.stats, b = next->stats;
-  a.period = b.period = 0;
-  if (!(a == b)) note(restart, "stats (other than period)");
-  std::string changed;
-  if (now.stun.fingerprint != next->stun.fingerprint) note(changed, "stun.fingerprint");
-  if (now.stun.classic != next->stun.classic) note(changed, "stun.classic");
-  if (now.stun.software != next->stun.software) note(changed, "stun.software");
-  if (now.stats.period != next->stats.period) note(changed, "stats.period");
-  if (now.limits.rate.table_size != next->limits.rate.table_size) note(restart, "limits.rate.table_size");
-  {
-    config::LimitsSection a2 = now.limits, b2 = next->limits;
-    b2.rate.table_size = a2.rate.table_size;
-    if (!(a2 == b2)) note(changed, "limits");
+Status Backend::init() {
+  const config::DpdkSection& d = cfg_.dpdk;
+  if (d.ports.empty()) return Error{"dpdk.ports: dpdk mode needs at least one port"};
+  Status st = init_eal(eal_arguments(d, extra_eal_));
+  if (!st) {
+    // A vdev EAL could not even parse is a missing device too.
+    for (size_t i = 0; i < d.ports.size(); ++i) {
+      const std::string name = device_name(d.ports[i].device);
+      const std::string why = log_line_about(eal_init_log(), "'" + name + "'");
+      if (!why.empty()) {
+        return Error{"dpdk.ports[" + std::to_string(i) + "].device \"" + d.ports[i].device +
+                     "\": no such device (probe failed): " + why};
+      }
+    }
+    return st;
   }
-
-  auto live = std::make_unique<config::Config>(now);
-  live->stats.period = next->stats.period;
-  live->stun.fingerprint = next->stun.fingerprint;
-  live->stun.classic = next->stun.classic;
-  live->stun.software = next->stun.software;
-  const unsigned table_size = live->limits.rate.table_size;
-  live->limits = next->limits;
-  live->limits.rate.table_size = table_size;  // the buckets stay; resizing needs a restart
-  generations_.push_back(std::move(live));
-  const config::Config& gen = *generations_.back();
-  responders_.push_back(std::make_unique<stun::ResponderConfig>(gen.stun.responder()));
-  // Each lcore picks the new options up at its next burst; nothing is lost.
-  policies_.push_back(std::make_unique<limits::Policy>(gen.limits));
-  for (const auto& q : queues_) {
-    q->stun.store(responders_.back().get(), std::memory_order_release);
-    q->limits.store(policies_.back().get(), std::memory_order_release);
-  }
-  current_.store(&gen, std::memory_order_release);
-  std::string msg = "reloaded " + opts_.config_path + ": stun options and stats.period applied";
-  msg += changed.empty() ? " (no change)" : " (changed: " + changed + ")";
-  if (!restart.empty()) msg += "; changed but NOT applied (need a restart): " + restart;
-  return msg;
+  eal_up_ = true;
+  return Status::ok();
 }
 
-Status Backend::setup() {
+Status Backend::setup(backend::Reporter& report) {
+  if (Status st = init(); !st) return st;
+  return build(report);
+}
+
+Status Backend::build(backend::Reporter& report) {
   const config::DpdkSection& d = cfg_.dpdk;
   unsigned l;
   RTE_LCORE_FOREACH_WORKER(l) { workers_.push_back(l); }
   if (workers_.empty()) {
     return Error{"need at least one worker lcore besides the main lcore: give EAL -l 0-1 or more"};
   }
-  // EAL, hugepages and the device need their privileges for the whole run.
-  if (!cfg_.socket.user.empty()) warn("socket.user is ignored in dpdk mode (stunbox keeps its privileges)");
-
   // Ports and their queue counts.
   std::vector<uint16_t> max_queues;
   for (unsigned i = 0; i < d.ports.size(); ++i) {
@@ -423,18 +392,30 @@ Status Backend::setup() {
                                static_cast<uint16_t>(plan->queues[i]), pools_[port_socket[i]]);
     if (!port) return port.error();
     port->socket = port_socket[i];
+    // RFC 5780: a pair whose IPs this port owns (config checked both are
+    // its addresses) is answered here, on both of its ports.
+    for (const config::Rfc5780Section& r : cfg_.stun.rfc5780) {
+      const bool v6 = r.primary.ip.v6;
+      const auto& owned = d.ports[i].addresses;
+      if (std::none_of(owned.begin(), owned.end(), [&r](const config::IpPrefix& a) { return a.ip == r.primary.ip; }))
+        continue;
+      port->identity.rfc5780[v6 ? 1 : 0] = r.responder();
+      port->identity.stun_ports.set(r.primary.port);
+      port->identity.stun_ports.set(r.alternate.port);
+    }
     Status st = start_port(*port, d.link_wait_ms);
     started_.back() = port->started;
-    for (const std::string& w : port->warnings) warn(w);
+    for (const std::string& w : port->warnings) report.warn(w);
     port->warnings.clear();
     if (!st) return st;
     ports_.push_back(std::move(*port));
   }
   // The link watcher's starting point: what start_port saw (not a change).
   links_ = std::make_unique<LinkWatch[]>(ports_.size());
-  watch_links(false);
+  watch_links(nullptr);
 
   // Queue contexts and the work of each lcore.
+  responders_.push_back(std::make_unique<stun::ResponderConfig>(cfg_.stun.responder()));
   policies_.push_back(std::make_unique<limits::Policy>(cfg_.limits));
   limiter_ = std::make_unique<limits::Limiter>(cfg_.limits.rate.table_size);
   for (const LcorePlan& lp : plan->lcores) {
@@ -478,7 +459,7 @@ Status Backend::setup() {
   ns_per_cycle_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
   for (size_t i = 0; i < work_.size(); ++i) {
     work_[i].usage = &usage_[i];
-    console::WorkerInfo info;
+    backend::WorkerInfo info;
     info.id = work_[i].lcore;
     for (const QueueContext* q : work_[i].queues) {
       if (!info.queues.empty()) info.queues += ' ';
@@ -486,7 +467,7 @@ Status Backend::setup() {
     }
     worker_infos_.push_back(std::move(info));
   }
-  for (const auto& q : queues_) queue_views_.push_back(console::QueueView{q->port_index, q->queue_id, q->lcore, &q->counters});
+  for (const auto& q : queues_) queue_views_.push_back(backend::QueueView{q->port_index, q->queue_id, q->lcore, &q->counters});
   return Status::ok();
 }
 
@@ -496,111 +477,127 @@ Snapshot Backend::total() const {
   return s;
 }
 
-void Backend::print_summary() const {
-  std::printf("stunbox: dpdk mode, main lcore %u\n", rte_get_main_lcore());
-  for (const PortSetup& p : ports_) std::printf("%s\n", describe(p).c_str());
+std::string Backend::summary() const {
+  std::string o = "stunbox: dpdk mode, main lcore " + std::to_string(rte_get_main_lcore()) + "\n";
+  for (const PortSetup& p : ports_) o += describe(p) + "\n";
   for (const LcoreWork& w : work_) {
-    std::string line = "  lcore " + std::to_string(w.lcore) + ":";
+    o += "  lcore ";
+    o += std::to_string(w.lcore);
+    o += ':';
     for (const QueueContext* q : w.queues) {
-      line += ' ';
-      line += std::to_string(q->port_index);
-      line += ':';
-      line += std::to_string(q->queue_id);
+      o += ' ';
+      o += std::to_string(q->port_index);
+      o += ':';
+      o += std::to_string(q->queue_id);
     }
-    std::printf("%s\n", line.c_str());
+    o += '\n';
   }
   for (const auto& [socket, size] : pool_sizes_) {
-    std::printf("  mempool socket %d: %u mbufs of %u bytes\n", socket, size, cfg_.dpdk.mempool.data_room);
+    o += "  mempool socket " + std::to_string(socket) + ": " + std::to_string(size) + " mbufs of " +
+         std::to_string(cfg_.dpdk.mempool.data_room) + " bytes\n";
   }
-  std::printf("  idle %s, burst %u\n", cfg_.dpdk.idle == config::Idle::poll ? "poll" : "adaptive",
-              cfg_.dpdk.burst);
-  std::printf("stunbox: ready: dpdk mode, %zu port%s, %zu lcore%s, %zu queue%s\n", ports_.size(),
-              ports_.size() == 1 ? "" : "s", work_.size(), work_.size() == 1 ? "" : "s", queues_.size(),
-              queues_.size() == 1 ? "" : "s");
-  std::fflush(stdout);
+  o += std::string("  idle ") + (cfg_.dpdk.idle == config::Idle::poll ? "poll" : "adaptive") + ", burst " +
+       std::to_string(cfg_.dpdk.burst) + "\n";
+  return o;
 }
 
-Status Backend::serve() {
-  // /metrics, health monitor, systemd notify, telemetry and capture: up
-  // before any lcore runs, so a bad stats.metrics_listen stops nothing.
-  auto ops = console::Operations::start(*this);
-  if (!ops) return ops.error();
-  const TelemetryScope telemetry(*this, &(*ops)->health());
-  const CaptureScope capture;
-  if (!capture.status()) {
-    std::printf("stunbox: warning: live capture (dpdk-dumpcap) unavailable: %s\n", capture.status().message().c_str());
-  }
+std::string count(size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 
+std::string Backend::ready_line() const {
+  return ready_status() + ", " + count(queues_.size(), "queue");
+}
+
+std::string Backend::ready_status() const {
+  return "dpdk mode, " + count(ports_.size(), "port") + ", " + count(work_.size(), "lcore");
+}
+
+Status Backend::start(backend::Reporter& report, const backend::StallSource* stalls) {
+  // Telemetry and capture: up before any lcore runs.
+  telemetry_ = std::make_unique<TelemetryScope>(*this, stalls);
+  capture_ = std::make_unique<CaptureScope>();
+  if (!capture_->status()) report.warn("live capture (dpdk-dumpcap) unavailable: " + capture_->status().message());
   for (LcoreWork& w : work_) {
     const int rc = rte_eal_remote_launch(lcore_main, &w, w.lcore);
     if (rc != 0) {
-      stop_.store(true, std::memory_order_release);
-      rte_eal_mp_wait_lcore();
+      stop();
       return Error{"cannot launch lcore " + std::to_string(w.lcore) + ": " + rte_strerror(-rc)};
     }
     launched_ = true;
   }
-  // The console: control socket, --interactive terminal, periodic stats block; up before the ready line.
-  console::ControlServer control(*this);
-  if (Status st = control.start(console::ControlOptions{cfg_.control.socket, opts_.interactive}); !st) {
-    std::printf("stunbox: warning: %s; running without a control socket\n", st.message().c_str());
-    std::fflush(stdout);
-    [[maybe_unused]] Status again = control.start(console::ControlOptions{"", opts_.interactive});
-  }
-  if (const console::MetricsServer* m = (*ops)->metrics()) std::printf("stunbox: metrics on %s\n", m->url().c_str());
-  print_summary();
-  control.greet();  // the interactive prompt, after the ready line
-  auto count = [](size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
-  (*ops)->ready("dpdk mode, " + count(ports_.size(), "port") + ", " + count(work_.size(), "lcore"));
+  const auto now = std::chrono::steady_clock::now();
+  next_link_check_ = now + kLinkCheckInterval;
+  last_rx_ = total().get(Counter::rx_packets);
+  last_rx_change_ = now;
+  return Status::ok();
+}
 
-  using Clock = std::chrono::steady_clock;
+bool Backend::tick(backend::Reporter& report) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_link_check_) {
+    watch_links(&report);
+    next_link_check_ = now + kLinkCheckInterval;
+  }
   const unsigned idle_ms = cfg_.dpdk.exit_after_idle_ms;
-  uint64_t last_rx = total().get(Counter::rx_packets);
-  auto last_rx_change = Clock::now();
-  auto next_link_check = Clock::now() + kLinkCheckInterval;
-  for (;;) {
-    const Signal sig = wait_signal(100);
-    if (sig == Signal::stop) break;
-    if (sig == Signal::reload) {
-      (*ops)->reloading();
-      std::printf("stunbox: %s\n", reload().c_str());
-      std::fflush(stdout);
-      (*ops)->reloaded();
-    }
-    const auto now = Clock::now();
-    if (now >= next_link_check) {
-      watch_links(true);
-      next_link_check = now + kLinkCheckInterval;
-    }
-    const Snapshot snap = total();
-    if (idle_ms != 0) {
-      const uint64_t rx = snap.get(Counter::rx_packets);
-      if (rx != last_rx) {
-        last_rx = rx;
-        last_rx_change = now;
-      } else if (now - last_rx_change >= std::chrono::milliseconds(idle_ms)) {
-        std::printf("stunbox: no packets for %u ms (dpdk.exit_after_idle_ms): stopping\n", idle_ms);
-        break;
-      }
-    }
+  if (idle_ms == 0) return false;
+  const uint64_t rx = total().get(Counter::rx_packets);
+  if (rx != last_rx_) {
+    last_rx_ = rx;
+    last_rx_change_ = now;
+    return false;
   }
+  if (now - last_rx_change_ < std::chrono::milliseconds(idle_ms)) return false;
+  report.info("no packets for " + std::to_string(idle_ms) + " ms (dpdk.exit_after_idle_ms): stopping");
+  return true;
+}
 
-  (*ops)->stopping();  // STOPPING=1; /metrics and the health monitor stop reading
-  control.stop();  // before the lcores stop and the ports close: it reads both
-  stop_.store(true, std::memory_order_release);
-  rte_eal_mp_wait_lcore();
-  launched_ = false;
-  std::printf("stunbox: final counters\n%s", format_stats(total(), nullptr, 0).c_str());
+void Backend::apply(const config::Config& cfg) {
+  responders_.push_back(std::make_unique<stun::ResponderConfig>(cfg.stun.responder()));
+  policies_.push_back(std::make_unique<limits::Policy>(cfg.limits));
+  // Each lcore picks the new options up at its next burst; nothing is lost.
+  for (const auto& q : queues_) {
+    q->stun.store(responders_.back().get(), std::memory_order_release);
+    q->limits.store(policies_.back().get(), std::memory_order_release);
+  }
+  config_.store(&cfg, std::memory_order_release);
+}
+
+void Backend::stop() {
+  if (launched_) {
+    stop_.store(true, std::memory_order_release);
+    rte_eal_mp_wait_lcore();
+    launched_ = false;
+  }
+  // No telemetry answer from here on reads lcores that are gone.
+  telemetry_.reset();
+  capture_.reset();
+}
+
+void Backend::finish(backend::Reporter& report) {
+  std::string lines;
   for (const auto& q : queues_) {
     Snapshot s;
     s.add(q->counters);
-    std::printf("  port %u queue %u lcore %u: rx %llu tx %llu drops %llu\n", q->port_index, q->queue_id, q->lcore,
-                static_cast<unsigned long long>(s.get(Counter::rx_packets)),
-                static_cast<unsigned long long>(s.get(Counter::tx_packets)),
-                static_cast<unsigned long long>(s.total_drops()));
+    lines += "  port " + std::to_string(q->port_index) + " queue " + std::to_string(q->queue_id) + " lcore " +
+             std::to_string(q->lcore) + ": rx " + std::to_string(s.get(Counter::rx_packets)) + " tx " +
+             std::to_string(s.get(Counter::tx_packets)) + " drops " + std::to_string(s.total_drops()) + "\n";
   }
-  std::fflush(stdout);
-  return Status::ok();
+  report.text(lines);
+  if (launched_) return;  // lcores still running: nothing to compare
+  // Where mbufs legitimately sit while serving: in RX descriptors (most
+  // drivers fill every RX descriptor at queue setup or start), in TX
+  // descriptors not yet cleaned, in lcore caches (counted as free by
+  // rte_mempool_in_use_count). Only after the ports are stopped and closed
+  // (queues released) must every mbuf be back, so the count is compared
+  // with the one taken when the pool was created, before any queue held
+  // one. The lcores have stopped, so none is in a burst. A difference is a
+  // leak, by stunbox or by the driver.
+  close_ports();
+  for (const auto& [socket, pool] : pools_) {
+    const unsigned in_use = rte_mempool_in_use_count(pool);
+    const unsigned baseline = pool_baseline_[socket];
+    report.info(std::string("mempool ") + pool->name + ": " + std::to_string(in_use) + " in use after stop (baseline " +
+                std::to_string(baseline) + ")" + (in_use == baseline ? "" : ": mbufs not returned"));
+  }
 }
 
 void Backend::close_ports() {
@@ -612,32 +609,8 @@ void Backend::close_ports() {
   started_.clear();
 }
 
-void Backend::report_pools() {
-  if (launched_) return;  // lcores still running: nothing to compare
-  // Where mbufs legitimately sit while serving: in RX descriptors (most
-  // drivers fill every RX descriptor at queue setup or start), in TX
-  // descriptors not yet cleaned, in lcore caches (counted as free by
-  // rte_mempool_in_use_count). Only after the ports are stopped and closed
-  // (queues released) must every mbuf be back, so the count is compared
-  // with the one taken when the pool was created, before any queue held
-  // one. The lcores have stopped (serve waited for them), so none is in a
-  // burst. A difference is a leak, by stunbox or by the driver.
-  close_ports();
-  for (const auto& [socket, pool] : pools_) {
-    const unsigned in_use = rte_mempool_in_use_count(pool);
-    const unsigned baseline = pool_baseline_[socket];
-    std::printf("stunbox: mempool %s: %u in use after stop (baseline %u)%s\n", pool->name, in_use, baseline,
-                in_use == baseline ? "" : ": mbufs not returned");
-  }
-  std::fflush(stdout);
-}
-
 void Backend::teardown() {
-  if (launched_) {
-    stop_.store(true, std::memory_order_release);
-    rte_eal_mp_wait_lcore();
-    launched_ = false;
-  }
+  stop();
   close_ports();
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
   pools_.clear();
@@ -645,29 +618,8 @@ void Backend::teardown() {
 
 }  // namespace
 
-Status run(const config::Config& cfg, const std::vector<std::string>& extra_eal, const RunOptions& opts) {
-  if (cfg.dpdk.ports.empty()) return Error{"dpdk.ports: dpdk mode needs at least one port"};
-  Status st = init_eal(eal_arguments(cfg.dpdk, extra_eal));
-  if (!st) {
-    // A vdev EAL could not even parse is a missing device too.
-    for (size_t i = 0; i < cfg.dpdk.ports.size(); ++i) {
-      const std::string name = device_name(cfg.dpdk.ports[i].device);
-      const std::string why = log_line_about(eal_init_log(), "'" + name + "'");
-      if (!why.empty()) {
-        return Error{"dpdk.ports[" + std::to_string(i) + "].device \"" + cfg.dpdk.ports[i].device +
-                     "\": no such device (probe failed): " + why};
-      }
-    }
-    return st;
-  }
-  {
-    Backend backend(cfg, opts);
-    st = backend.setup();
-    if (st) st = backend.serve();
-    if (st) backend.report_pools();
-  }  // ports stopped and closed, pools freed
-  rte_eal_cleanup();
-  return st;
+std::unique_ptr<backend::Backend> make_backend(const config::Config& cfg, std::vector<std::string> extra_eal) {
+  return std::make_unique<Backend>(cfg, std::move(extra_eal));
 }
 
 }  // namespace stunbox::dpdk

@@ -130,6 +130,7 @@ uint16_t poll_impl(QueueContext& q) {
       }
     }
     c.add(kReplyCounter[static_cast<size_t>(v.kind)]);
+    stun::count_rfc5780(v.rfc5780_bits(), c);
     if (q.sources != nullptr && stun_reply) {
       // The reply's destination is the request's source (IPv4 dst at +16,
       // IPv6 dst at +24 of the IP header the reflect wrote at l2_len).

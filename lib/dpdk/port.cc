@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -16,33 +17,52 @@
 namespace stunbox::dpdk {
 namespace {
 
+// The RTE_ETH_RSS_* bits of each name of config::kRssTypeNames, in the same order: the config
+// owns the names (what the file accepts), this table only maps them.
+constexpr uint64_t kRssBits[] = {
+    RTE_ETH_RSS_IPV4,                // ipv4
+    RTE_ETH_RSS_FRAG_IPV4,           // ipv4-frag
+    RTE_ETH_RSS_NONFRAG_IPV4_UDP,    // ipv4-udp
+    RTE_ETH_RSS_NONFRAG_IPV4_TCP,    // ipv4-tcp
+    RTE_ETH_RSS_NONFRAG_IPV4_OTHER,  // ipv4-other
+    RTE_ETH_RSS_IPV6,                // ipv6
+    RTE_ETH_RSS_FRAG_IPV6,           // ipv6-frag
+    RTE_ETH_RSS_NONFRAG_IPV6_UDP,    // ipv6-udp
+    RTE_ETH_RSS_NONFRAG_IPV6_TCP,    // ipv6-tcp
+    RTE_ETH_RSS_NONFRAG_IPV6_OTHER,  // ipv6-other
+    RTE_ETH_RSS_IPV6_EX,             // ipv6-ex
+    RTE_ETH_RSS_IPV6_UDP_EX,         // ipv6-udp-ex
+    RTE_ETH_RSS_IPV6_TCP_EX,         // ipv6-tcp-ex
+    RTE_ETH_RSS_L2_PAYLOAD,          // l2-payload
+};
+static_assert(std::size(kRssBits) == config::kRssTypeNames.size(), "one RTE_ETH_RSS_* value per config RSS type name");
+
+// Hash types a device may offer that the config does not accept: named in
+// messages about a device's capabilities (tests also request them, to get a
+// type a vdev lacks).
 struct RssName {
-  const char* name;
+  std::string_view name;
   uint64_t bits;
 };
-constexpr RssName kRssNames[] = {
-    {"ipv4", RTE_ETH_RSS_IPV4},
-    {"ipv4-frag", RTE_ETH_RSS_FRAG_IPV4},
-    {"ipv4-tcp", RTE_ETH_RSS_NONFRAG_IPV4_TCP},
-    {"ipv4-udp", RTE_ETH_RSS_NONFRAG_IPV4_UDP},
-    {"ipv4-sctp", RTE_ETH_RSS_NONFRAG_IPV4_SCTP},
-    {"ipv4-other", RTE_ETH_RSS_NONFRAG_IPV4_OTHER},
-    {"ipv6", RTE_ETH_RSS_IPV6},
-    {"ipv6-frag", RTE_ETH_RSS_FRAG_IPV6},
-    {"ipv6-tcp", RTE_ETH_RSS_NONFRAG_IPV6_TCP},
-    {"ipv6-udp", RTE_ETH_RSS_NONFRAG_IPV6_UDP},
-    {"ipv6-sctp", RTE_ETH_RSS_NONFRAG_IPV6_SCTP},
-    {"ipv6-other", RTE_ETH_RSS_NONFRAG_IPV6_OTHER},
-    {"ipv6-ex", RTE_ETH_RSS_IPV6_EX},
-    {"ipv6-tcp-ex", RTE_ETH_RSS_IPV6_TCP_EX},
-    {"ipv6-udp-ex", RTE_ETH_RSS_IPV6_UDP_EX},
-    {"l2-payload", RTE_ETH_RSS_L2_PAYLOAD},
-    {"port", RTE_ETH_RSS_PORT},
-    {"esp", RTE_ETH_RSS_ESP},
-    {"ah", RTE_ETH_RSS_AH},
-    {"gtpu", RTE_ETH_RSS_GTPU},
+constexpr RssName kDeviceOnlyRssNames[] = {
+    {"ipv4-sctp", RTE_ETH_RSS_NONFRAG_IPV4_SCTP}, {"ipv6-sctp", RTE_ETH_RSS_NONFRAG_IPV6_SCTP},
+    {"port", RTE_ETH_RSS_PORT},  {"esp", RTE_ETH_RSS_ESP}, {"ah", RTE_ETH_RSS_AH}, {"gtpu", RTE_ETH_RSS_GTPU},
     {"l2tpv3", RTE_ETH_RSS_L2TPV3},
 };
+static_assert(std::none_of(std::begin(kDeviceOnlyRssNames), std::end(kDeviceOnlyRssNames),
+                           [](const RssName& r) {
+                             return std::find(config::kRssTypeNames.begin(), config::kRssTypeNames.end(), r.name) !=
+                                    config::kRssTypeNames.end();
+                           }),
+              "a name the config accepts belongs in config::kRssTypeNames only");
+
+// Every known name with its bits: the config's, then the device-only ones.
+std::vector<RssName> rss_names() {
+  std::vector<RssName> all;
+  for (size_t i = 0; i < std::size(kRssBits); ++i) all.push_back({config::kRssTypeNames[i], kRssBits[i]});
+  all.insert(all.end(), std::begin(kDeviceOnlyRssNames), std::end(kDeviceOnlyRssNames));
+  return all;
+}
 
 std::string errno_text(int rc) { return rte_strerror(rc < 0 ? -rc : rc); }
 
@@ -73,7 +93,7 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
   uint64_t bits = 0;
   for (const std::string& n : names) {
     bool found = false;
-    for (const RssName& r : kRssNames) {
+    for (const RssName& r : rss_names()) {
       if (n == r.name) {
         bits |= r.bits;
         found = true;
@@ -87,7 +107,7 @@ Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names) {
 
 std::string rss_types_to_string(uint64_t bits) {
   std::string out;
-  for (const RssName& r : kRssNames) {
+  for (const RssName& r : rss_names()) {
     if ((bits & r.bits) == r.bits) {
       if (!out.empty()) out += ' ';
       out += r.name;

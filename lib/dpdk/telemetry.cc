@@ -24,8 +24,8 @@ namespace {
 // takes mu too, so no callback can see a view being torn down.
 struct TelemetryTarget {
   std::mutex mu;
-  const console::BackendView* view = nullptr;        // guarded by mu
-  const console::HealthMonitor* health = nullptr;    // guarded by mu
+  const backend::View* view = nullptr;        // guarded by mu
+  const backend::StallSource* health = nullptr;    // guarded by mu
   bool registered = false;                           // guarded by mu
 };
 
@@ -47,7 +47,7 @@ bool parse_index(const char* params, std::optional<size_t>& out) {
 }
 
 // The counters of the whole box, or of queue `q` in view.queues() order.
-bool snapshot(const console::BackendView& view, const std::optional<size_t>& q, Snapshot& s) {
+bool snapshot(const backend::View& view, const std::optional<size_t>& q, Snapshot& s) {
   if (!q) {
     s = view.totals();
     return true;
@@ -58,8 +58,8 @@ bool snapshot(const console::BackendView& view, const std::optional<size_t>& q, 
   return true;
 }
 
-void add_queue_identity(const console::BackendView& view, size_t q, rte_tel_data* d) {
-  const console::QueueView& qv = view.queues()[q];
+void add_queue_identity(const backend::View& view, size_t q, rte_tel_data* d) {
+  const backend::QueueView& qv = view.queues()[q];
   rte_tel_data_add_dict_u64(d, "port", qv.port);
   rte_tel_data_add_dict_u64(d, "queue", qv.queue);
   rte_tel_data_add_dict_u64(d, "lcore", qv.worker);
@@ -97,7 +97,7 @@ int cmd_drops(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
-uint64_t busy_percent(const console::WorkerUsage& u) {
+uint64_t busy_percent(const backend::WorkerUsage& u) {
   return u.total_ns == 0 ? 0 : u.busy_ns * 100 / u.total_ns;
 }
 
@@ -115,7 +115,7 @@ int cmd_lcores(const char*, const char* params, rte_tel_data* d) {
   if (id) {
     for (size_t i = 0; i < workers.size(); ++i) {
       if (workers[i].id != *id) continue;
-      const console::WorkerUsage u = t.view->usage(i);
+      const backend::WorkerUsage u = t.view->usage(i);
       rte_tel_data_add_dict_u64(d, "lcore", workers[i].id);
       rte_tel_data_add_dict_string(d, "queues", workers[i].queues.c_str());
       rte_tel_data_add_dict_u64(d, "busy_ns", u.busy_ns);
@@ -178,7 +178,7 @@ int cmd_config(const char*, const char*, rte_tel_data* d) {
 
 }  // namespace
 
-TelemetryScope::TelemetryScope(const console::BackendView& view, const console::HealthMonitor* health) {
+TelemetryScope::TelemetryScope(const backend::View& view, const backend::StallSource* health) {
   TelemetryTarget& t = target();
   std::lock_guard<std::mutex> lock(t.mu);
   if (!t.registered) {

@@ -1,19 +1,18 @@
 // DPDK telemetry commands (/stunbox/stats, /stunbox/drops, /stunbox/lcores, /stunbox/config) and rte_pdump for live capture.
 #pragma once
 
-#include "console/backend_view.h"
-#include "console/notify.h"
+#include "backend/backend.h"
 #include "core/result.h"
 
 namespace stunbox::dpdk {
 
 // While alive, the /stunbox/... telemetry commands answer from `view` (and
-// `health` for stall flags, may be null); afterwards they answer with an
+// `health` (the health monitor) for stall flags, may be null); afterwards they answer with an
 // error. The commands are registered with rte_telemetry_register_cmd once
 // per process (DPDK has no unregister). Construct after rte_eal_init.
 class TelemetryScope {
  public:
-  TelemetryScope(const console::BackendView& view, const console::HealthMonitor* health);
+  TelemetryScope(const backend::View& view, const backend::StallSource* health);
   ~TelemetryScope();
   TelemetryScope(const TelemetryScope&) = delete;
   TelemetryScope& operator=(const TelemetryScope&) = delete;

@@ -52,10 +52,11 @@ inline Verdict drop(DropReason r, stun::RequestKind request = stun::RequestKind:
   return make_verdict(false, r, ReplyKind{}, request, 0, 0, 0);
 }
 
-// A reply of `kind`, frame[0, length), with these header lengths.
+// A reply of `kind`, frame[0, length), with these header lengths; STUN
+// replies carry the responder's RFC 5780 bits in the reason byte.
 inline Verdict reply(ReplyKind kind, size_t length, size_t l2_len, size_t l3_len,
-                     stun::RequestKind request = stun::RequestKind::none) noexcept {
-  return make_verdict(true, DropReason{}, kind, request, length, l2_len, l3_len);
+                     stun::RequestKind request = stun::RequestKind::none, uint8_t rfc5780_bits = 0) noexcept {
+  return make_verdict(true, static_cast<DropReason>(rfc5780_bits), kind, request, length, l2_len, l3_len);
 }
 
 // Fixed-size compares as word loads (a libc memcmp call per packet shows in profiles).
@@ -153,7 +154,7 @@ struct UdpV6Path {
 // l2 + 28 and returns the verdict. MACs are the caller's.
 template <bool kTxCsumOffload>
 inline Verdict write_udp_v4(uint8_t* frame, size_t l2, const UdpV4Path& path, uint16_t payload_len, uint8_t ttl,
-                            ReplyKind kind, stun::RequestKind request) noexcept {
+                            ReplyKind kind, stun::RequestKind request, uint8_t rfc5780_bits) noexcept {
   auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + l2);
   auto* udp = reinterpret_cast<UdpHdr*>(frame + l2 + sizeof(Ipv4Hdr));
   const uint16_t udp_len = static_cast<uint16_t>(sizeof(UdpHdr) + payload_len);
@@ -188,12 +189,12 @@ inline Verdict write_udp_v4(uint8_t* frame, size_t l2, const UdpV4Path& path, ui
         csum::raw_field(csum::raw_sum(frame + l2 + sizeof(Ipv4Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
     udp->csum.raw = c == 0 ? 0xFFFF : c;  // RFC 768: a computed 0 is sent as all ones (either byte order)
   }
-  return reply(kind, l2 + total, l2, sizeof(Ipv4Hdr), request);
+  return reply(kind, l2 + total, l2, sizeof(Ipv4Hdr), request, rfc5780_bits);
 }
 
 template <bool kTxCsumOffload>
 inline Verdict write_udp_v6(uint8_t* frame, size_t l2, const UdpV6Path& path, uint16_t payload_len,
-                            uint8_t hop_limit, ReplyKind kind, stun::RequestKind request) noexcept {
+                            uint8_t hop_limit, ReplyKind kind, stun::RequestKind request, uint8_t rfc5780_bits) noexcept {
   auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
   auto* udp = reinterpret_cast<UdpHdr*>(frame + l2 + sizeof(Ipv6Hdr));
   const uint16_t udp_len = static_cast<uint16_t>(sizeof(UdpHdr) + payload_len);
@@ -217,11 +218,37 @@ inline Verdict write_udp_v6(uint8_t* frame, size_t l2, const UdpV6Path& path, ui
         csum::raw_field(csum::raw_sum(frame + l2 + sizeof(Ipv6Hdr) + sizeof(UdpHdr), payload_len, phdr + udp_hdr));
     udp->csum.raw = c == 0 ? 0xFFFF : c;  // RFC 8200 s8.1: never 0 over IPv6
   }
-  return reply(kind, l2 + sizeof(Ipv6Hdr) + udp_len, l2, sizeof(Ipv6Hdr), request);
+  return reply(kind, l2 + sizeof(Ipv6Hdr) + udp_len, l2, sizeof(Ipv6Hdr), request, rfc5780_bits);
 }
 
 inline ReplyKind reply_kind(const stun::Answer& a) noexcept {
   return a.outcome == stun::Outcome::success ? ReplyKind::stun_success : ReplyKind::stun_error;
+}
+
+// The RFC 5780 endpoint (local address `dst`, port `dport`) a request
+// reached, or none (site.pair == nullptr).
+inline stun::Rfc5780Site rfc5780_site(const stun::Rfc5780Pair& pair, const uint8_t* dst, uint16_t dport) noexcept {
+  const size_t n = pair.v6 ? 16 : 4;
+  stun::Rfc5780Site site;
+  const bool primary_ip = std::memcmp(dst, pair.local[0].data(), n) == 0;
+  if (!primary_ip && std::memcmp(dst, pair.local[1].data(), n) != 0) return site;
+  if (dport != pair.port[0] && dport != pair.port[1]) return site;
+  site.pair = &pair;
+  site.ip = primary_ip ? 0 : 1;
+  site.port = dport == pair.port[0] ? 0 : 1;
+  return site;
+}
+
+// Where an RFC 5780 answer leaves from and goes to: the endpoint the
+// responder picked, the port RESPONSE-PORT named. Plain answers keep the swap.
+template <typename Path>
+inline void apply_rfc5780(Path& path, const stun::Rfc5780Site& site, const stun::Answer& a) noexcept {
+  if (site.pair == nullptr || a.outcome != stun::Outcome::success) return;
+  const unsigned ip = (a.rfc5780 & stun::rfc5780::kFromAlternateIp) != 0 ? 1 : 0;
+  const unsigned port = (a.rfc5780 & stun::rfc5780::kFromAlternatePort) != 0 ? 1 : 0;
+  std::memcpy(path.src, site.pair->local[ip].data(), sizeof path.src);
+  path.sport = site.pair->port[port];
+  if (a.response_port != 0) path.dport = a.response_port;
 }
 
 // ---- IPv4 ----------------------------------------------------------------
@@ -255,6 +282,9 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   path.dport = sport;
   // The reply's destination is the client; path is a copy, outside the frame.
   const stun::ClientRef client{path.dst, sport, false};
+  stun::Rfc5780Site site;
+  if (port.rfc5780[0]) [[unlikely]]
+    site = rfc5780_site(*port.rfc5780[0], path.src, dport);
 
   // The reply carries no IP options: the payload moves to l2 + 28 first.
   const size_t payload_len = udp_len - sizeof(UdpHdr);
@@ -262,10 +292,11 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   uint8_t* payload = frame + reply_payload;
   if (ihl != sizeof(Ipv4Hdr)) std::memmove(payload, frame + l4 + sizeof(UdpHdr), payload_len);
 
-  const stun::Answer a = stun::respond(cfg, payload, payload_len, capacity - reply_payload, client);
+  const stun::Answer a = stun::respond(cfg, payload, payload_len, capacity - reply_payload, client, site);
   if (a.outcome == stun::Outcome::drop) return drop(a.reason, a.kind);
+  apply_rfc5780(path, site, a);
   swap_macs(reinterpret_cast<EthHdr*>(frame), port);
-  return write_udp_v4<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind);
+  return write_udp_v4<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind, a.rfc5780);
 }
 
 Verdict icmp_v4(uint8_t* frame, size_t l2, size_t ihl, size_t l4_len, const PortIdentity& port) noexcept {
@@ -365,13 +396,17 @@ Verdict udp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const 
   path.sport = dport;
   path.dport = sport;
   const stun::ClientRef client{path.dst, sport, true};
+  stun::Rfc5780Site site;
+  if (port.rfc5780[1]) [[unlikely]]
+    site = rfc5780_site(*port.rfc5780[1], path.src, dport);
 
   const size_t reply_payload = l4 + sizeof(UdpHdr);
   const stun::Answer a =
-      stun::respond(cfg, frame + reply_payload, udp_len - sizeof(UdpHdr), capacity - reply_payload, client);
+      stun::respond(cfg, frame + reply_payload, udp_len - sizeof(UdpHdr), capacity - reply_payload, client, site);
   if (a.outcome == stun::Outcome::drop) return drop(a.reason, a.kind);
+  apply_rfc5780(path, site, a);
   swap_macs(reinterpret_cast<EthHdr*>(frame), port);
-  return write_udp_v6<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind);
+  return write_udp_v6<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind, a.rfc5780);
 }
 
 // RFC 4861 s7.1.1 validation and s7.2.4 answer.

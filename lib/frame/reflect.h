@@ -5,6 +5,7 @@
 #include <bitset>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "core/drop_reason.h"
 #include "stun/responder.h"
@@ -23,6 +24,11 @@ struct PortIdentity {
   size_t n_v6 = 0;
   std::array<std::array<uint8_t, 16>, kMaxPortAddresses> v6{};
   std::bitset<65536> stun_ports;  // UDP destination ports served
+  // RFC 5780 address pairs, [0] IPv4 and [1] IPv6: both IPs are owned
+  // addresses of this port and both ports are in stun_ports. A request to
+  // one of a pair's four endpoints gets its RFC 5780 answer, from the
+  // endpoint the responder picks; plain requests elsewhere pay one branch.
+  std::array<std::optional<stun::Rfc5780Pair>, 2> rfc5780{};
 
   // Convenience for setup code and tests; return false when full.
   bool add_v4(const std::array<uint8_t, 4>& a);
@@ -54,7 +60,10 @@ enum class ReplyKind : uint8_t {
 // round trip.
 struct Verdict {
   bool tx = false;                 // true: frame[0, length) is the reply
-  DropReason reason{};             // when !tx
+  // When !tx: why the frame was dropped. For a STUN reply the same byte
+  // holds the responder's stun::rfc5780 bits (see rfc5780_bits()), so the
+  // verdict stays one 64-bit word.
+  DropReason reason{};
   ReplyKind kind{};                // when tx
   stun::RequestKind request = stun::RequestKind::none;  // STUN request kind seen (tx or not)
   uint16_t length = 0;             // reply frame length
@@ -65,6 +74,8 @@ struct Verdict {
   // header checksum is 0 and their UDP checksum holds the pseudo-header seed:
   // the caller sets the mbuf's TX checksum offload flags with l2_len/l3_len.
   bool udp() const noexcept { return tx && (kind == ReplyKind::stun_success || kind == ReplyKind::stun_error); }
+  // stun::rfc5780::k* of a STUN reply from an RFC 5780 endpoint; 0 otherwise.
+  uint8_t rfc5780_bits() const noexcept { return udp() ? static_cast<uint8_t>(reason) : 0; }
 };
 static_assert(sizeof(Verdict) == 8);
 

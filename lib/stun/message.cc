@@ -5,8 +5,8 @@
 
 namespace stunbox::stun {
 
-std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool classic,
-                                          AttributeScan& out) noexcept {
+std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool classic, AttributeScan& out,
+                                          bool rfc5780) noexcept {
   size_t off = kHeaderSize;
   bool after_integrity = false;
   while (off < len) {
@@ -35,6 +35,19 @@ std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool c
         // after MESSAGE-INTEGRITY, which we understand anyway) is ignored.
         after_integrity = true;
         out.integrity = true;
+      } else if (type == attr::kChangeRequest && alen == 4 &&
+                 (rfc5780 || (msg[off + 7] & (kChangeIpFlag | kChangePortFlag)) == 0)) {
+        // RFC 5780 s7.2. Asking for nothing, it is a plain Binding request anywhere.
+        out.change_request = true;
+        out.change_flags |= msg[off + 7] & (kChangeIpFlag | kChangePortFlag);
+      } else if (type == attr::kResponsePort && alen == 4 && rfc5780) {
+        // RFC 5780 s7.5: a 16-bit port, then 2 bytes of padding. The first one counts.
+        if (!out.response_port) out.response_port_value = load_be16(msg + off + 4);
+        out.response_port = true;
+      } else if (type == attr::kPadding) {
+        // RFC 5780 s7.6: understood everywhere; only an RFC 5780 endpoint pads its answer.
+        if (!out.padding) out.padding_length = alen;
+        out.padding = true;
       } else if (!understood(type, classic)) {
         bool seen = false;
         for (size_t i = 0; i < out.n_unknown; ++i) seen |= out.unknown[i] == type;

@@ -94,10 +94,16 @@ inline constexpr bool comprehension_required(uint16_t type) { return type < 0x80
 // Every registered comprehension-required type is below 0x40, so the set is
 // a 64-bit mask: one shift and one AND per attribute.
 // Deliberately absent, hence answered with 420 Unknown Attribute:
-//   RESPONSE-ADDRESS, CHANGE-REQUEST, RESPONSE-PORT: they ask for a reply to
-//     another address or port (RFC 3489 / RFC 5780). Until RFC 5780 is
-//     implemented, honouring them would be a reflection vector and ignoring
-//     them would silently mislead NAT-type clients; 420 tells them plainly.
+//   RESPONSE-ADDRESS, RESPONSE-PORT: they ask for a reply to another address
+//     or port (RFC 3489 / RFC 5780). Honouring them would be a reflection
+//     vector and ignoring them would silently mislead NAT-type clients; 420
+//     tells them plainly.
+//   CHANGE-REQUEST (see scan_attributes): understood when it asks for no
+//     change (all flags clear: stuntman's and Debian's `stun` clients put one
+//     in every plain Binding request), and on an RFC 5780 endpoint whatever
+//     it asks; elsewhere 420 when it asks for a change, or when its value is
+//     not the 4 bytes RFC 5780 s7.2 defines.
+//   RESPONSE-PORT: understood on an RFC 5780 endpoint only (s7.5).
 //   RFC 3489 response-only types (SOURCE-ADDRESS, CHANGED-ADDRESS, PASSWORD,
 //     REFLECTED-FROM) in an RFC 5389+ request: reserved there (RFC 8489 s18.3).
 //   BANDWIDTH 0x0010 and TIMER-VAL 0x0021: reserved, never standardised.
@@ -142,6 +148,11 @@ static_assert(understood(attr::kPriority, false) && !understood(attr::kChangeReq
               understood(attr::kIceControlled, false) && !understood(0x0040, false) &&
               understood(attr::kSourceAddress, true) && !understood(attr::kSourceAddress, false));
 
+// CHANGE-REQUEST flags (RFC 5780 s7.2, RFC 3489 s11.2.4): bits of the
+// value's last byte. Every other bit is unused and ignored.
+inline constexpr uint8_t kChangeIpFlag = 0x04;    // "A": change IP
+inline constexpr uint8_t kChangePortFlag = 0x02;  // "B": change port
+
 // What the fixed 20-byte header says.
 struct HeaderInfo {
   uint16_t type = 0;
@@ -169,9 +180,15 @@ inline constexpr size_t kMaxUnknownAttributes = 16;
 
 // What the single pass over the attributes found.
 struct AttributeScan {
-  bool fingerprint = false;  // FINGERPRINT present, last and correct
-  bool integrity = false;    // MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 present
-  uint8_t n_unknown = 0;     // distinct unknown comprehension-required types, capped
+  bool fingerprint = false;     // FINGERPRINT present, last and correct
+  bool integrity = false;       // MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 present
+  bool change_request = false;  // a CHANGE-REQUEST was understood (see change_flags)
+  uint8_t change_flags = 0;     // kChangeIpFlag | kChangePortFlag over every understood CHANGE-REQUEST
+  bool response_port = false;   // RESPONSE-PORT present and understood (RFC 5780 endpoints only)
+  uint16_t response_port_value = 0;  // its port, host order
+  bool padding = false;         // PADDING present (RFC 5780 s7.6)
+  uint16_t padding_length = 0;  // the first PADDING's value length
+  uint8_t n_unknown = 0;        // distinct unknown comprehension-required types, capped
   std::array<uint16_t, kMaxUnknownAttributes> unknown{};
 };
 
@@ -179,9 +196,13 @@ struct AttributeScan {
 // check_header: every attribute inside the message and padded to 4 (s14),
 // FINGERPRINT last and correct (s14.7), unknown comprehension-required types
 // collected, except after MESSAGE-INTEGRITY(-SHA256), where everything but
-// FINGERPRINT is ignored (s14.5, s14.6). Returns the drop reason or nullopt.
-std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool classic,
-                                          AttributeScan& out) noexcept;
+// FINGERPRINT is ignored (s14.5, s14.6). A CHANGE-REQUEST with no flag set
+// is understood; one asking for a change is understood only when `rfc5780`
+// (the request reached an RFC 5780 endpoint), and so is RESPONSE-PORT; a
+// CHANGE-REQUEST or RESPONSE-PORT whose value is not 4 bytes is listed as
+// unknown. Returns the drop reason or nullopt.
+std::optional<DropReason> scan_attributes(const uint8_t* msg, size_t len, bool classic, AttributeScan& out,
+                                          bool rfc5780 = false) noexcept;
 
 struct Attribute {
   uint16_t type = 0;

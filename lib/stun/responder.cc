@@ -15,37 +15,46 @@ constexpr size_t kMaxDatagram = 0xFFFF;
 
 constexpr size_t pad4(size_t n) { return (n + 3) & ~size_t{3}; }
 
-// RFC 8489 s14.8 reason phrase for 420. RFC 3489 s11.2.9 wants the phrase a
+// RFC 8489 s14.8 reason phrases. RFC 3489 s11.2.9 wants the phrase a
 // multiple of 4 bytes, so classic responses pad it with spaces inside the length.
-constexpr char kReason420[] = "Unknown Attribute";
-constexpr size_t kReason420Len = sizeof(kReason420) - 1;
+struct ErrorCode {
+  uint16_t code;
+  std::string_view phrase;
+};
+constexpr ErrorCode k420{420, "Unknown Attribute"};
+constexpr ErrorCode k400{400, "Bad Request"};
 
 constexpr size_t address_attr_size(bool v6) { return 4 + (v6 ? 20 : 8); }
 constexpr size_t software_attr_size(size_t n) { return n == 0 ? 0 : 4 + pad4(n); }
-constexpr size_t error_code_attr_size() { return 4 + 4 + pad4(kReason420Len); }
+constexpr size_t error_code_attr_size(const ErrorCode& e) { return 4 + 4 + pad4(e.phrase.size()); }
 // RFC 3489 s11.2.10 repeats one type to reach a multiple of 4 bytes; RFC 8489
 // s14.9 pads instead. Either way the attribute occupies the same room.
 constexpr size_t unknown_attr_size(size_t n) { return 4 + pad4(2 * n); }
 
-constexpr size_t success_size(bool v6, size_t software_len, bool fingerprint) {
-  return kHeaderSize + address_attr_size(v6) + software_attr_size(software_len) + (fingerprint ? 8 : 0);
+// `addresses`: 1, or 3 from an RFC 5780 endpoint (RESPONSE-ORIGIN and
+// OTHER-ADDRESS, or SOURCE-ADDRESS and CHANGED-ADDRESS); PADDING apart.
+constexpr size_t success_size(bool v6, size_t addresses, size_t software_len, bool fingerprint) {
+  return kHeaderSize + addresses * address_attr_size(v6) + software_attr_size(software_len) + (fingerprint ? 8 : 0);
 }
-constexpr size_t error_size(size_t n_unknown, size_t software_len, bool fingerprint) {
-  return kHeaderSize + error_code_attr_size() + unknown_attr_size(n_unknown) +
+constexpr size_t error_size(const ErrorCode& e, size_t n_unknown, size_t software_len, bool fingerprint) {
+  return kHeaderSize + error_code_attr_size(e) + (n_unknown == 0 ? 0 : unknown_attr_size(n_unknown)) +
          software_attr_size(software_len) + (fingerprint ? 8 : 0);
 }
 
-static_assert(error_size(kMaxUnknownAttributes, kMaxSoftwareBytes, true) == kMaxResponseSize);
-static_assert(success_size(true, kMaxSoftwareBytes, true) <= kMaxResponseSize);
+static_assert(success_size(true, 3, kMaxSoftwareBytes, true) == kMaxResponseSize);
+static_assert(error_size(k420, kMaxUnknownAttributes, kMaxSoftwareBytes, true) <= kMaxResponseSize);
+static_assert(error_size(k400, 0, kMaxSoftwareBytes, true) <= kMaxResponseSize);
 static_assert(kMaxResponseSize <= kMaxDatagram);
 
 // Every return builds the Answer as one 64-bit value in a register. Built
 // field by field, GCC stores the bytes to the stack and reloads them as one
 // word for the return registers: a failed store-to-load forward, about 15
 // cycles on every call (it showed as a third of respond's profile samples).
-inline Answer make_answer(Outcome o, DropReason r, RequestKind k, size_t length) {
+inline Answer make_answer(Outcome o, DropReason r, RequestKind k, size_t length, uint8_t rfc5780_bits = 0,
+                          uint16_t response_port = 0) {
   const uint64_t v = uint64_t{static_cast<uint8_t>(o)} | uint64_t{static_cast<uint8_t>(r)} << 8 |
-                     uint64_t{static_cast<uint8_t>(k)} << 16 | uint64_t{static_cast<uint16_t>(length)} << 32;
+                     uint64_t{static_cast<uint8_t>(k)} << 16 | uint64_t{rfc5780_bits} << 24 |
+                     uint64_t{static_cast<uint16_t>(length)} << 32 | uint64_t{response_port} << 48;
   return std::bit_cast<Answer>(v);
 }
 inline Answer dropped(RequestKind k, DropReason r) { return make_answer(Outcome::drop, r, k, 0); }
@@ -76,18 +85,19 @@ uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const ClientRef&
   return p + address_attr_size(client.v6);
 }
 
-// RFC 3489 s11.2.1. RFC 3489 has only family 0x01; for an IPv6 client we
-// send family 0x02 with the 16-byte address, the layout RFC 5389 s15.1 gave
-// MAPPED-ADDRESS and what old dual-stack servers sent. A classic client over
-// IPv6 is rare, but answering it correctly beats dropping a valid request.
-uint8_t* put_mapped_address(uint8_t* p, const ClientRef& client) {
-  store_be16(p, attr::kMappedAddress);
-  store_be16(p + 2, client.v6 ? 20 : 8);
+// RFC 3489 s11.2.1, and every address attribute that is not XORed
+// (OTHER-ADDRESS, RESPONSE-ORIGIN: RFC 5780 s7.3-4; SOURCE-ADDRESS,
+// CHANGED-ADDRESS: RFC 3489 s11.2.3-4). RFC 3489 has only family 0x01; for
+// an IPv6 client we send family 0x02 with the 16-byte address, the layout
+// RFC 5389 s15.1 gave MAPPED-ADDRESS and what old dual-stack servers sent.
+uint8_t* put_address(uint8_t* p, uint16_t type, bool v6, const uint8_t* addr, uint16_t port) {
+  store_be16(p, type);
+  store_be16(p + 2, v6 ? 20 : 8);
   p[4] = 0;
-  p[5] = client.v6 ? kFamilyIpv6 : kFamilyIpv4;
-  store_be16(p + 6, client.port);
-  std::memcpy(p + 8, client.addr, client.v6 ? 16 : 4);
-  return p + address_attr_size(client.v6);
+  p[5] = v6 ? kFamilyIpv6 : kFamilyIpv4;
+  store_be16(p + 6, port);
+  std::memcpy(p + 8, addr, v6 ? 16 : 4);
+  return p + address_attr_size(v6);
 }
 
 // RFC 8489 s14.14 (SERVER in RFC 3489 s11.2.x, same type). Classic parsers
@@ -101,18 +111,27 @@ uint8_t* put_software(uint8_t* p, std::string_view sw, bool classic) {
   return p + 4 + padded;
 }
 
-// RFC 8489 s14.8: class 4, number 20, reason phrase.
-uint8_t* put_error_420(uint8_t* p, bool classic) {
-  const size_t padded = pad4(kReason420Len);
+// RFC 8489 s14.8: class (hundreds), number (the rest), reason phrase.
+uint8_t* put_error(uint8_t* p, const ErrorCode& e, bool classic) {
+  const size_t n = e.phrase.size();
+  const size_t padded = pad4(n);
   store_be16(p, attr::kErrorCode);
-  store_be16(p + 2, static_cast<uint16_t>(4 + (classic ? padded : kReason420Len)));
+  store_be16(p + 2, static_cast<uint16_t>(4 + (classic ? padded : n)));
   p[4] = 0;
   p[5] = 0;
-  p[6] = 4;
-  p[7] = 20;
-  std::memcpy(p + 8, kReason420, kReason420Len);
-  std::memset(p + 8 + kReason420Len, classic ? ' ' : 0, padded - kReason420Len);
-  return p + error_code_attr_size();
+  p[6] = static_cast<uint8_t>(e.code / 100);
+  p[7] = static_cast<uint8_t>(e.code % 100);
+  std::memcpy(p + 8, e.phrase.data(), n);
+  std::memset(p + 8 + n, classic ? ' ' : 0, padded - n);
+  return p + error_code_attr_size(e);
+}
+
+// RFC 5780 s7.6: PADDING of `n` bytes (a multiple of 4); the value is ignored by clients.
+uint8_t* put_padding(uint8_t* p, size_t n) {
+  store_be16(p, attr::kPadding);
+  store_be16(p + 2, static_cast<uint16_t>(n));
+  std::memset(p + 4, 0, n);
+  return p + 4 + n;
 }
 
 // RFC 8489 s14.9 / RFC 3489 s11.2.10.
@@ -129,7 +148,8 @@ uint8_t* put_unknown_attributes(uint8_t* p, const AttributeScan& scan, bool clas
 
 }  // namespace
 
-Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client) noexcept {
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client,
+               Rfc5780Site site) noexcept {
   HeaderInfo h;
   if (auto r = check_header(buf, len, h)) return dropped(RequestKind::none, *r);
 
@@ -152,9 +172,10 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
   if (h.classic && !cfg.classic) return dropped(kind, DropReason::stun_classic_disabled);
 
   AttributeScan scan;
+  const Rfc5780Pair* const pair = site.pair;
   // Most requests carry no attributes at all: skip the out-of-line scan.
   if (len != kHeaderSize) {
-    if (auto r = scan_attributes(buf, len, h.classic, scan)) return dropped(kind, *r);
+    if (auto r = scan_attributes(buf, len, h.classic, scan, pair != nullptr)) return dropped(kind, *r);
   }
 
   // RFC 3489 has no FINGERPRINT: never send it to a classic client.
@@ -162,9 +183,20 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
       !h.classic && (cfg.fingerprint == FingerprintPolicy::always ||
                      (cfg.fingerprint == FingerprintPolicy::mirror && scan.fingerprint));
   const std::string_view sw = cfg.software;
-  const bool error = scan.n_unknown != 0;
-  const size_t total = error ? error_size(scan.n_unknown, sw.size(), fingerprint)
-                             : success_size(client.v6, sw.size(), fingerprint);
+  // RFC 5780 s6.1: PADDING with RESPONSE-PORT (a reply bigger than the
+  // request, sent elsewhere), or a RESPONSE-PORT that names no port, is 400.
+  const ErrorCode* error = scan.n_unknown != 0 ? &k420
+                           : (scan.response_port && (scan.padding || scan.response_port_value == 0)) ? &k400
+                                                                                                      : nullptr;
+  size_t total = error != nullptr ? error_size(*error, scan.n_unknown, sw.size(), fingerprint)
+                                  : success_size(client.v6, pair != nullptr ? 3 : 1, sw.size(), fingerprint);
+  // PADDING is echoed from an RFC 5780 endpoint (s7.6) to RFC 5389 clients,
+  // but never so long that the reply outgrows the request: an amplifier it is not.
+  size_t padding = 0;
+  if (pair != nullptr && error == nullptr && scan.padding && !h.classic && len > total + 4) {
+    padding = std::min(pad4(scan.padding_length), (len - total - 4) & ~size_t{3});
+    if (padding != 0) total += 4 + padding;
+  }
   // Checked before the first write, so a drop leaves buf untouched. The cap
   // keeps an oversized SOFTWARE from overflowing the 16-bit length fields.
   if (total > std::min(capacity, kMaxDatagram)) {
@@ -174,16 +206,43 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
   // Everything needed from the request (transaction id in the header,
   // scan results) survives the overwrite from byte 20 on.
   uint8_t* p = buf + kHeaderSize;
-  if (error) {
+  uint8_t bits = 0;
+  uint16_t response_port = 0;
+  if (error != nullptr) {
     // RFC 8489 s6.3.1.1: 420 listing the unknown comprehension-required types.
-    p = put_error_420(p, h.classic);
-    p = put_unknown_attributes(p, scan, h.classic);
+    p = put_error(p, *error, h.classic);
+    if (scan.n_unknown != 0) p = put_unknown_attributes(p, scan, h.classic);
   } else {
-    p = h.classic ? put_mapped_address(p, client) : put_xor_mapped_address(p, buf, client);
+    p = h.classic ? put_address(p, attr::kMappedAddress, client.v6, client.addr, client.port)
+                  : put_xor_mapped_address(p, buf, client);
+    if (pair != nullptr) {
+      // The reply leaves from the endpoint the request reached, with the
+      // asked-for change applied (s6.1); OTHER-ADDRESS is the diagonal one.
+      const bool change_ip = (scan.change_flags & kChangeIpFlag) != 0;
+      const bool change_port = (scan.change_flags & kChangePortFlag) != 0;
+      const unsigned from_ip = site.ip ^ (change_ip ? 1u : 0u);
+      const unsigned from_port = site.port ^ (change_port ? 1u : 0u);
+      const unsigned other_ip = site.ip ^ 1u;
+      const unsigned other_port = site.port ^ 1u;
+      const uint16_t origin_type = h.classic ? attr::kSourceAddress : attr::kResponseOrigin;
+      const uint16_t other_type = h.classic ? attr::kChangedAddress : attr::kOtherAddress;
+      p = put_address(p, origin_type, pair->v6, pair->advertised[from_ip].data(), pair->port[from_port]);
+      p = put_address(p, other_type, pair->v6, pair->advertised[other_ip].data(), pair->port[other_port]);
+      bits = static_cast<uint8_t>((from_ip != 0 ? rfc5780::kFromAlternateIp : 0) |
+                                  (from_port != 0 ? rfc5780::kFromAlternatePort : 0) |
+                                  (change_ip ? rfc5780::kAskedChangeIp : 0) |
+                                  (change_port ? rfc5780::kAskedChangePort : 0) |
+                                  (padding != 0 ? rfc5780::kPadded : 0));
+      if (scan.response_port) {
+        bits |= rfc5780::kResponsePort;
+        response_port = scan.response_port_value;
+      }
+      if (padding != 0) p = put_padding(p, padding);
+    }
   }
   if (!sw.empty()) p = put_software(p, sw, h.classic);
 
-  store_be16(buf, error ? kBindingError : kBindingSuccess);
+  store_be16(buf, error != nullptr ? kBindingError : kBindingSuccess);
   store_be16(buf + 2, static_cast<uint16_t>(total - kHeaderSize));
   if (fingerprint) {
     // The length field above already counts FINGERPRINT (RFC 8489 s14.7).
@@ -193,7 +252,8 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
     store_be32(p + 4, crc32(buf, off) ^ kFingerprintXor);
   }
 
-  return make_answer(error ? Outcome::error : Outcome::success, DropReason{}, kind, total);
+  return make_answer(error != nullptr ? Outcome::error : Outcome::success, DropReason{}, kind, total, bits,
+                     response_port);
 }
 
 }  // namespace stunbox::stun

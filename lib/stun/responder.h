@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/counters.h"
 #include "core/drop_reason.h"
 #include "stun/message.h"
 
@@ -29,11 +30,57 @@ struct ResponderConfig {
   std::string_view software;
 };
 
+// One RFC 5780 address pair (RFC 5780 s4.1): two IPs of one family and two
+// ports of this server; its four endpoints are every (IP, port) combination:
+// PP, PA, AP, AA (primary/alternate IP x primary/alternate port).
+struct Rfc5780Pair {
+  bool v6 = false;
+  std::array<std::array<uint8_t, 16>, 2> local{};       // [0] primary, [1] alternate IP; network order (IPv4: first 4 bytes)
+  std::array<std::array<uint8_t, 16>, 2> advertised{};  // what clients are told (= local unless behind a 1:1 NAT)
+  std::array<uint16_t, 2> port{};                       // [0] primary, [1] alternate; host order
+};
+
+// Where a request arrived, when that is one of a pair's endpoints.
+struct Rfc5780Site {
+  const Rfc5780Pair* pair = nullptr;  // nullptr: not an RFC 5780 endpoint (plain STUN)
+  uint8_t ip = 0;                     // 0: the primary IP, 1: the alternate
+  uint8_t port = 0;                   // 0: the primary port, 1: the alternate
+};
+
 enum class Outcome : uint8_t {
   success,  // Binding Success Response written
-  error,    // Binding Error Response written (420 Unknown Attribute)
+  error,    // Binding Error Response written (420 Unknown Attribute, or 400 Bad Request)
   drop,     // nothing written; see reason
 };
+
+// Answer::rfc5780 bits, all 0 unless the request reached an RFC 5780 endpoint.
+namespace rfc5780 {
+inline constexpr uint8_t kFromAlternateIp = 0x01;    // the reply leaves from the pair's alternate IP
+inline constexpr uint8_t kFromAlternatePort = 0x02;  // ... and/or its alternate port
+inline constexpr uint8_t kAskedChangeIp = 0x04;      // CHANGE-REQUEST asked to change the IP (honoured)
+inline constexpr uint8_t kAskedChangePort = 0x08;    // ... the port
+inline constexpr uint8_t kResponsePort = 0x10;       // RESPONSE-PORT honoured: see Answer::response_port
+inline constexpr uint8_t kPadded = 0x20;             // the reply carries PADDING
+}  // namespace rfc5780
+
+// Counts an answer's RFC 5780 bits: change requests by kind, RESPONSE-PORT.
+inline void count_rfc5780(uint8_t bits, LocalCounters& c) noexcept {
+  if (bits == 0) [[likely]] return;
+  switch (bits & (rfc5780::kAskedChangeIp | rfc5780::kAskedChangePort)) {
+    case rfc5780::kAskedChangeIp:
+      c.add(Counter::stun_change_ip);
+      break;
+    case rfc5780::kAskedChangePort:
+      c.add(Counter::stun_change_port);
+      break;
+    case rfc5780::kAskedChangeIp | rfc5780::kAskedChangePort:
+      c.add(Counter::stun_change_ip_port);
+      break;
+    default:
+      break;
+  }
+  if ((bits & rfc5780::kResponsePort) != 0) c.add(Counter::stun_response_port);
+}
 
 enum class RequestKind : uint8_t { none, rfc5389, classic };
 
@@ -41,9 +88,11 @@ struct Answer {
   Outcome outcome = Outcome::drop;
   DropReason reason{};          // valid when outcome == drop
   RequestKind kind = RequestKind::none;  // set whenever the header is a Binding request (see respond)
-  uint8_t reserved_ = 0;        // explicit, so the struct has no padding (see make_answer in responder.cc)
+  uint8_t rfc5780 = 0;          // rfc5780::k* bits when outcome == success
   uint16_t length = 0;          // response length in bytes when outcome != drop
-  uint16_t reserved2_ = 0;
+  // Host order: send the reply to the client's IP at this port (RFC 5780
+  // RESPONSE-PORT); 0 = the port the request came from.
+  uint16_t response_port = 0;
 };
 static_assert(sizeof(Answer) == 8);
 
@@ -53,13 +102,14 @@ static_assert(sizeof(Answer) == 8);
 inline constexpr size_t kMaxSoftwareBytes = 127 * 4;
 
 // Longest response the responder can build with a SOFTWARE of at most
-// kMaxSoftwareBytes: the 420 error response with ERROR-CODE, UNKNOWN-ATTRIBUTES
-// for kMaxUnknownAttributes types, SOFTWARE and FINGERPRINT. Buffers of this
-// capacity never yield stun_no_room. (responder.cc static_asserts it.)
-inline constexpr size_t kMaxResponseSize = kHeaderSize + (4 + 4 + 20)          // ERROR-CODE
-                                           + (4 + 2 * kMaxUnknownAttributes)    // UNKNOWN-ATTRIBUTES
-                                           + (4 + kMaxSoftwareBytes)            // SOFTWARE
-                                           + 8;                                 // FINGERPRINT
+// kMaxSoftwareBytes, PADDING aside: an RFC 5780 success to an IPv6 client
+// (XOR-MAPPED-ADDRESS, OTHER-ADDRESS and RESPONSE-ORIGIN), SOFTWARE and
+// FINGERPRINT; every 420 is shorter. A reply's PADDING never makes it longer
+// than its request, so buffers of max(request length, this) bytes never
+// yield stun_no_room. (responder.cc static_asserts both.)
+inline constexpr size_t kMaxResponseSize = kHeaderSize + 3 * (4 + 20)       // three IPv6 address attributes
+                                           + (4 + kMaxSoftwareBytes)         // SOFTWARE
+                                           + 8;                              // FINGERPRINT
 
 // buf[0, len) holds the received datagram; buf has room for `capacity` bytes
 // (capacity >= len). On success/error the response is written at buf[0,
@@ -67,8 +117,15 @@ inline constexpr size_t kMaxResponseSize = kHeaderSize + (4 + 4 + 20)          /
 // modified. answer.kind is set as soon as the header is a Binding request
 // (type 0x0001, sound length), whatever happens next: backends count
 // requests by kind and the outcome separately.
-Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
-               const Endpoint& client) noexcept;
+//
+// `site` says whether the request reached an RFC 5780 endpoint. There the
+// success also carries OTHER-ADDRESS (the endpoint diagonal to the one
+// reached) and RESPONSE-ORIGIN (the endpoint the reply leaves from, after
+// CHANGE-REQUEST), or for classic clients SOURCE-ADDRESS and CHANGED-ADDRESS
+// (RFC 3489 s11.2.3-4); RESPONSE-PORT is honoured (answer.response_port),
+// PADDING is echoed no longer than keeps the reply within the request's
+// size, and PADDING with RESPONSE-PORT, or RESPONSE-PORT 0, gets 400 (RFC 5780
+// s6.1). answer.rfc5780 tells the caller where the reply leaves from.
 
 // The client as the frame path has it, without copying it into an Endpoint
 // (whose zero-initialisation showed in the profile): its address (4 or 16
@@ -78,11 +135,12 @@ struct ClientRef {
   uint16_t port = 0;
   bool v6 = false;
 };
-Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client) noexcept;
+Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, ClientRef client,
+               Rfc5780Site site = {}) noexcept;
 
-inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
-                      const Endpoint& client) noexcept {
-  return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6});
+inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, const Endpoint& client,
+                      Rfc5780Site site = {}) noexcept {
+  return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6}, site);
 }
 
 }  // namespace stunbox::stun

@@ -306,6 +306,11 @@ def test_reload(args, tmp):
         check("socket.batch" in out, "reload names what needs a restart: %r" % out.strip())
         rc, out, _ = cli(args, "show", "config", sock=sock)
         check('software: "console-reload"' in out, "show config after reload has the new stun.software")
+        # What is in effect, not what the file says: socket.batch needs a restart.
+        check("  batch: 32\n" in out and "batch: 7" not in out,
+              "show config after reload keeps the batch in effect (32), not the file's 7")
+        rc, out, _ = cli(args, "show", "port", "info", "0", sock=sock)
+        check("Batch: 32 datagrams" in out, "show port info after reload shows the batch in effect (%r)" % out)
         with open(srv.config, "w") as f:
             f.write("mode: socket\nstun:\n  fingerprint: sometimes\n")
         rc, out, err = cli(args, "reload", sock=sock)
@@ -374,20 +379,37 @@ def test_foreground(args, tmp):
         srv.stop()
 
 
-def test_dpdk(args, tmp):
-    prefix = "sbxcon-%d" % os.getpid()
+DPDK_PREFIX = "sbxcon-%d" % os.getpid()
+
+
+def dpdk_config(extra=""):
+    """dpdk mode on one net_null port (an endless stream of frames, no root needed); `extra`: more dpdk keys."""
+    prefix = DPDK_PREFIX
     eal = ["--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--file-prefix", prefix, "--lcores", "0@0,1@0"]
+    return ("mode: dpdk\ndpdk:\n  eal: [" + ", ".join('"%s"' % e for e in eal) + "]\n"
+            "  idle: adaptive\n  link_wait_ms: 0\n" + extra + "  ports:\n    - device: net_null0\n"
+            "      addresses: [\"198.18.0.2/24\", \"2001:2::2/64\"]\n")
+
+
+def dpdk_server(args, tmp, cfg):
+    """Starts stunbox on dpdk_config() text with a control socket; exits 77 (skip) without DPDK support."""
     sock = os.path.join(tmp, "ctl.sock")
-    cfg = ("mode: dpdk\ndpdk:\n  eal: [" + ", ".join('"%s"' % e for e in eal) + "]\n"
-           "  idle: adaptive\n  link_wait_ms: 0\n  ports:\n    - device: net_null0\n"
-           "      addresses: [\"198.18.0.2/24\", \"2001:2::2/64\"]\n")
     srv = h.Stunbox(args.stunbox, cfg, ['control.socket="%s"' % sock], workdir=tmp)
+    if srv.wait_line(r"built without DPDK|mode is dpdk but", 0.5) is not None:
+        srv.stop()
+        print("SKIP stunbox built without DPDK")
+        sys.exit(77)
+    ok = check(srv.wait_line(r"^stunbox: ready", READY_TIMEOUT) is not None, "dpdk mode on net_null starts")
+    if not ok:
+        print(srv.text())
+    return srv, sock, ok
+
+
+def test_dpdk(args, tmp):
+    cfg = dpdk_config()
+    srv, sock, ok = dpdk_server(args, tmp, cfg)
     try:
-        if srv.wait_line(r"built without DPDK|mode is dpdk but", 0.5) is not None:
-            print("SKIP stunbox built without DPDK")
-            sys.exit(77)
-        if not check(srv.wait_line(r"^stunbox: ready", READY_TIMEOUT) is not None, "dpdk mode on net_null starts"):
-            print(srv.text())
+        if not ok:
             return
         rc, out, err = cli(args, "show", "port", "info", "0", sock=sock)
         check(rc == 0 and "Driver: net_null" in out, "show port info 0: driver (%r)" % err)
@@ -426,12 +448,18 @@ def test_dpdk(args, tmp):
         rc, out, _ = cli(args, "show", "config", sock=sock)
         check("fingerprint: never" in out and 'software: "dpdk-reload"' in out, "show config after the dpdk reload")
         with open(srv.config, "w") as f:
-            f.write(cfg + "stun:\n  fingerprint: never\n  software: \"dpdk-reload\"\n  ports: [3479]\n")
+            f.write(dpdk_config("  burst: 16\n") +
+                    "stun:\n  fingerprint: never\n  software: \"dpdk-reload\"\n  ports: [3479]\n")
         rc, out, _ = cli(args, "reload", sock=sock)
-        check(rc == 0 and "NOT applied (need a restart): stun.ports" in out, "stun.ports needs a restart: %r" % out.strip())
+        check(rc == 0 and "NOT applied (need a restart): stun.ports" in out and "dpdk" in out,
+              "stun.ports and the dpdk section need a restart: %r" % out.strip())
+        # The console shows what is in effect, not what the file says.
+        rc, out, _ = cli(args, "show", "config", sock=sock)
+        check("  burst: 32\n" in out and "burst: 16" not in out and "ports: [3478]" in out,
+              "show config after the reload keeps dpdk.burst 32 and stun.ports [3478] in effect")
     finally:
         code = srv.stop()
-        h.remove_eal_runtime(prefix)
+        h.remove_eal_runtime(DPDK_PREFIX)
     check(code == 0, "dpdk: SIGTERM exit 0")
     check(not os.path.exists(sock), "dpdk: control socket removed at exit")
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "console/backend_view.h"
+#include "console/view.h"
 #include "console/console.h"
 #include "console/format.h"
 #include "console/grammar.h"
@@ -175,7 +175,7 @@ TEST(Format, StunStatsListsOnlyNonZeroDropReasons) {
 }
 
 // A backend with one port and two workers whose counters the test sets.
-class FakeView final : public BackendView {
+class FakeView final : public View {
  public:
   FakeView() {
     cfg_.stats.period = 5;
@@ -193,10 +193,14 @@ class FakeView final : public BackendView {
   std::span<const WorkerInfo> workers() const override { return workers_; }
   WorkerUsage usage(size_t w) const override { return usage_[w]; }
   const config::Config& config() const override { return *current_; }
-  std::string reload() override {
+  // What the daemon's reload does to the view: a new generation in effect.
+  std::string reload() {
     next_.stats.period = 9;
     current_ = &next_;
     return "reloaded fake";
+  }
+  Reload reloader() {
+    return [this] { return reload(); };
   }
 
   std::vector<SourceSketchSnapshot> source_sketches() const override {
@@ -225,7 +229,7 @@ class FakeView final : public BackendView {
 
 TEST(ConsoleExec, ClearIsABaselineAndCountersKeepGrowing) {
   FakeView v;
-  Console c(v);
+  Console c(v, v.reloader());
   Session s;
   v.add(0, Counter::stun_requests, 7);
   v.add(1, Counter::stun_requests, 3);
@@ -249,7 +253,7 @@ TEST(ConsoleExec, ClearIsABaselineAndCountersKeepGrowing) {
 
 TEST(ConsoleExec, ErrorsQuitPeriodAndReload) {
   FakeView v;
-  Console c(v);
+  Console c(v, v.reloader());
   Session s;
   Response r = c.execute("show port info 1", s);
   EXPECT_EQ(r.status, Response::Status::error);
@@ -271,7 +275,7 @@ TEST(ConsoleExec, ErrorsQuitPeriodAndReload) {
 
 TEST(ConsoleExec, LcoreStatsBusyPercentSinceLastShow) {
   FakeView v;
-  Console c(v);
+  Console c(v, v.reloader());
   Session s;
   v.usage_[0] = {250, 1000, 7};
   v.usage_[1] = {0, 1000, 9};
@@ -288,7 +292,7 @@ TEST(ConsoleExec, LcoreStatsBusyPercentSinceLastShow) {
 
 TEST(ConsoleExec, TopSourcesMergesWorkersHeaviestFirst) {
   FakeView v;
-  Console c(v);
+  Console c(v, v.reloader());
   Session s;
   Response r = c.execute("show top sources", s);
   EXPECT_EQ(r.text, "source prefixes are not recorded by this backend\n");

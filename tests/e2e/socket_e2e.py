@@ -4,7 +4,7 @@
     socket_e2e.py STUNBOX_EXE TEST [ARGS]
 
 TEST is one of: blackbox VARIANT (default, fp-always, fp-never-software,
-classic-off, one-worker-batch1), turnutils, wildcard, reload, stats, options, cli.
+classic-off, one-worker-batch1), turnutils, debian-stun, wildcard, reload, stats, options, cli.
 Every wait is bounded; the server is stopped (and killed if it hangs) in all
 cases. Exit 0 on pass, 1 with a message per failure.
 """
@@ -121,6 +121,18 @@ def test_turnutils(exe):
     finally:
         c = stop_and_check(srv)
     check(c.get("stun_success", 0) >= 2, "server counted turnutils' requests as answered (%s)" % c.get("stun_success"))
+
+
+def test_debian_stun(exe):
+    """Debian's `stun` client (classic requests carrying CHANGE-REQUEST) against the default config."""
+    port = h.free_port_dual()
+    srv = start(exe, port)
+    try:
+        h.debian_stun_client(check, "127.0.0.1", port, "127.0.0.1")
+    finally:
+        c = stop_and_check(srv)
+    check(c.get("stun_success", 0) >= 1 and c.get("stun_error", 0) >= 2,
+          "server counted the success and the two 420s (%s, %s)" % (c.get("stun_success"), c.get("stun_error")))
 
 
 def test_wildcard(exe):
@@ -341,8 +353,8 @@ def test_cli(exe):
     # Prompt stop while idle: SIGINT answered within STOP_TIMEOUT with exit 0 (checked by stop_and_check above).
 
 
-TESTS = {"blackbox": test_blackbox, "turnutils": test_turnutils, "wildcard": test_wildcard, "reload": test_reload,
-         "stats": test_stats, "options": test_options, "cli": test_cli}
+TESTS = {"blackbox": test_blackbox, "turnutils": test_turnutils, "debian-stun": test_debian_stun,
+         "wildcard": test_wildcard, "reload": test_reload, "stats": test_stats, "options": test_options, "cli": test_cli}
 
 
 def main():

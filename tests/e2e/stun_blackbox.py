@@ -368,10 +368,10 @@ class Checker:
         finally:
             c.close()
 
-    def classic_case(self, target):
+    def classic_case(self, target, attrs=b""):
         c = Client(target, self.stats)
         try:
-            request = classic_binding()
+            request = classic_binding(attrs)
             if not self.args.classic:
                 c.send(request, "classic_disabled")
                 if c.receive(SILENCE_WAIT) is not None:
@@ -512,12 +512,21 @@ def main():
                                                                                            UNKNOWN_REQUIRED_B], False)
         ck.run(p + "unknown attribute with FINGERPRINT -> 420", ck.error_case, t,
                binding(attr(UNKNOWN_REQUIRED_A, b"abcd"), fingerprint=True), [UNKNOWN_REQUIRED_A], True)
-        ck.run(p + "CHANGE-REQUEST -> 420", ck.error_case, t, binding(attr(A_CHANGE_REQUEST, b"\0\0\0\6")),
-               [A_CHANGE_REQUEST], False)
+        # stuntman's stunclient binding test: RFC 5389 header, CHANGE-REQUEST with no flag set, no FINGERPRINT.
+        ck.run(p + "CHANGE-REQUEST 0 is a plain binding request (stuntman's binding test)", ck.success_case, t,
+               "success", binding(attr(A_CHANGE_REQUEST, b"\0\0\0\0")), False)
+        ck.run(p + "CHANGE-REQUEST 0 with FINGERPRINT", ck.success_case, t, "success",
+               binding(attr(A_CHANGE_REQUEST, b"\0\0\0\0"), fingerprint=True), True)
+        for flags in (2, 4, 6):
+            ck.run(p + "CHANGE-REQUEST %d -> 420" % flags, ck.error_case, t,
+                   binding(attr(A_CHANGE_REQUEST, bytes([0, 0, 0, flags]))), [A_CHANGE_REQUEST], False)
         ck.run(p + "RESPONSE-ADDRESS -> 420", ck.error_case, t,
                binding(attr(A_RESPONSE_ADDRESS, b"\0\1\x12\x34\x7f\0\0\1")), [A_RESPONSE_ADDRESS], False)
         ck.run(p + ("classic RFC 3489 request" if args.classic else "classic RFC 3489 request (disabled)"),
                ck.classic_case, t)
+        # Debian's `stun` client: classic header with CHANGE-REQUEST 0.
+        ck.run(p + "classic request with CHANGE-REQUEST 0" + ("" if args.classic else " (disabled)"),
+               ck.classic_case, t, attr(A_CHANGE_REQUEST, b"\0\0\0\0"))
         for name, datagram, kind in malformed_cases():
             ck.run(p + "no answer: " + name, ck.silent_case, t, datagram, kind)
         ck.run(p + "%d clients at once" % args.clients, ck.many_clients, t, args.clients)

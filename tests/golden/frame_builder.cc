@@ -211,26 +211,84 @@ Mac multicast_mac(const Ip6& a) { return Mac{0x33, 0x33, a[12], a[13], a[14], a[
 
 static constexpr uint32_t kCookie = 0x2112A442;
 
-Bytes stun_request(const std::array<uint8_t, 12>& txid, bool fingerprint) {
+Bytes stun_attr(uint16_t type, const Bytes& value) {
   Bytes b;
-  put16(b, 0x0001);
-  put16(b, fingerprint ? 8 : 0);
-  put32(b, kCookie);
-  b.insert(b.end(), txid.begin(), txid.end());
-  if (fingerprint) {
-    uint32_t crc = ref_crc32(b.data(), b.size()) ^ 0x5354554E;
-    put16(b, 0x8028);
-    put16(b, 4);
-    put32(b, crc);
-  }
+  put16(b, type);
+  put16(b, static_cast<uint16_t>(value.size()));
+  b.insert(b.end(), value.begin(), value.end());
+  while (b.size() % 4) b.push_back(0);
   return b;
 }
 
-Bytes stun_classic_request(const std::array<uint8_t, 16>& txid) {
+namespace {
+// Appends FINGERPRINT (RFC 8489 s14.7) to a message whose length field already counts it.
+void append_fingerprint(Bytes& b) {
+  const uint32_t crc = ref_crc32(b.data(), b.size()) ^ 0x5354554E;
+  put16(b, 0x8028);
+  put16(b, 4);
+  put32(b, crc);
+}
+}  // namespace
+
+Bytes stun_request(const std::array<uint8_t, 12>& txid, bool fingerprint, const Bytes& attrs) {
   Bytes b;
   put16(b, 0x0001);
+  put16(b, static_cast<uint16_t>(attrs.size() + (fingerprint ? 8 : 0)));
+  put32(b, kCookie);
+  b.insert(b.end(), txid.begin(), txid.end());
+  b.insert(b.end(), attrs.begin(), attrs.end());
+  if (fingerprint) append_fingerprint(b);
+  return b;
+}
+
+Bytes stun_classic_request(const std::array<uint8_t, 16>& txid, const Bytes& attrs) {
+  Bytes b;
+  put16(b, 0x0001);
+  put16(b, static_cast<uint16_t>(attrs.size()));
+  b.insert(b.end(), txid.begin(), txid.end());
+  b.insert(b.end(), attrs.begin(), attrs.end());
+  return b;
+}
+
+namespace {
+// ERROR-CODE 420 + UNKNOWN-ATTRIBUTES after a 20-byte header `head`.
+Bytes error_420(Bytes b, const std::vector<uint16_t>& unknown, bool classic) {
+  Bytes code;
+  put32(code, 420 / 100 << 8 | 420 % 100);  // class 4, number 20
+  for (char ch : std::string_view("Unknown Attribute")) code.push_back(static_cast<uint8_t>(ch));  // 17 bytes
+  if (classic) code.resize(24, ' ');  // RFC 3489 s11.2.9: a multiple of 4 inside the length
+  std::vector<uint16_t> list = unknown;
+  if (classic && list.size() % 2) list.push_back(list.back());  // RFC 3489 s11.2.10
+  Bytes types;
+  for (uint16_t t : list) put16(types, t);
+  const Bytes attrs = cat({stun_attr(0x0009, code), stun_attr(0x000A, types)});
+  b.insert(b.end(), attrs.begin(), attrs.end());
+  return b;
+}
+}  // namespace
+
+Bytes stun_error_420(const std::array<uint8_t, 12>& txid, const std::vector<uint16_t>& unknown, bool fingerprint) {
+  Bytes b;
+  put16(b, 0x0111);
+  put16(b, 0);
+  put32(b, kCookie);
+  b.insert(b.end(), txid.begin(), txid.end());
+  b = error_420(std::move(b), unknown, false);
+  const size_t length = b.size() - 20 + (fingerprint ? 8 : 0);
+  b[2] = static_cast<uint8_t>(length >> 8);
+  b[3] = static_cast<uint8_t>(length);
+  if (fingerprint) append_fingerprint(b);
+  return b;
+}
+
+Bytes stun_classic_error_420(const std::array<uint8_t, 16>& txid, const std::vector<uint16_t>& unknown) {
+  Bytes b;
+  put16(b, 0x0111);
   put16(b, 0);
   b.insert(b.end(), txid.begin(), txid.end());
+  b = error_420(std::move(b), unknown, true);
+  b[2] = static_cast<uint8_t>((b.size() - 20) >> 8);
+  b[3] = static_cast<uint8_t>(b.size() - 20);
   return b;
 }
 
@@ -250,12 +308,7 @@ Bytes stun_success(const std::array<uint8_t, 12>& txid, bool v6, const uint8_t* 
   b.push_back(v6 ? 0x02 : 0x01);
   put16(b, static_cast<uint16_t>(port ^ (kCookie >> 16)));
   for (size_t i = 0; i < (v6 ? 16u : 4u); ++i) b.push_back(static_cast<uint8_t>(addr[i] ^ b[4 + i]));
-  if (fingerprint) {
-    uint32_t crc = ref_crc32(b.data(), b.size()) ^ 0x5354554E;
-    put16(b, 0x8028);
-    put16(b, 4);
-    put32(b, crc);
-  }
+  if (fingerprint) append_fingerprint(b);
   return b;
 }
 

@@ -68,11 +68,19 @@ Mac multicast_mac(const Ip6& a);
 
 // STUN: an RFC 5389/8489 Binding request (with optional FINGERPRINT) and the
 // RFC 3489 classic form (16-byte transaction id, no cookie).
-Bytes stun_request(const std::array<uint8_t, 12>& txid, bool fingerprint);
-Bytes stun_classic_request(const std::array<uint8_t, 16>& txid);
+// `attrs` are whole attributes (see stun_attr) placed before FINGERPRINT.
+Bytes stun_request(const std::array<uint8_t, 12>& txid, bool fingerprint, const Bytes& attrs = {});
+Bytes stun_classic_request(const std::array<uint8_t, 16>& txid, const Bytes& attrs = {});
+// One attribute: type, length, value, zero padding to 4 bytes.
+Bytes stun_attr(uint16_t type, const Bytes& value);
 // The responses RFC 8489 s14.2 / s14.7 and RFC 3489 s11.2.1 prescribe.
 Bytes stun_success(const std::array<uint8_t, 12>& txid, bool v6, const uint8_t* addr, uint16_t port, bool fingerprint);
 Bytes stun_classic_success(const std::array<uint8_t, 16>& txid, const Ip4& addr, uint16_t port);
+// 420 Unknown Attribute listing `unknown` (RFC 8489 s14.8-9), and its RFC 3489
+// s11.2.9-10 form (phrase padded with spaces inside the length, an odd list
+// repeats its last type, never FINGERPRINT).
+Bytes stun_error_420(const std::array<uint8_t, 12>& txid, const std::vector<uint16_t>& unknown, bool fingerprint);
+Bytes stun_classic_error_420(const std::array<uint8_t, 16>& txid, const std::vector<uint16_t>& unknown);
 
 // Independent check of a reply frame: every IPv4 header checksum and
 // UDP/ICMP/ICMPv6 checksum in it is valid. Returns "" or a description.

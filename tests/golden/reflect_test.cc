@@ -213,6 +213,34 @@ std::vector<Case> cases() {
   t.push_back(dropped("v4 classic disabled", v4_udp(stun_classic_request(kClassicTxid)), DropReason::stun_classic_disabled));
   t.back().cfg.classic = false;
   {
+    // CHANGE-REQUEST (RFC 5780 s7.2): all flags clear asks for nothing and is
+    // a plain Binding request (stuntman's stunclient: RFC 5389 header, no
+    // FINGERPRINT; Debian's `stun`: classic header); a requested change gets
+    // 420 listing 0x0003 while no RFC 5780 address pair is configured.
+    const Bytes no_change = stun_attr(0x0003, {0, 0, 0, 0});
+    t.push_back(reply("v4 CHANGE-REQUEST 0 (stuntman's binding test)", v4_udp(stun_request(kTxid, false, no_change)),
+                      v4_udp_reply(stun_ok4(p4, false)), ReplyKind::stun_success));
+    t.push_back(reply("v4 CHANGE-REQUEST 0 with FINGERPRINT", v4_udp(stun_request(kTxid, true, no_change)),
+                      v4_udp_reply(stun_ok4(p4, true)), ReplyKind::stun_success));
+    t.push_back(reply("v4 CHANGE-REQUEST with only unused bits set", v4_udp(stun_request(kTxid, false, stun_attr(0x0003, {0xFF, 0xFF, 0xFF, 0xF9}))),
+                      v4_udp_reply(stun_ok4(p4, false)), ReplyKind::stun_success));
+    t.push_back(reply("v4 classic CHANGE-REQUEST 0 (Debian's stun)",
+                      v4_udp(stun_classic_request(kClassicTxid, no_change)),
+                      v4_udp_reply(stun_classic_success(kClassicTxid, kPeer4, kPeerPort)), ReplyKind::stun_success));
+    for (const uint8_t flags : {0x02, 0x04, 0x06}) {
+      const Bytes change = stun_attr(0x0003, {0, 0, 0, flags});
+      const std::string f = std::to_string(flags);
+      t.push_back(reply("v4 CHANGE-REQUEST " + f + " -> 420", v4_udp(stun_request(kTxid, false, change)),
+                        v4_udp_reply(stun_error_420(kTxid, {0x0003}, false)), ReplyKind::stun_error));
+      t.push_back(reply("v4 CHANGE-REQUEST " + f + " with FINGERPRINT -> 420", v4_udp(stun_request(kTxid, true, change)),
+                        v4_udp_reply(stun_error_420(kTxid, {0x0003}, true)), ReplyKind::stun_error));
+      t.push_back(reply("v4 classic CHANGE-REQUEST " + f + " -> 420", v4_udp(stun_classic_request(kClassicTxid, change)),
+                        v4_udp_reply(stun_classic_error_420(kClassicTxid, {0x0003})), ReplyKind::stun_error));
+    }
+    t.push_back(reply("v4 CHANGE-REQUEST of 8 bytes -> 420", v4_udp(stun_request(kTxid, false, stun_attr(0x0003, Bytes(8, 0)))),
+                      v4_udp_reply(stun_error_420(kTxid, {0x0003}, false)), ReplyKind::stun_error));
+  }
+  {
     V4 o;
     o.udp_csum = 0;
     t.push_back(reply("v4 UDP checksum 0 = none: allowed", v4_udp(req, o), v4_udp_reply(stun_ok4(o, false)),
@@ -290,6 +318,16 @@ std::vector<Case> cases() {
   // --- STUN over IPv6
   t.push_back(reply("v6 RFC 8489 request", v6_udp(req), v6_udp_reply(stun_ok6(p6, false)), ReplyKind::stun_success));
   t.push_back(reply("v6 request with FINGERPRINT", v6_udp(req_fp), v6_udp_reply(stun_ok6(p6, true)), ReplyKind::stun_success));
+  {
+    const Bytes no_change = stun_attr(0x0003, {0, 0, 0, 0});
+    t.push_back(reply("v6 CHANGE-REQUEST 0", v6_udp(stun_request(kTxid, false, no_change)),
+                      v6_udp_reply(stun_ok6(p6, false)), ReplyKind::stun_success));
+    t.push_back(reply("v6 CHANGE-REQUEST 0 with FINGERPRINT", v6_udp(stun_request(kTxid, true, no_change)),
+                      v6_udp_reply(stun_ok6(p6, true)), ReplyKind::stun_success));
+    t.push_back(reply("v6 CHANGE-REQUEST 6 with FINGERPRINT -> 420",
+                      v6_udp(stun_request(kTxid, true, stun_attr(0x0003, {0, 0, 0, 6}))),
+                      v6_udp_reply(stun_error_420(kTxid, {0x0003}, true)), ReplyKind::stun_error));
+  }
   {
     V6 o;
     o.src = kPeerLl;

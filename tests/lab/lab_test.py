@@ -7,6 +7,7 @@ For the backend: scripts/netns-lab.sh up 2, stunbox started in sbx-dp with
 config/examples/lab-<backend>.yaml, then from sbx-cl: a warm-up probe; the
 kernel must have resolved 198.18.0.2 (ARP) and 2001:2::2 (NDP) on its own;
 turnutils_stunclient prints the right reflexive address over IPv4 and IPv6;
+Debian's `stun -v` gets its CHANGE-REQUEST 0 answered and its change requests 420;
 ping and ping -6 are answered; tests/e2e/stun_blackbox.py (the socket-mode
 checks) passes against the DPDK path; a closed-loop load from many source
 ports gets every answer right; SIGTERM -> exit 0, and the per-queue counters
@@ -29,6 +30,10 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stunbox_harness as h  # noqa: E402
+
 SKIP = 77
 CLIENT_NS, APPLIANCE_NS = "sbx-cl", "sbx-dp"
 CLIENT_IF, APPLIANCE_IF = "sbx-cl0", "sbx-dp0"
@@ -42,6 +47,7 @@ LOAD_SOCKETS = 64       # distinct source ports per family: both queues get flow
 LOAD_REQUESTS = 3000    # closed loop: one request in flight per socket
 LOAD_TIME_S = 60
 MAGIC = 0x2112A442
+DEBIAN_STUN_420S = 2    # Debian's `stun`: its change-IP and change-port requests (no RFC 5780 pair here)
 
 
 class Lab:
@@ -155,6 +161,8 @@ for host, fam in (("{APP_V4}", socket.AF_INET), ("{APP_V6}", socket.AF_INET6)):
             ok = res.returncode == 0 and bool(m) and all(ip == expect for ip, _ in m)
             self.check(ok, f"turnutils_stunclient {server} -> reflexive address {m[0][0] if m else 'none'} "
                            f"(expected {expect})" + ("" if ok else f"\n{res.stdout}{res.stderr}"))
+        # Debian's `stun` (IPv4 only): classic requests carrying CHANGE-REQUEST 0, then 4 and 2.
+        h.debian_stun_client(self.check, APP_V4, STUN_PORT, CL_V4, prefix=("ip", "netns", "exec", CLIENT_NS))
 
     def ping(self) -> None:
         for flag, addr in (("-4", APP_V4), ("-6", APP_V6)):
@@ -312,11 +320,11 @@ def main() -> int:
     if why:
         print(f"lab_test: SKIP: {why}")
         return SKIP
-    missing = [t for t in ("turnutils_stunclient", "ping", "ethtool") if not any(
+    missing = [t for t in ("turnutils_stunclient", "stun", "ping", "ethtool") if not any(
         os.access(os.path.join(d, t), os.X_OK) for d in os.environ.get("PATH", "/usr/bin:/usr/sbin").split(":") +
         ["/usr/sbin", "/sbin"])]
     if missing:
-        print(f"lab_test: FAIL: missing tools {missing} (scripts/setup.sh installs coturn, iputils-ping, ethtool)")
+        print(f"lab_test: FAIL: missing tools {missing} (scripts/setup.sh installs coturn, stun-client, iputils-ping, ethtool)")
         return 1
 
     lab = Lab(args)
@@ -351,7 +359,8 @@ def main() -> int:
                       f"ARP replies {counters.get('arp_replies')} and NDP adverts {counters.get('ndp_adverts')} counted")
             lab.check(counters.get("icmp_echo_replies", 0) >= 3 and counters.get("icmp6_echo_replies", 0) >= 3,
                       f"echo replies counted: v4 {counters.get('icmp_echo_replies')}, v6 {counters.get('icmp6_echo_replies')}")
-            # The black box is the only source of 420s and of malformed STUN:
+            # The black box is the only source of malformed STUN, and of 420s
+            # besides the two change requests of Debian's `stun` (stunclient):
             # the DPDK path must have counted each under its own reason.
             try:
                 with open(summary.name) as fh:
@@ -359,8 +368,9 @@ def main() -> int:
             except (OSError, ValueError):
                 sent = {}
             if lab.check(bool(sent), "stun_blackbox.py wrote its summary"):
-                lab.check(counters.get("stun_error") == sent.get("error_420"),
-                          f"stun_error {counters.get('stun_error')} = 420 cases sent {sent.get('error_420')}")
+                want = sent.get("error_420", 0) + DEBIAN_STUN_420S
+                lab.check(counters.get("stun_error") == want,
+                          f"stun_error {counters.get('stun_error')} = 420 cases sent {want}")
                 for kind, n in sorted(sent.items()):
                     if not kind.startswith("drop_") or kind == "drop_oversize":
                         continue  # oversize datagrams arrive as IP fragments: dropped below STUN

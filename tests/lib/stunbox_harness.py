@@ -298,12 +298,17 @@ def free_port_dual() -> int:
 
 # ---------------------------------------------------------------- STUN
 
-def binding_request(fingerprint: bool = False) -> bytes:
-    """An RFC 5389 Binding request with a random transaction id (bytes 8..20), FINGERPRINT when asked."""
+def stun_attr(atype: int, value: bytes) -> bytes:
+    """One STUN attribute: type, length, value, zero padding to 4 bytes."""
+    return struct.pack("!HH", atype, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def binding_request(fingerprint: bool = False, attrs: bytes = b"") -> bytes:
+    """An RFC 5389 Binding request with a random transaction id (bytes 8..20), `attrs`, FINGERPRINT when asked."""
     tid = os.urandom(12)
     if not fingerprint:
-        return struct.pack("!HHI", BINDING_REQUEST, 0, MAGIC) + tid
-    head = struct.pack("!HHI", BINDING_REQUEST, 8, MAGIC) + tid
+        return struct.pack("!HHI", BINDING_REQUEST, len(attrs), MAGIC) + tid + attrs
+    head = struct.pack("!HHI", BINDING_REQUEST, len(attrs) + 8, MAGIC) + tid + attrs
     crc = (zlib.crc32(head) ^ FINGERPRINT_XOR) & 0xFFFFFFFF
     return head + struct.pack("!HHI", ATTR_FINGERPRINT, 4, crc)
 
@@ -323,9 +328,60 @@ def stun_attrs(data: bytes) -> dict[int, bytes]:
     return out
 
 
-def _exchange(s: socket.socket, dest: tuple[str, int]) -> tuple[bytes, bytes | None]:
-    """A fresh Binding request sent on `s` and the first datagram back within the socket's timeout."""
-    req = binding_request()
+def debian_stun_client(check: Checks, server: str, port: int, client_ip: str, prefix: tuple[str, ...] = (),
+                       alternate: tuple[str, int] | None = None) -> None:
+    """Debian's `stun -v` (package stun-client, RFC 3489, IPv4 only) against server:port: its first request
+    (classic, CHANGE-REQUEST 0) must get a Binding success whose MAPPED-ADDRESS is the client's own address;
+    its change requests (flags 4 = change IP, 2 = change port) get 420 while no RFC 5780 pair is configured.
+    With `alternate` (the pair's alternate IP and port: server:port is its primary endpoint) they must be
+    answered from the changed endpoint, and the NAT test must end "Primary: Open" with no error.
+    `prefix` runs it elsewhere (e.g. ip netns exec NS)."""
+    try:
+        r = subprocess.run(list(prefix) + ["stun", f"{server}:{port}", "-v"], capture_output=True, text=True,
+                           timeout=30)
+    except subprocess.TimeoutExpired:
+        check(False, f"stun -v {server}:{port} finished within 30 s")
+        return
+    out = r.stdout + r.stderr
+    opened = re.search(r"Opened port (\d+) with fd", out)
+    sent = re.findall(r"Encoding ChangeRequest: (\d+)\s+About to send msg of len \d+ to ([\d.]+):(\d+)", out)
+    to_server = [int(flags) for flags, ip, p in sent if ip == server and int(p) == port]
+    if not check(opened is not None and to_server[:3] == [0, 4, 2],
+                 f"stun -v {server}:{port}: sent CHANGE-REQUEST 0, 4, 2 to the server (sent {to_server})"):
+        print(out)
+        return
+    # Each received message: the attribute lines printed before "Received message of type T id=K".
+    msgs, attrs = {}, []
+    for line in out.splitlines():
+        m = re.match(r"Received message of type (\d+)\s+id=(\d+)", line)
+        if m:
+            msgs[int(m.group(2))] = (int(m.group(1)), attrs)
+            attrs = []
+        elif not line.startswith("Received stun message"):
+            attrs.append(line.strip())
+    own = f"{client_ip}:{opened.group(1)}"
+    first = msgs.get(1)
+    ok = first is not None and first[0] == 0x0101 and f"MappedAddress = {own}" in first[1]
+    check(ok, f"stun -v {server}:{port}: CHANGE-REQUEST 0 answered with a Binding success, MappedAddress = {own}"
+          + ("" if ok else f"\n{out}"))
+    for tid, flags in ((2, 4), (3, 2)):
+        got = msgs.get(tid)
+        if alternate is not None:
+            source = f"{alternate[0]}:{port}" if flags == 4 else f"{server}:{alternate[1]}"
+            ok = got is not None and got[0] == 0x0101 and f"SourceAddress = {source}" in got[1]
+            what = f"a Binding success from {source}"
+        else:
+            ok = got is not None and got[0] == 0x0111 and any(a.startswith("ErrorCode = 4 20") for a in got[1])
+            what = "420 Unknown Attribute"
+        check(ok, f"stun -v {server}:{port}: CHANGE-REQUEST {flags} answered with {what}" + ("" if ok else f"\n{out}"))
+    if alternate is not None:
+        ok = "Primary: Open" in out and "ErrorCode" not in out
+        check(ok, f"stun -v {server}:{port}: NAT test says \"Primary: Open\", no error lines" + ("" if ok else f"\n{out}"))
+
+
+def _exchange(s: socket.socket, dest: tuple[str, int], attrs: bytes = b"") -> tuple[bytes, bytes | None]:
+    """A fresh Binding request (with `attrs`) sent on `s` and the first datagram back within the socket's timeout."""
+    req = binding_request(attrs=attrs)
     s.sendto(req, dest)
     try:
         return req, s.recvfrom(2048)[0]
@@ -381,14 +437,14 @@ def stun_answered(server: str, port: int, tries: int, wait_s: float) -> bool:
         s.close()
 
 
-def reply_attrs(port: int, retries: int = 3, server: str = "127.0.0.1") -> dict[int, bytes] | None:
-    """The attributes of the answer to a Binding request without FINGERPRINT (up to `retries` sends of a
-    fresh transaction, 1 s each), or None when none was answered."""
+def reply_attrs(port: int, retries: int = 3, server: str = "127.0.0.1", attrs: bytes = b"") -> dict[int, bytes] | None:
+    """The attributes of the answer to a Binding request without FINGERPRINT, carrying `attrs` (up to
+    `retries` sends of a fresh transaction, 1 s each), or None when none was answered."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1.0)
     try:
         for _ in range(retries):
-            req, data = _exchange(s, (server, port))
+            req, data = _exchange(s, (server, port), attrs)
             if data is not None and len(data) >= 20 and data[8:20] == req[8:20]:
                 return stun_attrs(data)
     finally:

@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "console/backend_view.h"
+#include "console/view.h"
 #include "console/metrics.h"
 #include "console/notify.h"
 
@@ -28,7 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class FakeView : public BackendView {
+class FakeView : public View {
  public:
   FakeView() : counters_(3) {
     queues_ = {{0, 0, 1, &counters_[0]}, {0, 1, 2, &counters_[1]}, {1, 0, 2, &counters_[2]}};
@@ -54,7 +54,6 @@ class FakeView : public BackendView {
   std::span<const WorkerInfo> workers() const override { return workers_; }
   WorkerUsage usage(size_t worker) const override { return usage_[worker]; }
   const config::Config& config() const override { return cfg_; }
-  std::string reload() override { return "nothing"; }
   std::vector<MempoolView> mempools() const override { return pools_; }
   std::vector<MempoolView> pools_;
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/schema.h"
 
 namespace stunbox::config {
 namespace {
@@ -212,6 +214,36 @@ const std::vector<GoodCase>& good_cases() {
        [](Config& c) { c.socket.user = "root"; }},
       {"socket.user empty is keep the starting user", "socket:\n  user:\n  group: \"\"\n", {}, [](Config&) {}},
       {"socket.user via --set", "", {"socket.user=root"}, [](Config& c) { c.socket.user = "root"; }},
+      {"stun.rfc5780 pairs for both families",
+       "stun:\n  rfc5780:\n    - {primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3479\","
+       " primary_advertised: 203.0.113.2, alternate_advertised: 203.0.113.3}\n"
+       "    - primary: \"[2001:2::2]:3478\"\n      alternate: \"[2001:2::3]:3479\"\n", {},
+       [](Config& c) {
+         Rfc5780Section v4;
+         v4.primary = {*parse_ip("198.18.0.2"), 3478, "198.18.0.2:3478"};
+         v4.alternate = {*parse_ip("198.18.0.3"), 3479, "198.18.0.3:3479"};
+         v4.primary_advertised = parse_ip("203.0.113.2");
+         v4.alternate_advertised = parse_ip("203.0.113.3");
+         Rfc5780Section v6;
+         v6.primary = {*parse_ip("2001:2::2"), 3478, "[2001:2::2]:3478"};
+         v6.alternate = {*parse_ip("2001:2::3"), 3479, "[2001:2::3]:3479"};
+         c.stun.rfc5780 = {v4, v6};
+       }},
+      {"stun.rfc5780 in dpdk mode on the port that owns both", "mode: dpdk\nstun: {rfc5780: [{primary: \"198.18.0.2:3478\","
+       " alternate: \"198.18.0.3:3479\"}]}\ndpdk: {ports: [{device: net_null0, addresses: [198.18.0.2/24, 198.18.0.3/24]}]}\n",
+       {},
+       [](Config& c) {
+         c.mode = Mode::dpdk;
+         Rfc5780Section v4;
+         v4.primary = {*parse_ip("198.18.0.2"), 3478, "198.18.0.2:3478"};
+         v4.alternate = {*parse_ip("198.18.0.3"), 3479, "198.18.0.3:3479"};
+         c.stun.rfc5780 = {v4};
+         PortSection p;
+         p.device = "net_null0";
+         p.addresses = {IpPrefix{*parse_ip("198.18.0.2"), 24, "198.18.0.2/24"},
+                        IpPrefix{*parse_ip("198.18.0.3"), 24, "198.18.0.3/24"}};
+         c.dpdk.ports = {p};
+       }},
       // --set
       {"--set integer", "", {"socket.workers=2"}, [](Config& c) { c.socket.workers = 2; }},
       {"--set list", "", {"socket.listen=[\"127.0.0.1:4000\"]"},
@@ -312,6 +344,29 @@ struct BadCase {
 
 const std::vector<BadCase>& bad_cases() {
   static const std::vector<BadCase> cases = {
+      // stun.rfc5780
+      {"stun: {rfc5780: [{primary: \"198.18.0.2:3478\"}]}\n", {}, "bad.yaml:1: stun.rfc5780[0]: missing required key 'alternate'"},
+      {"stun: {rfc5780: [{primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3479\", secondary: 1}]}\n", {},
+       "bad.yaml:1: stun.rfc5780[0].secondary: unknown key 'secondary' (allowed: primary, alternate, primary_advertised, alternate_advertised)"},
+      {"stun: {rfc5780: [{primary: \"198.18.0.2:3478\", alternate: \"[2001:2::3]:3479\"}]}\n", {},
+       "bad.yaml:1: stun.rfc5780[0].alternate: must be of the primary's family (IPv4)"},
+      {"stun: {rfc5780: [{primary: \"198.18.0.2:3478\", alternate: \"198.18.0.2:3479\"}]}\n", {},
+       "bad.yaml:1: stun.rfc5780[0].alternate: must be another IP than the primary's (RFC 5780 s4.1: change-IP needs two)"},
+      {"stun: {rfc5780: [{primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3478\"}]}\n", {},
+       "bad.yaml:1: stun.rfc5780[0].alternate: must be another port than the primary's (RFC 5780 s4.1: change-port needs two)"},
+      {"stun: {rfc5780: [{primary: \"0.0.0.0:3478\", alternate: \"198.18.0.3:3479\"}]}\n", {},
+       "bad.yaml:1: stun.rfc5780[0].primary: bad address \"0.0.0.0:3478\": must be a unicast address of this box"},
+      {"stun: {rfc5780: [{primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3479\", primary_advertised: \"2001:db8::1\"}]}\n",
+       {}, "bad.yaml:1: stun.rfc5780[0].primary_advertised: bad address \"2001:db8::1\": the pair is IPv4"},
+      {"stun:\n  rfc5780:\n    - {primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3479\"}\n"
+       "    - {primary: \"198.18.0.4:3478\", alternate: \"198.18.0.5:3479\"}\n", {},
+       "bad.yaml:4: stun.rfc5780[1]: a second IPv4 pair (stun.rfc5780[0] is one): one pair per address family"},
+      {"mode: dpdk\nstun: {rfc5780: [{primary: \"198.18.0.2:3478\", alternate: \"198.18.0.3:3479\"}]}\n"
+       "dpdk: {ports: [{device: a, addresses: [198.18.0.2/24]}, {device: b, addresses: [198.18.0.3/24]}]}\n", {},
+       "bad.yaml:2: stun.rfc5780[0].alternate: 198.18.0.3 must be an address of dpdk.ports[0], the port that owns the primary 198.18.0.2"},
+      {"mode: dpdk\nstun: {rfc5780: [{primary: \"198.18.0.9:3478\", alternate: \"198.18.0.3:3479\"}]}\n"
+       "dpdk: {ports: [{device: a, addresses: [198.18.0.2/24]}]}\n", {},
+       "bad.yaml:2: stun.rfc5780[0].primary: 198.18.0.9 is not an address of any dpdk.ports entry (list it in its addresses)"},
       // structure
       {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got a list"},
       {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got 'just text'"},
@@ -548,15 +603,24 @@ TEST(ConfigRoundTrip, ToYamlReadsBackEqual) {
   }
 }
 
+// Every key of the schema has its line, at its depth; a config with a port
+// (and a vlan, left out when unset) shows a port entry's keys too.
 TEST(ConfigRoundTrip, ToYamlListsEveryKey) {
-  Result<Config> r = load_string("", "x", {});
-  ASSERT_TRUE(r.is_ok());
-  std::string text = to_yaml(*r);
-  for (const char* key : {"mode:", "ports:", "software:", "fingerprint:", "classic:", "listen:", "workers:", "batch:", "pin:",
-                          "rcvbuf:", "sndbuf:", "eal:", "lcores:", "burst:", "idle:", "size:", "cache:", "data_room:",
-                          "types:", "key:", "link_wait_ms:", "exit_after_idle_ms:", "period:", "metrics_listen:",
-                          "user:", "group:"})
-    EXPECT_NE(text.find(key), std::string::npos) << key;
+  Result<Config> r = load_string("", "x", {"dpdk.ports=[{device: a, vlan: 7}]"});
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  const std::string text = std::string("\n") + to_yaml(*r);
+  for (const Key<Config>& k : keys()) {
+    const auto depth = static_cast<size_t>(std::count(k.path.begin(), k.path.end(), '.'));
+    const std::string line =
+        std::string("\n") + std::string(2 * depth, ' ') + std::string(k.path.substr(k.path.rfind('.') + 1)) + ":";
+    EXPECT_NE(text.find(line), std::string::npos) << k.path << " in\n" << text;
+  }
+  for (const Key<PortSection>& k : port_keys()) {
+    const std::string key = std::string(k.path) + ":";
+    EXPECT_TRUE(text.find(std::string("\n    - ") + key) != std::string::npos ||
+                text.find(std::string("\n      ") + key) != std::string::npos)
+        << "dpdk.ports[0]." << k.path << " in\n" << text;
+  }
 }
 
 TEST(ConfigEquality, DetectsEachKindOfDifference) {

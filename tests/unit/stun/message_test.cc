@@ -89,6 +89,28 @@ TEST(ScanAttributes, CapsUnknownList) {
   EXPECT_EQ(s.unknown[kMaxUnknownAttributes - 1], 0x100 + kMaxUnknownAttributes - 1);
 }
 
+TEST(ScanAttributes, ChangeRequestUnderstoodOnlyWithoutFlags) {
+  struct Case {
+    const char* value;
+    bool understood;
+  };
+  const Case cases[] = {{"00000000", true},  {"fffffff9", true},  {"00000002", false},
+                        {"00000004", false}, {"00000006", false}, {"0000000000000000", false},
+                        {"", false}};
+  for (const Case& c : cases) {
+    for (bool classic : {false, true}) {
+      const Bytes m = MessageBuilder(kBindingRequest, classic).attr(attr::kChangeRequest, test::from_hex(c.value)).bytes();
+      AttributeScan s;
+      ASSERT_EQ(scan_attributes(m.data(), m.size(), classic, s), std::nullopt) << c.value;
+      EXPECT_EQ(s.change_request, c.understood) << c.value;
+      EXPECT_EQ(s.n_unknown, c.understood ? 0 : 1) << c.value;
+      if (!c.understood) {
+        EXPECT_EQ(s.unknown[0], attr::kChangeRequest) << c.value;
+      }
+    }
+  }
+}
+
 TEST(ScanAttributes, UnderstoodTableMatchesRegistryChoices) {
   // Each listed type is accepted, and the three "reply elsewhere" attributes are not.
   for (uint16_t t : kUnderstoodTypes) EXPECT_TRUE(understood(t, false)) << t;

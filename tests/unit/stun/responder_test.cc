@@ -330,9 +330,9 @@ TEST(Responder420, ChangeRequestResponseAddressResponsePort) {
 
 TEST(Responder420, ListsEachUnknownOnceInOrder) {
   const Bytes req = MessageBuilder()
-                        .attr(attr::kChangeRequest, Bytes(4, 0))
+                        .attr(attr::kChangeRequest, from_hex("00000004"))
                         .attr(0x7FFF, Bytes{})
-                        .attr(attr::kChangeRequest, Bytes(4, 0))
+                        .attr(attr::kChangeRequest, from_hex("00000002"))
                         .attr(attr::kResponseAddress, Bytes(8, 0))
                         .attr(0x8123, Bytes{})  // optional: not listed
                         .bytes();
@@ -358,16 +358,19 @@ TEST(Responder420, ListCappedAndLargestResponseFitsExactly) {
   const Bytes req = b.bytes();
   const std::string sw(kMaxSoftwareBytes, 's');
   const ResponderConfig cfg = config(FingerprintPolicy::always, true, sw);
-  const Trial r = run(req, cfg, v6_client(), kMaxResponseSize);
+  // ERROR-CODE 28, UNKNOWN-ATTRIBUTES 4 + 32, SOFTWARE 4 + 508, FINGERPRINT 8.
+  constexpr size_t kLargest420 = kHeaderSize + 28 + 36 + 512 + 8;
+  static_assert(kLargest420 <= kMaxResponseSize);
+  const Trial r = run(req, cfg, v6_client(), kLargest420);
   ASSERT_EQ(r.answer.outcome, Outcome::error);
-  EXPECT_EQ(r.answer.length, kMaxResponseSize);
+  EXPECT_EQ(r.answer.length, kLargest420);
   MessageView v(r.out.data(), r.out.size());
   EXPECT_EQ(v.validate(), std::nullopt);
   auto ua = v.find(attr::kUnknownAttributes);
   ASSERT_TRUE(ua.has_value());
   EXPECT_EQ(ua->length, 2 * kMaxUnknownAttributes);
   EXPECT_TRUE(r.guard_ok);
-  const Trial tight = run(req, cfg, v6_client(), kMaxResponseSize - 1);
+  const Trial tight = run(req, cfg, v6_client(), kLargest420 - 1);
   EXPECT_EQ(tight.answer.reason, DropReason::stun_no_room);
   EXPECT_TRUE(tight.untouched);
 }
@@ -385,10 +388,79 @@ TEST(Responder420, ClassicChangeRequestExactBytes) {
 }
 
 TEST(Responder420, ClassicEvenListNotRepeated) {
-  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, Bytes(4, 0)).attr(attr::kResponseAddress, Bytes(8, 0)).bytes();
+  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, from_hex("00000004")).attr(attr::kResponseAddress, Bytes(8, 0)).bytes();
   const Trial r = run(req, config(), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   EXPECT_EQ(to_hex(r.out.data() + 48, 8), to_hex(from_hex("000a 0004 0003 0002")));
+}
+
+// --- CHANGE-REQUEST (RFC 5780 s7.2) -----------------------------------------
+
+// All flags clear asks for no change: stuntman's stunclient (RFC 5389 header,
+// no FINGERPRINT) and Debian's `stun` (classic header) send one in every
+// plain Binding request, and get exactly the answer of a request without it.
+TEST(ResponderChangeRequest, NoFlagsIsAPlainBindingRequest) {
+  struct Case {
+    const char* name;
+    Bytes with;     // carries CHANGE-REQUEST with no flag set
+    Bytes without;  // the same request without it
+    Endpoint client;
+  };
+  const Bytes zero = from_hex("00000000");
+  const Case cases[] = {
+      {"RFC 5389, IPv4", MessageBuilder().attr(attr::kChangeRequest, zero).bytes(), kRequest, v4_client()},
+      {"RFC 5389, IPv6", MessageBuilder().attr(attr::kChangeRequest, zero).bytes(), kRequest, v6_client()},
+      {"with FINGERPRINT", MessageBuilder().attr(attr::kChangeRequest, zero).fingerprint().bytes(),
+       MessageBuilder().fingerprint().bytes(), v4_client()},
+      {"classic", MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, zero).bytes(), kClassicRequest,
+       v4_client()},
+      {"unused bits set", MessageBuilder().attr(attr::kChangeRequest, from_hex("fffffff9")).bytes(), kRequest,
+       v4_client()},
+      {"twice", MessageBuilder().attr(attr::kChangeRequest, zero).attr(attr::kChangeRequest, zero).bytes(), kRequest,
+       v4_client()},
+  };
+  for (const Case& c : cases) {
+    const Trial got = run(c.with, config(), c.client);
+    const Trial want = run(c.without, config(), c.client);
+    ASSERT_EQ(got.answer.outcome, Outcome::success) << c.name;
+    EXPECT_EQ(got.answer.kind, want.answer.kind) << c.name;
+    // FINGERPRINT covers the whole response, so compare it separately.
+    EXPECT_EQ(to_hex(got.out), to_hex(want.out)) << c.name;
+  }
+}
+
+TEST(ResponderChangeRequest, ClassicNoFlagsExactBytes) {
+  // RFC 3489 s11.2.1: MAPPED-ADDRESS 198.18.0.1:54321, the 16-byte id echoed.
+  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, from_hex("00000000")).bytes();
+  const Trial r = run(req, config(FingerprintPolicy::always), v4_client());
+  ASSERT_EQ(r.answer.outcome, Outcome::success);
+  EXPECT_EQ(to_hex(r.out), to_hex(from_hex("0101 000c a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+                                           "0001 0008 0001 d431 c6120001")));
+}
+
+TEST(ResponderChangeRequest, RequestedChangeIs420ListingChangeRequest) {
+  struct Case {
+    const char* value;
+    bool classic;
+    bool fingerprint;
+  };
+  const Case cases[] = {{"00000002", false, false}, {"00000004", false, false}, {"00000006", false, false},
+                        {"00000006", false, true},  {"00000002", true, false},  {"00000004", true, false},
+                        {"00000006", true, false},  {"0000000000000000", false, false}};
+  for (const Case& c : cases) {
+    MessageBuilder b(kBindingRequest, c.classic);
+    b.attr(attr::kChangeRequest, from_hex(c.value));
+    if (c.fingerprint) b.fingerprint();
+    const Trial r = run(b.bytes(), config(), v4_client());
+    ASSERT_EQ(r.answer.outcome, Outcome::error) << c.value;
+    MessageView v(r.out.data(), r.out.size());
+    EXPECT_EQ(v.validate(), std::nullopt) << c.value;
+    auto ua = v.find(attr::kUnknownAttributes);
+    ASSERT_TRUE(ua.has_value()) << c.value;
+    // Classic lists repeat an odd entry (RFC 3489 s11.2.10).
+    EXPECT_EQ(to_hex(ua->value, ua->length), c.classic ? "00030003" : "0003") << c.value;
+    EXPECT_EQ(v.find(attr::kFingerprint).has_value(), c.fingerprint) << c.value;
+  }
 }
 
 // --- capacity --------------------------------------------------------------

@@ -1,4 +1,4 @@
-// A read-only view of a running backend (ports, queues, workers, config) for the console, metrics and telemetry.
+// A read-only view of a running backend (ports, queues, workers, config in effect) for the console, metrics and telemetry.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +12,7 @@
 #include "core/counters.h"
 #include "core/source_sketch.h"
 
-namespace stunbox::console {
+namespace stunbox::backend {
 
 // testpmd's port counters ("show port stats"). dpdk mode: rte_eth_stats of
 // the ethdev. socket mode: summed from the workers' counters of one listen
@@ -75,11 +75,11 @@ struct MempoolView {
 };
 
 // Implemented by each backend. Every method may be called from any thread
-// other than the data path's, concurrently (counters are relaxed atomics;
-// reload is serialised inside). Nothing here ever blocks a worker.
-class BackendView {
+// other than the data path's, concurrently (counters are relaxed atomics).
+// Nothing here ever blocks a worker.
+class View {
  public:
-  virtual ~BackendView() = default;
+  virtual ~View() = default;
 
   virtual std::string_view mode() const = 0;  // "socket" or "dpdk"
 
@@ -99,14 +99,10 @@ class BackendView {
   virtual std::span<const WorkerInfo> workers() const = 0;
   virtual WorkerUsage usage(size_t worker) const = 0;
 
-  // The configuration in effect. The reference stays valid for the view's
-  // life (a reload adds a generation; old ones are kept, never freed early).
+  // The configuration in effect: what the backend was set up with, with the
+  // live settings of the last apply(). The reference stays valid for the
+  // view's life (the daemon keeps every generation).
   virtual const config::Config& config() const = 0;
-
-  // Re-reads the config file (same path, same --set overrides) and applies
-  // what can change live. Returns one line: what was applied and what changed
-  // but needs a restart, or why nothing was (e.g. "reload failed: FILE:3: ...").
-  virtual std::string reload() = 0;
 
   // "show top sources": a snapshot of every worker's source-prefix sketch
   // (readers copy the last published state; they never block a worker).
@@ -125,4 +121,4 @@ class BackendView {
   }
 };
 
-}  // namespace stunbox::console
+}  // namespace stunbox::backend
