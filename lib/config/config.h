@@ -112,7 +112,7 @@ enum class Idle : uint8_t { poll, adaptive };
 struct RssSection {
   // Names from kRssTypeNames (below), no duplicates, at least one.
   std::vector<std::string> types{"ipv4", "ipv4-udp", "ipv6", "ipv6-udp"};
-  std::vector<uint8_t> key;  // empty = the built-in 40-byte key; else exactly 40 or 52 bytes
+  std::vector<uint8_t> key;  // empty = auto: random, the device's key size, new at every start; else 40 or 52 bytes
   bool operator==(const RssSection&) const = default;
 };
 
@@ -166,7 +166,8 @@ struct LimitsSection {
   std::vector<IpPrefix> deny;  // never answer these sources
   // UDP source ports of services that reflect (RFC 768 port 0, echo, chargen, DNS, ...).
   std::vector<uint16_t> deny_source_ports{0, 7, 19, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211};
-  unsigned l3_pps = 1000;      // dpdk: ARP/NDP/ICMP replies per second per lcore; 0 = off
+  unsigned l3_pps = 1000;      // dpdk: ICMP/ICMPv6 echo replies per second per lcore; 0 = off
+  unsigned nd_pps = 5000;      // dpdk: ARP replies and neighbour advertisements per second per lcore; 0 = off
   bool operator==(const LimitsSection&) const = default;
 };
 

@@ -606,16 +606,21 @@ constexpr Key<Config> kKeys[] = {
      .range = "names from the list below, no duplicates, at least one",
      .help = "hash types RSS spreads flows by",
      .meaning = "Hash types RSS spreads flows by. Types a device does not support are dropped with a message at "
-                "start.",
+                "start; `ipv4` and `ipv6` on a device that has no such plain type (i40e) are mapped to its "
+                "`ipv4-other ipv4-frag` / `ipv6-other ipv6-frag` instead, and the start-up summary says so.",
      .example = "[ipv4-udp]"},
     {.path = "dpdk.rss.key",
      .value = custom<&C::dpdk, &D::rss, &RssSection::key>(read_rss_key, render_rss_key),
      .modes = Modes::dpdk,
      .type = "`auto` or hex string",
-     .range = "exactly 40 or 52 bytes: 80 or 104 hex digits, no separators, either case",
-     .help = "the RSS hash key; auto = the built-in key",
-     .meaning = "The RSS hash key. `auto` = stunbox's built-in 40-byte key.",
-     .example = "6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5a6d5b"},
+     .range = "exactly 40 or 52 bytes: 80 or 104 hex digits, no separators, either case; must be the device's "
+              "key size (mlx5, ixgbe: 40; i40e, ice: 52), else start-up fails naming `dpdk.rss.key`",
+     .help = "the RSS hash key; auto = random, the device's size, new at every start",
+     .meaning = "The RSS hash key. `auto` = a random key of the device's size, new at every start (shown by "
+                "`show port info`): a key an attacker knows lets a spoofed flood pick tuples that all hash to one "
+                "queue. Set a fixed key only to reproduce a hash elsewhere; never a periodic one such as 0x6d5a "
+                "repeated.",
+     .example = "3724c20085596e34c398d558b2b42a00d71815e89f934a0a4792801afe26fe52cea9086b38608f13"},
     {.path = "dpdk.link_wait_ms",
      .value = integer<&C::dpdk, &D::link_wait_ms>(0, 600000),
      .modes = Modes::dpdk,
@@ -729,9 +734,20 @@ constexpr Key<Config> kKeys[] = {
      .value = integer<&C::limits, &L::l3_pps>(0, 100000000),
      .reload = Reload::live,
      .modes = Modes::dpdk,
-     .help = "ARP/NDP/ICMP replies per second per lcore; 0 = off",
-     .meaning = "ARP replies, neighbour advertisements and ICMP/ICMPv6 echo replies per second per lcore (burst: a "
-                "tenth of a second's worth); the excess is dropped as `l3_policed`. 0 = off."},
+     .help = "ICMP/ICMPv6 echo replies per second per lcore; 0 = off",
+     .meaning = "ICMP and ICMPv6 echo replies per second per lcore (burst: a tenth of a second's worth); the excess "
+                "is dropped as `l3_policed`. 0 = off. Echo may be policed hard: it never spends the neighbour "
+                "budget (`nd_pps`)."},
+    {.path = "limits.nd_pps",
+     .value = integer<&C::limits, &L::nd_pps>(0, 100000000),
+     .reload = Reload::live,
+     .modes = Modes::dpdk,
+     .help = "ARP replies and neighbour advertisements per second per lcore; 0 = off",
+     .meaning = "ARP replies and neighbour advertisements per second per lcore (burst: a tenth of a second's "
+                "worth), a budget of their own that no echo reply spends, so a ping flood cannot starve the "
+                "upstream router's neighbour resolution and blackhole the box; the excess is dropped as "
+                "`nd_policed`. ARP (and, on NICs that cannot hash it, ICMP/NDP) always lands on queue 0: keep this "
+                "generous. 0 = off."},
 };
 
 using P = PortSection;

@@ -67,7 +67,8 @@ namespace stunbox {
   X(acl_denied, "source in limits.deny, or not in a non-empty limits.allow")          \
   X(rate_limited, "source prefix over limits.rate (per-source token bucket)")         \
   X(global_limited, "process over limits.global_pps")                                 \
-  X(l3_policed, "ARP/NDP/ICMP reply over limits.l3_pps for this lcore (dpdk)")
+  X(l3_policed, "ICMP/ICMPv6 echo reply over limits.l3_pps for this lcore (dpdk)")    \
+  X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)")
 
 enum class DropReason : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -143,10 +143,10 @@ class Backend final : public backend::Backend {
   std::atomic<const config::Config*> current_{nullptr};
   // Abuse controls: one policy per generation (kept: an lcore may hold an
   // older one for a burst), the buckets shared by every lcore (sized once,
-  // kept across reloads), one ARP/NDP/ICMP policer per lcore.
+  // kept across reloads), one ARP/NDP and echo policer per lcore.
   std::vector<std::unique_ptr<limits::Policy>> policies_;
   std::unique_ptr<limits::Limiter> limiter_;
-  std::vector<std::unique_ptr<limits::LocalBucket>> l3_buckets_;
+  std::vector<std::unique_ptr<limits::L3Policer>> l3_policers_;
 };
 
 backend::PortStats Backend::port_stats(size_t port) const {
@@ -230,8 +230,10 @@ std::string Backend::port_info(size_t port) const {
        std::to_string(p.tx_desc) + " TX descriptors\n";
   if (p.rss) {
     o += "RSS hash types: " + rss_types_to_string(p.rss_types) + "\n";
+    if (!p.rss_mapped.empty()) o += "RSS types mapped to the device's: " + p.rss_mapped + "\n";
     if (p.rss_dropped != 0) o += "RSS types not supported by the device: " + rss_types_to_string(p.rss_dropped) + "\n";
-    o += "RSS key: " + hex(p.rss_key.data(), p.rss_key.size(), "") + "\n";
+    o += "RSS key: " + hex(p.rss_key.data(), p.rss_key.size(), "") +
+         (p.rss_key_random ? " (random, chosen at start: dpdk.rss.key auto)" : " (dpdk.rss.key)") + "\n";
     o += "RETA size: " + std::to_string(p.reta_size) + "\n";
   } else {
     o += "RSS: off (" + std::string(p.queues > 1 ? "not supported by the device" : "single queue") + ")\n";
@@ -425,7 +427,7 @@ Status Backend::build(backend::Reporter& report) {
     // One source-prefix sketch per lcore ("show top sources"): /32 and /64.
     auto sketch = std::make_unique<SourceSketch>();
     w.sources = sketch.get();
-    auto l3 = std::make_unique<limits::LocalBucket>();
+    auto l3 = std::make_unique<limits::L3Policer>();
     for (const config::QueueRef& ref : lp.queues) {
       const PortSetup& p = ports_[ref.port];
       auto q = std::make_unique<QueueContext>();
@@ -439,7 +441,7 @@ Status Backend::build(backend::Reporter& report) {
       q->sources = w.sources;
       q->limits.store(policies_.back().get(), std::memory_order_relaxed);  // before launch
       q->limiter = limiter_.get();
-      q->l3_bucket = l3.get();
+      q->l3 = l3.get();
       q->poll = select_poll(p.rx_csum, p.tx_csum);
       w.queues.push_back(q.get());
       queues_.push_back(std::move(q));
@@ -447,7 +449,7 @@ Status Backend::build(backend::Reporter& report) {
     if (!w.queues.empty()) {
       work_.push_back(std::move(w));
       sources_.push_back(std::move(sketch));
-      l3_buckets_.push_back(std::move(l3));
+      l3_policers_.push_back(std::move(l3));
     }
   }
 

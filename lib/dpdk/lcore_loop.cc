@@ -19,6 +19,9 @@ constexpr uint16_t kMaxBurst = 512;
 constexpr uint16_t kPrefetchAhead = 4;
 // Polls between two looks at the stop flag.
 constexpr unsigned kPollsPerStopCheck = 64;
+// The ol_flags bits that describe the mbuf's buffer rather than the packet:
+// the only ones a reply keeps from its request (testpmd's swap engines do the same).
+constexpr uint64_t kBufferFlags = RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 // adaptive idle: empty polls before rte_pause, and before short sleeps.
 constexpr unsigned kPauseAfterEmpty = 256;
 constexpr unsigned kSleepAfterEmpty = 4096;
@@ -29,6 +32,25 @@ frame::CsumState csum_state(uint64_t flags, uint64_t mask, uint64_t good, uint64
   if (v == good) return frame::CsumState::good;
   if (v == bad) return frame::CsumState::bad;
   return frame::CsumState::unknown;  // UNKNOWN or NONE (NONE: data valid, checksum not), verify in software
+}
+
+// What the NIC verified, taken only where its packet type says it looked.
+// i40e and ixgbe set IP_CKSUM_GOOD | L4_CKSUM_GOOD whenever no error bit is
+// up, whatever the frame: ICMP, ICMPv6, ARP, frames they did not parse (ice
+// checks L3L4P and reports UNKNOWN there; mlx5 reports per layer). So the L4
+// flag counts only for UDP, the one L4 protocol they check, and the IPv4 flag
+// only for a frame they classified as IPv4: its header checksum is part of
+// that parse (i40e L3L4P, ixgbe IPCS), and a header they could not parse has
+// no IPv4 packet type. Everything else is verified in software by reflect.
+frame::RxHints rx_hints(uint64_t flags, uint32_t ptype) {
+  frame::RxHints h;
+  if (RTE_ETH_IS_IPV4_HDR(ptype)) {
+    h.ip = csum_state(flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+  }
+  if ((ptype & RTE_PTYPE_L4_MASK) == RTE_PTYPE_L4_UDP) {
+    h.udp = csum_state(flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  }
+  return h;
 }
 
 // The counter of each reply kind, indexed by ReplyKind: one indexed add per
@@ -74,12 +96,7 @@ uint16_t poll_impl(QueueContext& q) {
       continue;
     }
     frame::RxHints hints;
-    if constexpr (kRxHints) {
-      hints.ip = csum_state(m->ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
-                            RTE_MBUF_F_RX_IP_CKSUM_BAD);
-      hints.l4 = csum_state(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-                            RTE_MBUF_F_RX_L4_CKSUM_BAD);
-    }
+    if constexpr (kRxHints) hints = rx_hints(m->ol_flags, m->packet_type);
     const size_t len = m->data_len;
     const frame::Verdict v = frame::reflect<kTxOffload>(rte_pktmbuf_mtod(m, uint8_t*), len,
                                                         len + rte_pktmbuf_tailroom(m), *q.port, stun_cfg, hints);
@@ -102,9 +119,9 @@ uint16_t poll_impl(QueueContext& q) {
         const uint8_t* udp = ip + v.l3_len;
         const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
         denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now);
-      } else if (!stun_reply && q.l3_bucket != nullptr &&
-                 !q.l3_bucket->allow(now, policy->l3_interval_ns(), policy->l3_burst())) {
-        denied = DropReason::l3_policed;
+      } else if (!stun_reply && q.l3 != nullptr) {
+        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert;
+        denied = q.l3->check(*policy, neighbour, now);
       }
       if (denied) {
         c.drop(*denied);
@@ -131,8 +148,13 @@ uint16_t poll_impl(QueueContext& q) {
                       : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
       }
     }
-    // RX flags must not leak into TX: drivers read ol_flags as TX requests.
-    m->ol_flags = ol;
+    // RX flags must not leak into TX (drivers read ol_flags as TX requests),
+    // but the flags that say what the mbuf's buffer is must stay: an mbuf
+    // with an external buffer attached (mlx5 hands out every frame above
+    // mprq_max_memcpy_len that way) or an indirect one, stripped of its flag,
+    // is freed as a direct mbuf: the buffer's reference leaks and the mbuf
+    // returns to our pool still pointing at memory that is not its own.
+    m->ol_flags = (m->ol_flags & kBufferFlags) | ol;
     tx_bytes += v.length;
     pkts[n_tx++] = m;  // pack the replies to the front of the burst
   }

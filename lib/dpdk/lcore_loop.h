@@ -41,10 +41,11 @@ struct alignas(64) QueueContext {
   // policies stay alive until exit), dataplane: loaded once per burst (acquire).
   std::atomic<const limits::Policy*> limits{nullptr};
   // setup: wo, dataplane: ro. The buckets shared by every lcore (per-source
-  // rate, global cap), and this lcore's ARP/NDP/ICMP policer (shared by the
-  // queues of one lcore, so touched by that lcore only). nullptr = unchecked.
+  // rate, global cap), and this lcore's policers of ARP/NDP and echo replies
+  // (shared by the queues of one lcore, so touched by that lcore only).
+  // nullptr = unchecked.
   limits::Limiter* limiter = nullptr;
-  limits::LocalBucket* l3_bucket = nullptr;
+  limits::L3Policer* l3 = nullptr;
   // dataplane: rw (owner lcore only)
   LocalCounters local;
   // dataplane: wo (publish once per burst), main lcore: ro

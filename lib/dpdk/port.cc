@@ -4,11 +4,14 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 namespace stunbox::dpdk {
@@ -73,9 +76,16 @@ std::string mac_text(const std::array<uint8_t, 6>& m) {
 
 }  // namespace
 
-std::vector<uint8_t> default_rss_key(size_t length) {
+Result<std::vector<uint8_t>> random_rss_key(size_t length) {
   std::vector<uint8_t> key(length);
-  for (size_t i = 0; i < length; ++i) key[i] = kDefaultRssKeyPair[i % 2];
+  size_t got = 0;
+  while (got < length) {
+    // Blocks only until the kernel's pool is first seeded (early boot).
+    const ssize_t n = getrandom(key.data() + got, length - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{std::string("dpdk.rss.key auto: cannot read random bytes: ") + std::strerror(errno)};
+    got += static_cast<size_t>(n);
+  }
   return key;
 }
 
@@ -110,6 +120,29 @@ std::string rss_types_to_string(uint64_t bits) {
     out += buf;
   }
   return out.empty() ? "none" : out;
+}
+
+RssTypeChoice choose_rss_types(uint64_t requested, uint64_t offered) {
+  struct Substitute {
+    uint64_t wanted;
+    uint64_t instead;
+  };
+  static constexpr Substitute kSubstitutes[] = {
+      {RTE_ETH_RSS_IPV4, RTE_ETH_RSS_NONFRAG_IPV4_OTHER | RTE_ETH_RSS_FRAG_IPV4},
+      {RTE_ETH_RSS_IPV6, RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_FRAG_IPV6},
+  };
+  RssTypeChoice c;
+  c.types = requested & offered;
+  for (const Substitute& s : kSubstitutes) {
+    const uint64_t instead = s.instead & offered;
+    if ((requested & s.wanted) == 0 || (offered & s.wanted) != 0 || instead == 0) continue;
+    c.types |= instead;
+    requested &= ~s.wanted;
+    if (!c.mapped.empty()) c.mapped += ", ";
+    c.mapped += rss_types_to_string(s.wanted) + " -> " + rss_types_to_string(instead);
+  }
+  c.dropped = requested & ~offered;
+  return c;
 }
 
 uint16_t reta_queue(size_t entry, uint16_t queues) { return static_cast<uint16_t>(entry % queues); }
@@ -208,8 +241,10 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
       s.warnings.push_back(where + ": device " + s.name + " has no RSS: " + std::to_string(queues) +
                            " queues configured without hashing (the driver spreads flows itself)");
     } else {
-      s.rss_types = *requested & info.flow_type_rss_offloads;
-      s.rss_dropped = *requested & ~info.flow_type_rss_offloads;
+      const RssTypeChoice choice = choose_rss_types(*requested, info.flow_type_rss_offloads);
+      s.rss_types = choice.types;
+      s.rss_dropped = choice.dropped;
+      s.rss_mapped = choice.mapped;
       if (s.rss_types == 0) {
         return Error{where + ": none of the RSS hash types (" + rss_types_to_string(*requested) +
                      ") is supported by device " + s.name + " (it supports " +
@@ -221,16 +256,19 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
       }
       s.rss = true;
     }
-    // A device reporting no key size (vdevs) gets the common 40-byte Toeplitz key.
+    // A device reporting no key size (vdevs) gets the common 40-byte Toeplitz key length.
     const size_t key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
     if (!rss.key.empty()) {
       if (rss.key.size() != key_len) {
         return Error{"dpdk.rss.key: " + std::to_string(rss.key.size()) + " bytes, but device " + s.name +
-                     " needs " + std::to_string(key_len)};
+                     " needs " + std::to_string(key_len) + " (or use auto: a random key of its size)"};
       }
       s.rss_key = rss.key;
     } else {
-      s.rss_key = default_rss_key(key_len);
+      auto key = random_rss_key(key_len);
+      if (!key) return key.error();
+      s.rss_key = std::move(key).value();
+      s.rss_key_random = true;
     }
     if (s.rss) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -252,7 +290,11 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     conf.txmode.offloads |= kTxCsum;
     s.tx_csum = true;
   }
-  // Every mbuf comes from this port's pool with refcnt 1: fast free is valid.
+  // Fast free (no refcnt or pool check per mbuf) holds: an lcore sends only
+  // mbufs this port's RX queues filled from `pool` (and the start-up
+  // announcements, from the same pool), each with refcnt 1. A driver that
+  // hands out mbufs with an external buffer attached does not offer it then:
+  // mlx5 under multi-packet RQ (mprq_en) turns fast free off itself.
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     s.fast_free = true;
@@ -268,6 +310,7 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
     if (rc == 0) {
       s.rss_key.clear();
+      s.rss_key_random = false;
       s.warnings.push_back(where + ": " + s.name + " takes no RSS key: its default key is used");
     }
   }
@@ -447,8 +490,10 @@ std::string describe(const PortSetup& s) {
       hex += key;
     }
     out += "    rss " + rss_types_to_string(s.rss_types);
+    if (!s.rss_mapped.empty()) out += " (mapped to the device's types: " + s.rss_mapped + ")";
     if (s.rss_dropped != 0) out += " (dropped: " + rss_types_to_string(s.rss_dropped) + ")";
-    out += "\n    rss key " + hex + " (" + std::to_string(s.rss_key.size()) + " bytes), reta " +
+    out += "\n    rss key " + hex + " (" + std::to_string(s.rss_key.size()) + " bytes, " +
+           (s.rss_key_random ? "random, new at every start" : "dpdk.rss.key") + "), reta " +
            (s.reta_size > 0 ? std::to_string(s.reta_size) + " entries, even spread" : std::string("device default")) +
            "\n";
   } else {

@@ -13,18 +13,31 @@ struct rte_mempool;
 
 namespace stunbox::dpdk {
 
-// The built-in RSS key: 0x6d5a repeated. A symmetric Toeplitz key (Woo and
-// Park, "Scalable TCP Session Monitoring with Symmetric Receive-side
-// Scaling"): both directions of a flow hash alike, and it spreads IPv4/IPv6
-// 4-tuples as well as the Microsoft default key. Repeated to any length a
-// device asks for (hash_key_size).
-inline constexpr uint8_t kDefaultRssKeyPair[2] = {0x6d, 0x5a};
-std::vector<uint8_t> default_rss_key(size_t length = 40);
+// The RSS key of `dpdk.rss.key: auto`: `length` random bytes from the
+// kernel (getrandom), new at every start. A published key lets a spoofed
+// flood pick tuples that all hash to one queue; a periodic one (0x6d5a
+// repeated, the well-known symmetric key) is worse still: its Toeplitz hash
+// depends only on the XOR of the tuple's 16-bit words, so any source port can
+// be paired with a source address that lands on the same queue.
+Result<std::vector<uint8_t>> random_rss_key(size_t length);
 
 // dpdk.rss.types names -> RTE_ETH_RSS_* bits; error names the bad entry.
 Result<uint64_t> rss_types_from_names(const std::vector<std::string>& names);
 // RTE_ETH_RSS_* bits -> "ipv4 ipv4-udp ..." (unnamed bits as 0x...).
 std::string rss_types_to_string(uint64_t bits);
+
+// The hash types to program, from those requested and those the device
+// offers (dev_info.flow_type_rss_offloads).
+struct RssTypeChoice {
+  uint64_t types = 0;    // programmed
+  uint64_t dropped = 0;  // requested, not offered, not mapped
+  std::string mapped;    // e.g. "ipv6 -> ipv6-frag ipv6-other"; "" = nothing mapped
+};
+// A device without the plain `ipv4`/`ipv6` types (i40e offers neither) gets
+// its ipv4-other + ipv4-frag (ipv6-other + ipv6-frag) instead, which hash the
+// same addresses: dropped outright, every ICMP, ICMPv6 and NDP message would
+// hash to nothing and land on queue 0 beside ARP.
+RssTypeChoice choose_rss_types(uint64_t requested, uint64_t offered);
 
 // The even RETA spread programmed on every multi-queue port: entry i -> i % queues.
 uint16_t reta_queue(size_t entry, uint16_t queues);
@@ -42,7 +55,9 @@ struct PortSetup {
   bool rss = false;            // RSS programmed (multi-queue and supported)
   uint64_t rss_types = 0;      // programmed
   uint64_t rss_dropped = 0;    // requested but unsupported by the device
+  std::string rss_mapped;      // requested types replaced by the device's own (RssTypeChoice::mapped)
   std::vector<uint8_t> rss_key;  // programmed (or that a NIC would use)
+  bool rss_key_random = false;   // rss_key is dpdk.rss.key auto's, chosen at this start
   uint16_t reta_size = 0;      // 0 = device has no RETA
   bool rx_csum = false;        // RX checksum flags trusted (RxHints)
   bool tx_csum = false;        // reflect<true> + TX checksum offload flags

@@ -291,8 +291,8 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   if (sport == 0) return drop(DropReason::udp_source_port_zero);
   if (!port.stun_ports.test(dport)) return drop(DropReason::udp_port_not_served);
   // RFC 768: a zero checksum means the sender computed none.
-  if (udp->csum.raw != 0 && hints.l4 != CsumState::good) {
-    if (hints.l4 == CsumState::bad ||
+  if (udp->csum.raw != 0 && hints.udp != CsumState::good) {
+    if (hints.udp == CsumState::bad ||
         !csum::raw_verify(csum::raw_sum(frame + l4, udp_len,
                                         csum::raw_addr_v4(ip->src) + csum::raw_addr_v4(ip->dst) +
                                             csum::raw16(kProtoUdp) + csum::raw16(udp_len))))
@@ -319,14 +319,13 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
   return write_udp_v4<kTxCsumOffload>(frame, l2, path, a.length, port.ttl, reply_kind(a), a.kind, a.rfc5780);
 }
 
-Verdict icmp_v4(uint8_t* frame, size_t l2, size_t ihl, size_t l4_len, const PortIdentity& port,
-                RxHints hints) noexcept {
+Verdict icmp_v4(uint8_t* frame, size_t l2, size_t ihl, size_t l4_len, const PortIdentity& port) noexcept {
   auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + l2);
   const size_t l4 = l2 + ihl;
   auto* icmp = header_at<IcmpEcho>(frame, l4 + l4_len, l4);
   if (icmp == nullptr) return drop(DropReason::icmp_malformed);
-  if (hints.l4 == CsumState::bad || (hints.l4 != CsumState::good && !csum::verify(csum::sum(frame + l4, l4_len))))
-    return drop(DropReason::icmp_bad_checksum);
+  // Always in software: no NIC hint covers ICMP (RxHints).
+  if (!csum::verify(csum::sum(frame + l4, l4_len))) return drop(DropReason::icmp_bad_checksum);
   if (icmp->type != kIcmpEchoRequest || icmp->code != 0) return drop(DropReason::icmp_not_echo_request);
 
   uint8_t src[4], dst[4];
@@ -384,7 +383,7 @@ Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortI
   const size_t l4_len = total - ihl;
   if (ip->proto == kProtoUdp) [[likely]]
     return udp_v4<kTxCsumOffload>(frame, capacity, l2, ihl, l4_len, port, cfg, hints);
-  if (ip->proto == kProtoIcmp) return icmp_v4(frame, l2, ihl, l4_len, port, hints);
+  if (ip->proto == kProtoIcmp) return icmp_v4(frame, l2, ihl, l4_len, port);
   return drop(DropReason::ipv4_unsupported_proto);
 }
 
@@ -404,8 +403,8 @@ Verdict udp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const 
   const uint16_t dport = host(udp->dport);
   if (sport == 0) return drop(DropReason::udp_source_port_zero);
   if (!port.stun_ports.test(dport)) return drop(DropReason::udp_port_not_served);
-  if (hints.l4 == CsumState::bad ||
-      (hints.l4 != CsumState::good &&
+  if (hints.udp == CsumState::bad ||
+      (hints.udp != CsumState::good &&
        !csum::raw_verify(csum::raw_sum(frame + l4, udp_len,
                                        csum::raw_addr_v6(ip->src) + csum::raw_addr_v6(ip->dst) +
                                            csum::raw16(kProtoUdp) + csum::raw16(udp_len)))))
@@ -483,15 +482,15 @@ Verdict neighbor_solicit(uint8_t* frame, size_t capacity, size_t l2, size_t l4_l
 }
 
 Verdict icmp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, bool src_unspecified, bool dst_multicast,
-                const PortIdentity& port, RxHints hints) noexcept {
+                const PortIdentity& port) noexcept {
   auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
   const size_t l4 = l2 + sizeof(Ipv6Hdr);
   if (l4_len < 4) return drop(DropReason::icmp6_malformed);
   // RFC 4443 s2.3: the checksum covers the pseudo-header and the message.
-  if (hints.l4 == CsumState::bad ||
-      (hints.l4 != CsumState::good &&
-       !csum::verify(csum::sum(frame + l4, l4_len,
-                               csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, static_cast<uint32_t>(l4_len))))))
+  // Always in software: no NIC hint covers ICMPv6 (RxHints), and the echo
+  // reply's checksum is an incremental update that needs a correct one.
+  if (!csum::verify(csum::sum(frame + l4, l4_len,
+                              csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, static_cast<uint32_t>(l4_len)))))
     return drop(DropReason::icmp6_bad_checksum);
   const uint8_t type = frame[l4];
   if (type == kIcmp6NeighborSolicit)
@@ -549,7 +548,7 @@ Verdict ipv6(uint8_t* frame, size_t len, size_t capacity, size_t l2, bool l2_to_
     if (src_unspecified) return drop(DropReason::ipv6_bad_source);
     return udp_v6<kTxCsumOffload>(frame, capacity, l2, l4_len, port, cfg, hints);
   }
-  if (ip->next == kProtoIcmp6) return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port, hints);
+  if (ip->next == kProtoIcmp6) return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port);
   return drop(DropReason::ipv6_unsupported_proto);
 }
 

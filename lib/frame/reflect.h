@@ -37,9 +37,13 @@ struct PortIdentity {
 
 // Checksum status reported by the NIC (mbuf ol_flags), or unknown.
 enum class CsumState : uint8_t { unknown, good, bad };
+// What the NIC verified. The caller fills a field only for a frame the NIC
+// classified as that protocol (lib/dpdk: the mbuf's packet_type), because
+// i40e and ixgbe report "good" for whatever they did not check. ICMP,
+// ICMPv6 and NDP have no hint: they are rare and always verified here.
 struct RxHints {
-  CsumState ip = CsumState::unknown;  // IPv4 header checksum
-  CsumState l4 = CsumState::unknown;  // UDP/ICMP/ICMPv6 checksum
+  CsumState ip = CsumState::unknown;   // IPv4 header checksum
+  CsumState udp = CsumState::unknown;  // UDP checksum (over IPv4 or IPv6)
 };
 
 enum class ReplyKind : uint8_t {

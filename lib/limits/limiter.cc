@@ -67,6 +67,8 @@ Policy::Policy(const config::LimitsSection& cfg) : cfg_(cfg) {
   global_burst_ = tenth_burst(cfg.global_pps);
   l3_interval_ns_ = interval_for(cfg.l3_pps);
   l3_burst_ = tenth_burst(cfg.l3_pps);
+  nd_interval_ns_ = interval_for(cfg.nd_pps);
+  nd_burst_ = tenth_burst(cfg.nd_pps);
   ipv4_prefix_ = cfg.rate.ipv4_prefix;
   ipv6_prefix_ = cfg.rate.ipv6_prefix;
 }

@@ -1,4 +1,4 @@
-// Abuse controls: source-port deny list, CIDR allow/deny, per-source-prefix rate limit, global cap, L3 policer.
+// Abuse controls: source-port deny list, CIDR allow/deny, per-source-prefix rate limit, global cap, L3 policers.
 //
 // Design (docs/security.md has the long form):
 // - Policy is immutable, built once per (re)load from config::LimitsSection;
@@ -48,7 +48,7 @@ struct Source {
   uint16_t port = 0;              // host order
 };
 
-// GCRA state of one non-shared bucket (per-lcore L3 policer).
+// GCRA state of one non-shared bucket (per-lcore L3 policers).
 class LocalBucket {
  public:
   // Returns true when a packet may pass at `now`; pps 0 = unlimited.
@@ -77,8 +77,10 @@ class Policy {
   uint64_t rate_burst() const { return rate_burst_; }
   uint64_t global_interval_ns() const { return global_interval_ns_; }  // 0 = off
   uint64_t global_burst() const { return global_burst_; }
-  uint64_t l3_interval_ns() const { return l3_interval_ns_; }  // 0 = off
+  uint64_t l3_interval_ns() const { return l3_interval_ns_; }  // echo replies; 0 = off
   uint64_t l3_burst() const { return l3_burst_; }
+  uint64_t nd_interval_ns() const { return nd_interval_ns_; }  // ARP replies, neighbour adverts; 0 = off
+  uint64_t nd_burst() const { return nd_burst_; }
   uint8_t ipv4_prefix() const { return ipv4_prefix_; }
   uint8_t ipv6_prefix() const { return ipv6_prefix_; }
   const config::LimitsSection& config() const { return cfg_; }
@@ -98,7 +100,30 @@ class Policy {
   uint64_t rate_interval_ns_ = 0, rate_burst_ = 0;
   uint64_t global_interval_ns_ = 0, global_burst_ = 0;
   uint64_t l3_interval_ns_ = 0, l3_burst_ = 0;
+  uint64_t nd_interval_ns_ = 0, nd_burst_ = 0;
   uint8_t ipv4_prefix_ = 32, ipv6_prefix_ = 64;
+};
+
+// One lcore's policers of the replies the box originates besides STUN
+// (dpdk). Neighbour resolution (ARP replies, neighbour advertisements) has a
+// bucket of its own that echo replies never spend: a ping flood over
+// limits.l3_pps must not starve the answers the upstream router needs to
+// reach the box. Touched by its lcore only.
+class L3Policer {
+ public:
+  // nullopt = send the reply. neighbour: an ARP reply or NA, else an echo reply.
+  std::optional<DropReason> check(const Policy& p, bool neighbour, uint64_t now) {
+    if (neighbour) {
+      if (neighbour_.allow(now, p.nd_interval_ns(), p.nd_burst())) return std::nullopt;
+      return DropReason::nd_policed;
+    }
+    if (echo_.allow(now, p.l3_interval_ns(), p.l3_burst())) return std::nullopt;
+    return DropReason::l3_policed;
+  }
+
+ private:
+  LocalBucket neighbour_;
+  LocalBucket echo_;
 };
 
 // Shared per-source-prefix buckets; see the header comment.

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -96,8 +97,8 @@ struct RingPort {
   bool ok = false;
 };
 
-rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+// Appends frame to the (empty) mbuf m; on failure frees m. Null in, null out.
+rte_mbuf* with_frame(rte_mbuf* m, const std::vector<uint8_t>& frame) {
   if (m == nullptr) return nullptr;
   char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   if (p == nullptr) {
@@ -107,6 +108,8 @@ rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) {
   std::memcpy(p, frame.data(), frame.size());
   return m;
 }
+
+rte_mbuf* mbuf_of(const std::vector<uint8_t>& frame) { return with_frame(rte_pktmbuf_alloc(g_pool), frame); }
 
 struct MbufFree {
   void operator()(rte_mbuf* m) const { rte_pktmbuf_free(m); }
@@ -175,10 +178,10 @@ class EalTest : public ::testing::Test {
 
   // Abuse controls on queue 0 as setup/reload install them, with a
   // 1024-entry limiter owned by the fixture.
-  void use_limits(const limits::Policy& policy, limits::LocalBucket* l3 = nullptr) {
+  void use_limits(const limits::Policy& policy, limits::L3Policer* l3 = nullptr) {
     limiter_.emplace(1024);
     queue().limiter = &*limiter_;
-    queue().l3_bucket = l3;
+    queue().l3 = l3;
     queue().limits.store(&policy, std::memory_order_release);
   }
 
@@ -330,6 +333,41 @@ TEST(Rss, NamesRoundTripAndUnknownIsAnError) {
   EXPECT_EQ(rss_types_from_names({"ipv4", "bogus"}).message(), "dpdk.rss.types: unknown hash type \"bogus\"");
 }
 
+// i40e offers neither `ipv4` nor `ipv6`: the request maps to its -other and
+// -frag types (same addresses hashed) instead of silently vanishing, which
+// would leave every ICMP, ICMPv6 and NDP message on queue 0.
+TEST(Rss, PlainIpTypesMapToTheDevicesOwnWhereMissing) {
+  const uint64_t defaults = *rss_types_from_names({"ipv4", "ipv4-udp", "ipv6", "ipv6-udp"});
+  // The types DPDK 22.11's i40e reports (I40E_RSS_OFFLOAD_ALL).
+  constexpr uint64_t kI40e = RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP |
+                             RTE_ETH_RSS_NONFRAG_IPV4_SCTP | RTE_ETH_RSS_NONFRAG_IPV4_OTHER | RTE_ETH_RSS_FRAG_IPV6 |
+                             RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP |
+                             RTE_ETH_RSS_NONFRAG_IPV6_SCTP | RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_L2_PAYLOAD;
+  RssTypeChoice c = choose_rss_types(defaults, kI40e);
+  std::printf("i40e, default types: %s; mapped: %s\n", rss_types_to_string(c.types).c_str(), c.mapped.c_str());
+  EXPECT_EQ(rss_types_to_string(c.types), "ipv4-frag ipv4-udp ipv4-other ipv6-frag ipv6-udp ipv6-other");
+  EXPECT_EQ(c.mapped, "ipv4 -> ipv4-frag ipv4-other, ipv6 -> ipv6-frag ipv6-other");
+  EXPECT_EQ(c.dropped, 0u);
+
+  // A device with the plain types (ixgbe, ice, mlx5) gets exactly what was asked.
+  constexpr uint64_t kPlain = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_IPV6 |
+                              RTE_ETH_RSS_NONFRAG_IPV6_UDP | RTE_ETH_RSS_NONFRAG_IPV6_OTHER;
+  c = choose_rss_types(defaults, kPlain);
+  EXPECT_EQ(c.types, defaults);
+  EXPECT_EQ(c.mapped, "");
+  EXPECT_EQ(c.dropped, 0u);
+
+  // Only what the device has of the substitutes; nothing to map to = dropped, as any other type.
+  c = choose_rss_types(defaults | RTE_ETH_RSS_ESP, RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  EXPECT_EQ(rss_types_to_string(c.types), "ipv4-udp ipv6-other");
+  EXPECT_EQ(c.mapped, "ipv6 -> ipv6-other");
+  EXPECT_EQ(rss_types_to_string(c.dropped), "ipv4 ipv6-udp esp");
+  // Not requested: not mapped.
+  c = choose_rss_types(RTE_ETH_RSS_NONFRAG_IPV4_UDP, kI40e);
+  EXPECT_EQ(c.types, RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  EXPECT_EQ(c.mapped, "");
+}
+
 // ---- EAL tests ----
 
 TEST_F(EalTest, UnknownDeviceIsOneLine) {
@@ -363,9 +401,10 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
   std::vector<uint8_t> key;
   ASSERT_TRUE(read_rss(null_id_, types, key));
   EXPECT_EQ(types, port->rss_types);
-  const auto want_key = default_rss_key(info.hash_key_size != 0 ? info.hash_key_size : 40);
-  EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + want_key.size()), want_key);
-  EXPECT_EQ(port->rss_key, want_key);
+  // dpdk.rss.key auto: a random key of the device's size, and what was programmed is what the port reports.
+  EXPECT_TRUE(port->rss_key_random);
+  ASSERT_EQ(port->rss_key.size(), info.hash_key_size != 0 ? info.hash_key_size : 40u);
+  EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + port->rss_key.size()), port->rss_key);
 
   std::vector<rte_eth_rss_reta_entry64> reta(info.reta_size / RTE_ETH_RETA_GROUP_SIZE);
   for (auto& g : reta) g.mask = ~uint64_t{0};
@@ -380,6 +419,80 @@ TEST_F(EalTest, RssProgrammingOnNullPort) {
   rte_eth_dev_stop(null_id_);
 }
 
+// The key DPDK examples and stunbox before issue #11 used: 0x6d5a repeated.
+std::vector<uint8_t> periodic_rss_key(size_t length) {
+  std::vector<uint8_t> key(length);
+  for (size_t i = 0; i < length; ++i) key[i] = i % 2 == 0 ? 0x6d : 0x5a;
+  return key;
+}
+
+// Under a key with a 16-bit period the Toeplitz hash depends only on the XOR
+// of the tuple's 16-bit words: a spoofed flood varying source address and
+// port together (the XOR kept constant) lands on one queue. The random key
+// of dpdk.rss.key auto, read back from the device as programmed, spreads the
+// same tuples (rte_softrss, RETA as start_port programs it).
+TEST_F(EalTest, RandomRssKeySpreadsTuplesCraftedForAPeriodicKey) {
+  ASSERT_NO_FATAL_FAILURE(find_null_port());
+  constexpr uint16_t kQueues = 4;
+  const size_t reta_size = null_info_.reta_size;
+  ASSERT_GT(reta_size, 0u);
+  auto port = configure_port(null_id_, 0, null_section_, {}, {kStunPort}, kQueues, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_TRUE(start_port(*port, 100));
+  ASSERT_TRUE(port->rss && port->rss_key_random);
+  uint64_t types = 0;
+  std::vector<uint8_t> programmed;
+  ASSERT_TRUE(read_rss(null_id_, types, programmed));
+  programmed.resize(port->rss_key.size());
+  EXPECT_EQ(programmed, port->rss_key);
+  const std::vector<uint8_t> periodic = periodic_rss_key(programmed.size());
+  EXPECT_NE(programmed, periodic);
+  // The start-up summary shows the key and where it came from (show port info prints the same).
+  std::string hex;
+  for (uint8_t byte : programmed) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", byte);
+    hex += two;
+  }
+  EXPECT_NE(describe(*port).find("rss key " + hex + " (" + std::to_string(programmed.size()) +
+                                 " bytes, random, new at every start)"),
+            std::string::npos)
+      << describe(*port);
+
+  // Source address low word w, source port 0x4000 ^ w: the XOR of the words is the same for every tuple.
+  std::vector<test::Flow> flood;
+  for (unsigned i = 1; i <= 64; ++i) {
+    const auto w = static_cast<uint16_t>(i * 0x9e37);
+    test::Flow f = lab_flow(false, static_cast<uint16_t>(0x4000 ^ w));
+    f.src = {198, 18, static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)};
+    flood.push_back(f);
+  }
+  auto spread = [&](const std::vector<uint8_t>& key) {
+    std::vector<unsigned> per_queue(kQueues);
+    for (const test::Flow& f : flood) ++per_queue[reta_queue(test::toeplitz(f, key) % reta_size, kQueues)];
+    std::string text;
+    for (unsigned n : per_queue) {
+      text += ' ';
+      text += std::to_string(n);
+    }
+    std::printf("per queue:%s\n", text.c_str());
+    return per_queue;
+  };
+  const auto under_periodic = spread(periodic);
+  EXPECT_EQ(*std::max_element(under_periodic.begin(), under_periodic.end()), flood.size())
+      << "the crafted tuples should all land on one queue under the periodic key";
+  const auto under_random = spread(programmed);
+  EXPECT_GE(std::count_if(under_random.begin(), under_random.end(), [](unsigned n) { return n > 0; }), 2);
+  // Fails only for a key whose hash bits that pick the queue ignore both words (~2^-32).
+  EXPECT_LE(*std::max_element(under_random.begin(), under_random.end()), flood.size() * 3 / 4);
+  rte_eth_dev_stop(null_id_);
+
+  // A new start, a new key.
+  auto again = configure_port(null_id_, 0, null_section_, {}, {kStunPort}, kQueues, g_pool);
+  ASSERT_TRUE(again) << again.message();
+  EXPECT_NE(again->rss_key, port->rss_key);
+}
+
 TEST_F(EalTest, RssConfiguredKeyAndWrongKeyLength) {
   ASSERT_NO_FATAL_FAILURE(find_null_port());
   config::RssSection rss;
@@ -392,11 +505,14 @@ TEST_F(EalTest, RssConfiguredKeyAndWrongKeyLength) {
   std::vector<uint8_t> key;
   ASSERT_TRUE(read_rss(null_id_, types, key));
   EXPECT_EQ(std::vector<uint8_t>(key.begin(), key.begin() + rss.key.size()), rss.key);
+  EXPECT_EQ(port->rss_key, rss.key);
+  EXPECT_FALSE(port->rss_key_random);
   rte_eth_dev_stop(null_id_);
 
   rss.key.resize(7);
   auto bad = configure_port(null_id_, 0, null_section_, rss, {kStunPort}, 2, g_pool);
-  EXPECT_EQ(bad.message(), "dpdk.rss.key: 7 bytes, but device net_null0 needs " + std::to_string(key_len));
+  EXPECT_EQ(bad.message(), "dpdk.rss.key: 7 bytes, but device net_null0 needs " + std::to_string(key_len) +
+                               " (or use auto: a random key of its size)");
   // A type list the device cannot hash at all is a config error for a multi-queue port.
   rss.key.clear();
   rss.types = {"esp"};
@@ -515,6 +631,136 @@ TEST_F(EalTest, DropsAreCountedAndFreed) {
   ASSERT_NE(reply, nullptr);
   EXPECT_EQ(check_reply(reply.get(), f, 5), "");
   EXPECT_EQ(take_reply(), nullptr) << "a dropped frame was sent";
+}
+
+// The external buffers' free callback: counts the releases, then frees the memory.
+void release_external(void* addr, void* opaque) {
+  ++*static_cast<int*>(opaque);
+  rte_free(addr);
+}
+
+// An mbuf holding `frame` in an external buffer (rte_malloc'd, released
+// through release_external), as mlx5 with multi-packet RX queues hands out
+// every frame above mprq_max_memcpy_len: one stride of its own buffer attached.
+rte_mbuf* external_mbuf_of(const std::vector<uint8_t>& frame, int* releases) {
+  constexpr uint16_t kBufLen = 2048;
+  void* buf = rte_malloc("ext_buf", kBufLen, RTE_CACHE_LINE_SIZE);
+  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  uint16_t len = kBufLen;
+  rte_mbuf_ext_shared_info* shinfo =
+      buf != nullptr ? rte_pktmbuf_ext_shinfo_init_helper(buf, &len, release_external, releases) : nullptr;
+  if (m == nullptr || shinfo == nullptr) {
+    rte_free(buf);
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  rte_pktmbuf_attach_extbuf(m, buf, rte_malloc_virt2iova(buf), len, shinfo);
+  rte_pktmbuf_reset_headroom(m);
+  return with_frame(m, frame);
+}
+
+// A reply is the request's mbuf rewritten: it must keep the flags that say
+// what its buffer is (RTE_MBUF_F_EXTERNAL, RTE_MBUF_F_INDIRECT) and lose the
+// RX ones. Without them the free below would release neither the external
+// buffer (its callback never runs) nor the clone's direct mbuf (a leak).
+TEST_F(EalTest, ExternalAndIndirectBuffersSurviveTheReply) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("extbuf"));
+  constexpr uint64_t kRxFlags = RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  int releases = 0;
+  constexpr uint32_t kExternal = 4;
+  for (uint32_t i = 0; i < kExternal; ++i) {
+    rte_mbuf* m = external_mbuf_of(request(lab_flow(i % 2 != 0, static_cast<uint16_t>(40000 + i)), i), &releases);
+    ASSERT_NE(m, nullptr);
+    m->ol_flags |= kRxFlags;
+    ASSERT_TRUE(send(m));
+  }
+  // Dropped (port not served): released by the drop path.
+  ASSERT_TRUE(send(external_mbuf_of(request(lab_flow(false, 40000, 9999), 99), &releases)));
+  // An indirect mbuf whose direct one is referenced by nothing else.
+  rte_mbuf* direct = mbuf_of(request(lab_flow(false, 41000), 50));
+  ASSERT_NE(direct, nullptr);
+  rte_mbuf* clone = rte_pktmbuf_clone(direct, g_pool);
+  rte_pktmbuf_free(direct);
+  ASSERT_NE(clone, nullptr);
+  clone->ol_flags |= kRxFlags;
+  ASSERT_TRUE(send(clone));
+
+  EXPECT_EQ(poll(), kExternal + 2);
+  EXPECT_EQ(get(Counter::stun_success), kExternal + 1);
+  EXPECT_EQ(get(DropReason::udp_port_not_served), 1u);
+  EXPECT_EQ(releases, 1) << "the dropped request's buffer, released once";
+  for (uint32_t i = 0; i < kExternal; ++i) {
+    Mbuf m = take_reply();
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->ol_flags, RTE_MBUF_F_EXTERNAL) << "reply " << i;
+    EXPECT_EQ(check_reply(m.get(), lab_flow(i % 2 != 0, static_cast<uint16_t>(40000 + i)), i), "");
+  }
+  Mbuf m = take_reply();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->ol_flags, RTE_MBUF_F_INDIRECT);
+  EXPECT_EQ(check_reply(m.get(), lab_flow(false, 41000), 50), "");
+  m.reset();
+  EXPECT_EQ(releases, static_cast<int>(kExternal) + 1) << "every external buffer released exactly once";
+  // TearDown: the pool is back at its baseline (the clone's direct mbuf included).
+}
+
+// i40e and ixgbe report "IP and L4 checksum good" for every frame without an
+// error bit, ICMP, ICMPv6 and NDP included, which they never check. The
+// hints count only where the mbuf's packet_type says the NIC parsed that
+// header; here both are forged (net_ring passes mbufs through untouched).
+TEST_F(EalTest, ChecksumFlagsCountOnlyWhereThePacketTypeSaysTheNicLooked) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("hints"));
+  queue().poll = select_poll(true, false);  // the RX-hints variant (net_ring has no RX offloads to select it)
+  constexpr uint32_t kIpv4 = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4;
+  constexpr uint32_t kIpv6 = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV6;
+  constexpr size_t kIcmpSum = 14 + 20 + 2, kIcmp6Sum = 14 + 40 + 2, kIpSum = 14 + 10, kUdp4Sum = 14 + 20 + 6;
+  // The frame in an mbuf flagged "IP and L4 checksum good", of packet type `ptype`.
+  auto flagged = [](const std::vector<uint8_t>& f, uint32_t ptype) {
+    rte_mbuf* m = mbuf_of(f);
+    if (m != nullptr) {
+      m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+      m->packet_type = ptype;
+    }
+    return m;
+  };
+  // The same with one byte of a checksum flipped.
+  auto lying = [&flagged](std::vector<uint8_t> f, size_t checksum_at, uint32_t ptype) {
+    f[checksum_at] ^= 0x5a;
+    return flagged(f, ptype);
+  };
+  const std::vector<uint8_t> echo_body = {0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g'};
+  std::vector<uint8_t> ns_body(20, 0);  // reserved, then the target
+  std::copy(kServer6.begin(), kServer6.end(), ns_body.begin() + 4);
+  ns_body.insert(ns_body.end(), {1, 1});  // source link-layer address option
+  ns_body.insert(ns_body.end(), test::kClientMac.begin(), test::kClientMac.end());
+  const auto& mac = port_->identity.mac;
+  const test::Flow f4 = lab_flow(false, 40000), f6 = lab_flow(true, 40000);
+
+  // Never trusted: ICMP and ICMPv6 (i40e types both L4_ICMP).
+  ASSERT_TRUE(send(lying(test::icmp_message(mac, f4, 8, echo_body), kIcmpSum, kIpv4 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::icmp_message(mac, f6, 128, echo_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::icmp_message(mac, f6, 135, ns_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
+  // Not trusted without the packet type: unknown (0), or L3 only.
+  ASSERT_TRUE(send(lying(request(f4, 1), kUdp4Sum, 0)));
+  ASSERT_TRUE(send(lying(request(f4, 2), kUdp4Sum, kIpv4)));
+  ASSERT_TRUE(send(lying(request(f4, 3), kIpSum, RTE_PTYPE_L2_ETHER)));
+  // Trusted where the NIC did check (what the flags are for): answered.
+  ASSERT_TRUE(send(lying(request(f4, 4), kUdp4Sum, kIpv4 | RTE_PTYPE_L4_UDP)));
+  ASSERT_TRUE(send(lying(request(f4, 5), kIpSum, kIpv4 | RTE_PTYPE_L4_UDP)));
+  // The same ICMP messages intact are answered, flags or not.
+  ASSERT_TRUE(send(flagged(test::icmp_message(mac, f4, 8, echo_body), kIpv4 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(flagged(test::icmp_message(mac, f6, 135, ns_body), kIpv6 | RTE_PTYPE_L4_ICMP)));
+
+  EXPECT_EQ(poll(), 10);
+  EXPECT_EQ(get(DropReason::icmp_bad_checksum), 1u);
+  EXPECT_EQ(get(DropReason::icmp6_bad_checksum), 2u);
+  EXPECT_EQ(get(DropReason::udp_bad_checksum), 2u);
+  EXPECT_EQ(get(DropReason::ipv4_bad_checksum), 1u);
+  EXPECT_EQ(get(Counter::stun_success), 2u);
+  EXPECT_EQ(get(Counter::icmp_echo_replies), 1u);
+  EXPECT_EQ(get(Counter::ndp_adverts), 1u);
+  EXPECT_EQ(get(Counter::icmp6_echo_replies), 0u);
+  EXPECT_EQ(drain_tx(), 4u);
 }
 
 TEST_F(EalTest, TxRingFullFreesAndCountsUnsent) {
@@ -720,20 +966,54 @@ TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
 TEST_F(EalTest, L3RepliesArePolicedPerLcore) {
   ASSERT_NO_FATAL_FAILURE(open_ring("l3p"));
   config::LimitsSection lc;
-  lc.l3_pps = 30;  // burst: a tenth of a second's worth = 3
+  lc.nd_pps = 30;  // burst: a tenth of a second's worth = 3
   const limits::Policy policy(lc);
-  limits::LocalBucket l3;
+  limits::L3Policer l3;
   use_limits(policy, &l3);
   constexpr unsigned kArps = 10;
   for (unsigned i = 0; i < kArps; ++i) ASSERT_TRUE(send(arp_request(kClient4, kServer4)));
-  // STUN is not an L3 reply: not policed by l3_pps.
+  // STUN is not an L3 reply: not policed by nd_pps or l3_pps.
   ASSERT_TRUE(send_request(lab_flow(false, 40000), 1));
   EXPECT_EQ(poll(), kArps + 1);
   // One burst, one clock read: exactly the burst passes.
   EXPECT_EQ(get(Counter::arp_replies), 3u);
-  EXPECT_EQ(get(DropReason::l3_policed), kArps - 3);
+  EXPECT_EQ(get(DropReason::nd_policed), kArps - 3);
+  EXPECT_EQ(get(DropReason::l3_policed), 0u);
   EXPECT_EQ(get(Counter::stun_success), 1u);
   EXPECT_EQ(drain_tx(), 4u);
+}
+
+// An echo flood over limits.l3_pps spends only the echo budget: the ARP
+// replies and neighbour advertisements behind it on the same lcore are sent.
+TEST_F(EalTest, EchoFloodNeverSpendsTheNeighbourBudget) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("ndp"));
+  config::LimitsSection lc;
+  lc.l3_pps = 30;  // echo burst 3
+  lc.nd_pps = 40;  // neighbour burst 4
+  const limits::Policy policy(lc);
+  limits::L3Policer l3;
+  use_limits(policy, &l3);
+  const auto& mac = port_->identity.mac;
+  const std::vector<uint8_t> echo_body = {0x12, 0x34, 0, 1};
+  std::vector<uint8_t> ns_body(20, 0);  // reserved, then the target
+  std::copy(kServer6.begin(), kServer6.end(), ns_body.begin() + 4);
+  constexpr unsigned kEchoes = 20;
+  for (unsigned i = 0; i < kEchoes; ++i) {
+    ASSERT_TRUE(send(test::icmp_message(mac, lab_flow(i % 2 != 0, 0), i % 2 != 0 ? 128 : 8, echo_body)));
+  }
+  // Behind the flood: 2 ARP requests and 2 neighbour solicitations (the
+  // neighbour burst), then one more of each over it.
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(send(arp_request(kClient4, kServer4)));
+    ASSERT_TRUE(send(test::icmp_message(mac, lab_flow(true, 0), 135, ns_body)));
+  }
+  EXPECT_EQ(poll(), kEchoes + 6);
+  EXPECT_EQ(get(Counter::icmp_echo_replies) + get(Counter::icmp6_echo_replies), 3u);
+  EXPECT_EQ(get(DropReason::l3_policed), kEchoes - 3);
+  EXPECT_EQ(get(Counter::arp_replies), 2u);
+  EXPECT_EQ(get(Counter::ndp_adverts), 2u);
+  EXPECT_EQ(get(DropReason::nd_policed), 2u);
+  EXPECT_EQ(drain_tx(), 7u);
 }
 
 // Reload swaps QueueContext::limits; the lcore uses the new policy from its next burst.

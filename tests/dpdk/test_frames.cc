@@ -31,54 +31,69 @@ uint16_t fold(uint32_t acc) {
   while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
   return static_cast<uint16_t>(acc);
 }
-// UDP checksum over pseudo-header + datagram (RFC 768, RFC 8200 s8.1); 0 = correct when the field is included.
-uint16_t udp_sum(bool v6, const uint8_t* src, const uint8_t* dst, const uint8_t* udp, size_t udp_len) {
-  const size_t alen = v6 ? 16 : 4;
-  uint32_t acc = sum_words(src, alen);
-  acc = sum_words(dst, alen, acc);
-  acc += 17;
-  acc += static_cast<uint32_t>(udp_len);
-  acc = sum_words(udp, udp_len, acc);
-  return static_cast<uint16_t>(~fold(acc));
+// Internet checksum of an L4 message (RFC 1071); with the pseudo-header for
+// UDP and ICMPv6 (RFC 768, RFC 8200 s8.1), without for ICMP (RFC 792).
+// 0 = correct when the checksum field is included.
+uint16_t l4_sum(bool v6, uint8_t proto, const uint8_t* src, const uint8_t* dst, const uint8_t* l4, size_t len) {
+  uint32_t acc = 0;
+  if (v6 || proto != 1) {
+    const size_t alen = v6 ? 16 : 4;
+    acc = sum_words(dst, alen, sum_words(src, alen));
+    acc += proto;
+    acc += static_cast<uint32_t>(len);
+  }
+  return static_cast<uint16_t>(~fold(sum_words(l4, len, acc)));
+}
+
+// Ethernet + IPv4/IPv6 header from the client to f.dst carrying `proto`,
+// with room for an l4_len-byte message (zeros) at the returned offset.
+size_t ip_frame(std::vector<uint8_t>& b, const std::array<uint8_t, 6>& dst_mac, const Flow& f, uint8_t proto,
+                size_t l4_len, uint16_t id, uint8_t hop_limit) {
+  const size_t l3 = f.v6 ? 40 : 20;
+  b.assign(14 + l3 + l4_len, 0);
+  std::memcpy(b.data(), dst_mac.data(), 6);
+  std::memcpy(b.data() + 6, kClientMac.data(), 6);
+  wr16(b.data() + 12, f.v6 ? 0x86dd : 0x0800);
+  uint8_t* ip = b.data() + 14;
+  if (f.v6) {
+    ip[0] = 0x60;
+    wr16(ip + 4, static_cast<uint16_t>(l4_len));
+    ip[6] = proto;
+    ip[7] = hop_limit;
+    std::memcpy(ip + 8, f.src.data(), 16);
+    std::memcpy(ip + 24, f.dst.data(), 16);
+  } else {
+    ip[0] = 0x45;
+    wr16(ip + 2, static_cast<uint16_t>(l3 + l4_len));
+    wr16(ip + 4, id);
+    ip[8] = hop_limit;
+    ip[9] = proto;
+    std::memcpy(ip + 12, f.src.data(), 4);
+    std::memcpy(ip + 16, f.dst.data(), 4);
+    wr16(ip + 10, static_cast<uint16_t>(~fold(sum_words(ip, 20))));
+  }
+  return 14 + l3;
+}
+
+// The checksum of the message at `l4` (its field zero) written at l4 + at.
+void put_l4_sum(std::vector<uint8_t>& b, const Flow& f, uint8_t proto, size_t l4, size_t at) {
+  const uint8_t* ip = b.data() + 14;
+  const uint8_t* src = f.v6 ? ip + 8 : ip + 12;
+  const uint8_t* dst = f.v6 ? ip + 24 : ip + 16;
+  const uint16_t c = l4_sum(f.v6, proto, src, dst, b.data() + l4, b.size() - l4);
+  wr16(b.data() + l4 + at, proto == 17 && c == 0 ? 0xffff : c);  // RFC 768: a computed 0 is sent as all ones
 }
 
 }  // namespace
 
 std::vector<uint8_t> binding_request(const std::array<uint8_t, 6>& dst_mac, const Flow& f, uint32_t id) {
-  const size_t l3 = f.v6 ? 40 : 20;
-  const size_t stun_len = 20;
-  const size_t udp_len = 8 + stun_len;
-  std::vector<uint8_t> b(14 + l3 + udp_len, 0);
-  std::memcpy(b.data(), dst_mac.data(), 6);
-  std::memcpy(b.data() + 6, kClientMac.data(), 6);
-  wr16(b.data() + 12, f.v6 ? 0x86dd : 0x0800);
-  uint8_t* ip = b.data() + 14;
-  uint8_t* udp = ip + l3;
-  const uint8_t *src, *dst;
-  if (f.v6) {
-    ip[0] = 0x60;
-    wr16(ip + 4, static_cast<uint16_t>(udp_len));
-    ip[6] = 17;
-    ip[7] = 64;
-    std::memcpy(ip + 8, f.src.data(), 16);
-    std::memcpy(ip + 24, f.dst.data(), 16);
-    src = ip + 8;
-    dst = ip + 24;
-  } else {
-    ip[0] = 0x45;
-    wr16(ip + 2, static_cast<uint16_t>(l3 + udp_len));
-    wr16(ip + 4, static_cast<uint16_t>(id));
-    ip[8] = 64;
-    ip[9] = 17;
-    std::memcpy(ip + 12, f.src.data(), 4);
-    std::memcpy(ip + 16, f.dst.data(), 4);
-    wr16(ip + 10, static_cast<uint16_t>(~fold(sum_words(ip, 20))));
-    src = ip + 12;
-    dst = ip + 16;
-  }
+  constexpr size_t kUdpLen = 8 + 20;
+  std::vector<uint8_t> b;
+  const size_t l4 = ip_frame(b, dst_mac, f, 17, kUdpLen, static_cast<uint16_t>(id), 64);
+  uint8_t* udp = b.data() + l4;
   wr16(udp, f.sport);
   wr16(udp + 2, f.dport);
-  wr16(udp + 4, static_cast<uint16_t>(udp_len));
+  wr16(udp + 4, static_cast<uint16_t>(kUdpLen));
   uint8_t* stun = udp + 8;
   wr16(stun, 0x0001);  // Binding request
   wr16(stun + 2, 0);
@@ -86,8 +101,18 @@ std::vector<uint8_t> binding_request(const std::array<uint8_t, 6>& dst_mac, cons
   wr32(stun + 8, 0x5354554e);  // "STUN"
   wr32(stun + 12, 0x74657374);  // "test"
   wr32(stun + 16, id);
-  uint16_t c = udp_sum(f.v6, src, dst, udp, udp_len);
-  wr16(udp + 6, c == 0 ? 0xffff : c);
+  put_l4_sum(b, f, 17, l4, 6);
+  return b;
+}
+
+std::vector<uint8_t> icmp_message(const std::array<uint8_t, 6>& dst_mac, const Flow& f, uint8_t type,
+                                  const std::vector<uint8_t>& body) {
+  const uint8_t proto = f.v6 ? 58 : 1;
+  std::vector<uint8_t> b;
+  const size_t l4 = ip_frame(b, dst_mac, f, proto, 4 + body.size(), 0, 255);
+  b[l4] = type;
+  std::copy(body.begin(), body.end(), b.begin() + static_cast<std::ptrdiff_t>(l4 + 4));
+  put_l4_sum(b, f, proto, l4, 2);
   return b;
 }
 
@@ -132,7 +157,7 @@ std::string check_binding_success(const uint8_t* frame, size_t len, const std::a
   if (rd16(udp + 4) != udp_len) return "UDP length wrong";
   if (rd16(udp) != f.dport || rd16(udp + 2) != f.sport) return "UDP ports not swapped";
   if (rd16(udp + 6) == 0) return "UDP checksum zero";
-  if (udp_sum(f.v6, src, dst, udp, udp_len) != 0) return "UDP checksum wrong";
+  if (l4_sum(f.v6, 17, src, dst, udp, udp_len) != 0) return "UDP checksum wrong";
   const uint8_t* stun = udp + 8;
   const size_t stun_len = udp_len - 8;
   if (rd16(stun) != 0x0101) return "not a Binding success response";

@@ -1,4 +1,4 @@
-// Test helpers: build STUN Binding request frames (IPv4/IPv6, correct checksums) and check Binding success replies.
+// Test helpers: build STUN Binding request and ICMP/ICMPv6 frames (IPv4/IPv6, correct checksums) and check Binding success replies.
 #pragma once
 
 #include <array>
@@ -21,6 +21,12 @@ inline constexpr std::array<uint8_t, 6> kClientMac = {0x02, 0x00, 0x00, 0x00, 0x
 // Ethernet + IPv4/IPv6 + UDP + 20-byte STUN Binding request (RFC 8489,
 // magic cookie) with transaction id derived from `id`; checksums correct.
 std::vector<uint8_t> binding_request(const std::array<uint8_t, 6>& dst_mac, const Flow& f, uint32_t id);
+
+// Ethernet + IPv4/ICMP or IPv6/ICMPv6 (hop limit 255, as NDP requires) from
+// the client to f.dst: an ICMP message of `type`, code 0, `body` after its
+// checksum; checksums correct. f's ports are not used.
+std::vector<uint8_t> icmp_message(const std::array<uint8_t, 6>& dst_mac, const Flow& f, uint8_t type,
+                                  const std::vector<uint8_t>& body);
 
 // Checks that frame is the Binding success reply to the request for f/id
 // sent to a port with `port_mac`: addresses and ports swapped, IP/UDP

@@ -808,6 +808,7 @@ TEST(ConfigLimits, DefaultsParseAndRoundTrip) {
   EXPECT_EQ(d->limits.rate.table_size, 65536u);
   EXPECT_EQ(d->limits.global_pps, 0u);
   EXPECT_EQ(d->limits.l3_pps, 1000u);
+  EXPECT_EQ(d->limits.nd_pps, 5000u);
   EXPECT_EQ(d->limits.deny_source_ports,
             (std::vector<uint16_t>{0, 7, 19, 53, 111, 123, 137, 161, 389, 1900, 5353, 11211}));
   const std::string text =
@@ -817,7 +818,8 @@ TEST(ConfigLimits, DefaultsParseAndRoundTrip) {
       "  allow: [\"0.0.0.0/0\", \"2001:2::/48\"]\n"
       "  deny: [\"198.18.0.0/15\", \"2001:2::5\"]\n"
       "  deny_source_ports: []\n"
-      "  l3_pps: 0\n";
+      "  l3_pps: 0\n"
+      "  nd_pps: 200\n";
   Result<Config> c = load_string(text, "x", {});
   ASSERT_TRUE(c) << c.message();
   EXPECT_EQ(c->limits.rate.pps, 50u);
@@ -832,6 +834,7 @@ TEST(ConfigLimits, DefaultsParseAndRoundTrip) {
   EXPECT_EQ(c->limits.deny[1].length, 128);
   EXPECT_TRUE(c->limits.deny_source_ports.empty());
   EXPECT_EQ(c->limits.l3_pps, 0u);
+  EXPECT_EQ(c->limits.nd_pps, 200u);
   Result<Config> back = load_string(to_yaml(*c), "y", {});
   ASSERT_TRUE(back) << back.message();
   EXPECT_TRUE(*back == *c) << to_yaml(*c);
@@ -855,6 +858,8 @@ TEST(ConfigLimits, ErrorsAreOneLine) {
       {"limits:\n  deny_source_ports: [53, 53]\n", "l.yaml:2: limits.deny_source_ports[1]: duplicate port 53"},
       {"limits:\n  deny_source_ports: [70000]\n",
        "l.yaml:2: limits.deny_source_ports[0]: must be between 0 and 65535, got 70000"},
+      {"limits:\n  nd_pps: 100000001\n", "l.yaml:2: limits.nd_pps: must be between 0 and 100000000, got 100000001"},
+      {"limits:\n  nd_pp: 5\n", "l.yaml:2: limits.nd_pp: unknown key 'nd_pp', did you mean 'nd_pps'?"},
   };
   for (const auto& [text, want] : cases) {
     Result<Config> r = load_string(text, "l.yaml", {});

@@ -144,7 +144,8 @@ TEST(ConfigReload, TodaysLiveKeys) {
   EXPECT_EQ(live, (std::vector<std::string_view>{"stun.software", "stun.fingerprint", "stun.classic", "stats.period",
                                                  "limits.rate.pps", "limits.rate.burst", "limits.rate.ipv4_prefix",
                                                  "limits.rate.ipv6_prefix", "limits.global_pps", "limits.allow",
-                                                 "limits.deny", "limits.deny_source_ports", "limits.l3_pps"}));
+                                                 "limits.deny", "limits.deny_source_ports", "limits.l3_pps",
+                                                 "limits.nd_pps"}));
 }
 
 TEST(ConfigReload, ManyChangesInSchemaOrder) {

@@ -216,7 +216,7 @@ TEST(Policy, SourcePortsAndCheckOrder) {
   EXPECT_FALSE(lim.check(q, ip("203.0.113.2").src(4000), kMs).has_value());
 }
 
-TEST(LocalBucket, L3Policer) {
+TEST(LocalBucket, BurstThenRate) {
   config::LimitsSection c;
   c.l3_pps = 100;  // burst 10
   Policy p(c);
@@ -228,6 +228,33 @@ TEST(LocalBucket, L3Policer) {
   c.l3_pps = 0;
   Policy off(c);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(b.allow(kMs, off.l3_interval_ns(), off.l3_burst()));
+}
+
+// Echo and neighbour replies have a bucket each: a flood of one never spends the other's.
+TEST(L3Policer, EchoAndNeighbourBudgetsAreSeparate) {
+  config::LimitsSection c;
+  c.l3_pps = 100;  // echo burst 10
+  c.nd_pps = 50;   // neighbour burst 5
+  const Policy p(c);
+  L3Policer l3;
+  int echo = 0, neighbour = 0;
+  for (int i = 0; i < 1000; ++i) echo += !l3.check(p, false, kMs).has_value();
+  EXPECT_EQ(echo, 10);
+  EXPECT_EQ(l3.check(p, false, kMs), DropReason::l3_policed);
+  for (int i = 0; i < 1000; ++i) neighbour += !l3.check(p, true, kMs).has_value();
+  EXPECT_EQ(neighbour, 5);
+  EXPECT_EQ(l3.check(p, true, kMs), DropReason::nd_policed);
+  // Refilled at their own rates: 100 ms gives 10 echo and 5 neighbour tokens.
+  echo = neighbour = 0;
+  for (int i = 0; i < 100; ++i) {
+    echo += !l3.check(p, false, 101 * kMs).has_value();
+    neighbour += !l3.check(p, true, 101 * kMs).has_value();
+  }
+  EXPECT_EQ(echo, 10);
+  EXPECT_EQ(neighbour, 5);
+  c.nd_pps = 0;
+  const Policy nd_off(c);
+  for (int i = 0; i < 1000; ++i) ASSERT_FALSE(l3.check(nd_off, true, kMs).has_value());
 }
 
 }  // namespace
