@@ -147,6 +147,10 @@ Layout:
   not a tag line
     deeper: kept as it is
 
+Keys:
+  key            type     default
+  mode           enum     socket
+
 Exit: 0 fine, 1 not.
 """
 
@@ -165,7 +169,7 @@ def check_generator(source_root, tmp):
         return
     roff = open(out).read()
     s = sections(roff)
-    check(list(s) == ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "LAYOUT", "EXIT STATUS", "SEE ALSO"],
+    check(list(s) == ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "LAYOUT", "KEYS", "EXIT STATUS", "SEE ALSO"],
           "fixture: sections in order (%s)" % ", ".join(s))
     check("\\&.a line" in roff, "fixture: a line starting with '.' is escaped")
     check("back\\e\\eslash" in roff, "fixture: backslashes are escaped")
@@ -173,6 +177,8 @@ def check_generator(source_root, tmp):
     check("text that continues" in roff, "fixture: continuation lines join their entry")
     check(".nf" in "\n".join(s["LAYOUT"]) and "  deeper: kept as it is" in "\n".join(s["LAYOUT"]),
           "fixture: a block that is no list nor paragraph stays verbatim")
+    check(".nf" in "\n".join(s["KEYS"]) and "mode           enum     socket" in "\n".join(s["KEYS"]),
+          "fixture: a table of three columns stays verbatim")
     check("0 fine, 1 not." in "\n".join(s["EXIT STATUS"]), "fixture: 'Exit: ...' becomes EXIT STATUS")
 
 

@@ -122,6 +122,7 @@ def tagged_list(lines):
     Tags may be indented differently (GNU style aligns a lone long option under the
     long options of the others), but each starts left of the text column before it.
     A tag too long for its column stands alone, its text on the lines below.
+    Rows of more than two columns are a table, not a list.
     """
     entries = []  # [tag, [(indent, text)], text column]
     body = [l for l in lines if l.strip()]
@@ -131,6 +132,8 @@ def tagged_list(lines):
             entries[-1][1].append((ind, l.strip()))
             continue
         m = TAG_LINE.match(l)
+        if m is not None and "  " in m.group(4):
+            return None  # more columns than tag and text: a table, kept as laid out
         if m is not None:
             col = len(m.group(1) + m.group(2) + m.group(3))
             entries.append([m.group(2), [(col, m.group(4))], col])
@@ -184,7 +187,7 @@ def render_block(lines, heading):
         if entries is not None:
             return render_tagged(entries), all(t.startswith("-") for t, _ in entries)
         indents = {indent(l) for l in lines if l.strip()}
-        if len(indents) == 1:
+        if len(indents) == 1 and not any("  " in l.strip() for l in lines):
             paras = " ".join(l.strip() if l.strip() else "\n" for l in lines).split("\n")
             out = []
             for p in (p.strip() for p in paras):
