@@ -1,23 +1,58 @@
 #!/usr/bin/env bash
 # Reserves, mounts, shows and releases hugepages for stunbox's DPDK mode, per NUMA node.
-#   scripts/hugepages.sh reserve [--size 2M|1G] [--pages N] [--node N|all]   (default 2M, 1024 pages per node)
-#   scripts/hugepages.sh mount [DIR]                                           (default /dev/hugepages)
-#   scripts/hugepages.sh show
-#   scripts/hugepages.sh release [--size 2M|1G]
-# For boot-time reservation (needed for 1G pages on most kernels) see docs/deployment.md.
+# Installed as stunbox-hugepages (/usr/sbin); its --help is also its man page (man/meson.build).
 set -euo pipefail
 
-die() { echo "hugepages.sh: $*" >&2; exit 1; }
+prog=${0##*/}
+usage() {
+  cat <<EOF
+Usage: $prog reserve|mount|show|release [OPTIONS]
+
+Reserves, mounts, shows and releases the hugepages that stunbox's DPDK mode
+keeps its packet buffers in, per NUMA node. reserve, mount and release need
+root.
+
+Commands:
+  reserve [--size 2M|1G] [--pages N] [--node N|all]
+                  reserve N pages of the size on the node(s) (default 2M,
+                  1024 pages per node, every node); says so when the kernel
+                  gives fewer (fragmented memory: reserve at boot)
+  mount [DIR]     mount hugetlbfs on DIR (default /dev/hugepages); DPDK's
+                  --in-memory does not need it
+  show            pages per node and size, /proc/meminfo, hugetlbfs mounts
+                  (the default command)
+  release [--size 2M|1G]
+                  give every page of the size back on the node(s)
+
+Options:
+  --size 2M|1G    page size (default 2M)
+  --pages N       pages per node for reserve (default 1024)
+  --node N|all    NUMA node (default all)
+  -h, --help      show this help and exit
+
+1 GiB pages usually have to be reserved at boot on the kernel command line
+(default_hugepagesz=1G hugepagesz=1G hugepages=4): see the stunbox deployment
+guide (docs/deployment.md, "Hugepages").
+
+Examples:
+  $prog reserve --size 2M --pages 1024 --node all
+  $prog mount /dev/hugepages
+  $prog show
+EOF
+}
+
+die() { echo "$prog: $*" >&2; exit 1; }
 
 size=2M pages=1024 node=all
 cmd=${1:-show}
 shift || true
+if [[ $cmd == -h || $cmd == --help ]]; then usage; exit 0; fi
 while (($#)); do
   case "$1" in
     --size) size=${2:?--size needs 2M or 1G}; shift 2 ;;
     --pages) pages=${2:?--pages needs a number}; shift 2 ;;
     --node) node=${2:?--node needs a number or all}; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) if [[ $cmd == mount ]]; then mnt=$1; shift; else die "unknown argument '$1' (see --help)"; fi ;;
   esac
 done
@@ -48,7 +83,7 @@ set_pages() {  # node count
   local got
   got=$(cat "$f")
   if ((got < $2)); then
-    echo "hugepages.sh: node $1: asked for $2 x $size, kernel gave $got (memory fragmented? reserve at boot: docs/deployment.md)" >&2
+    echo "$prog: node $1: asked for $2 x $size, kernel gave $got (memory fragmented? reserve at boot: docs/deployment.md)" >&2
   fi
 }
 

@@ -15,10 +15,11 @@ start=$(date +%s)
 
 # b_lundef=false: with -fsanitize the runtime resolves symbols at load time,
 # which -Wl,--no-undefined would reject. debugoptimized keeps assert() on.
-# The benchmarks are not tests and would only lengthen the build.
+# The benchmarks are not tests and would only lengthen the build; the man
+# pages (made by running the binaries at build time) are the main build's.
 if [ ! -f "$out/build.ninja" ]; then
   meson setup "$out" -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbench=false >/dev/null
+    -Dbench=false -Dman=false >/dev/null
 fi
 ninja -C "$out" -j "$jobs" >"$out/ninja.log" 2>&1 || { tail -40 "$out/ninja.log" >&2; exit 1; }
 echo "sanitize: built in $(( $(date +%s) - start )) s"

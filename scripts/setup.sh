@@ -4,6 +4,7 @@
 #   scripts/setup.sh --test   also what the test suite uses (tshark, coturn's client, ...)
 #   scripts/setup.sh --bench  also what scripts/bench.sh compares against and plots with
 #   scripts/setup.sh --fuzz   also clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh, sanitize.sh)
+#   scripts/setup.sh --package  also what building the Debian package needs (scripts/package.sh)
 set -euo pipefail
 
 build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev)
@@ -11,6 +12,8 @@ test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn stun-client iproute2 ip
 
 bench_pkgs=(libbenchmark-dev coturn stun-server python3-matplotlib)
 fuzz_pkgs=(clang libclang-rt-14-dev llvm)
+# debian/control's Build-Depends beyond build_pkgs; dpkg-buildpackage checks them all.
+package_pkgs=(dpkg-dev debhelper fakeroot lintian man-db pkgconf python3)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
@@ -18,7 +21,8 @@ case "${1:-}" in
   --test) want+=("${test_pkgs[@]}") ;;
   --bench) want+=("${bench_pkgs[@]}") ;;
   --fuzz) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  *) echo "setup: unknown option '$1' (--test, --bench or --fuzz)" >&2; exit 2 ;;
+  --package) want+=("${package_pkgs[@]}") ;;
+  *) echo "setup: unknown option '$1' (--test, --bench, --fuzz or --package)" >&2; exit 2 ;;
 esac
 
 missing=()

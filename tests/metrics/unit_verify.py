@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""config/stunbox.service passes `systemd-analyze verify` (with ExecStart pointed at the built binary); 77 = skipped.
+"""The unit meson generates from config/stunbox.service.in passes `systemd-analyze verify`
+(with ExecStart pointed at the built binary); 77 = skipped.
 
-    unit_verify.py UNIT_FILE STUNBOX_EXE
+    unit_verify.py UNIT_FILE STUNBOX_EXE INSTALLED_EXE INSTALLED_CONFIG
+
+INSTALLED_EXE and INSTALLED_CONFIG are the paths the build installs to: the unit must start exactly those.
 """
 
 import os
@@ -13,7 +16,7 @@ import tempfile
 
 
 def main():
-    unit, exe = sys.argv[1], os.path.abspath(sys.argv[2])
+    unit, exe, installed_exe, installed_config = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4]
     tool = shutil.which("systemd-analyze")
     if tool is None:
         print("SKIP systemd-analyze not installed")
@@ -23,15 +26,17 @@ def main():
     for key, want in (("Type", "notify"), ("WatchdogSec", None), ("Restart", "on-failure"),
                       ("LimitMEMLOCK", "infinity"), ("RuntimeDirectory", "stunbox"),
                       ("ExecReload", "/bin/kill -HUP $MAINPID"),
-                      ("ExecStart", "/usr/local/bin/stunbox -c /etc/stunbox/stunbox.yaml")):
+                      ("ExecStartPre", "%s --check-config %s" % (installed_exe, installed_config)),
+                      ("ExecStart", "%s -c %s" % (installed_exe, installed_config))):
         m = re.search(r"^%s=(.*)$" % key, text, re.M)
         if m is None or (want is not None and m.group(1).strip() != want):
             failures.append("%s=%s expected, got %s" % (key, want or "...", m.group(1) if m else "nothing"))
     with tempfile.TemporaryDirectory(prefix="stunbox-unit-") as d:
         path = os.path.join(d, "stunbox.service")
         with open(path, "w") as f:
-            f.write(text.replace("/usr/local/bin/stunbox", exe))
-        r = subprocess.run([tool, "verify", path], capture_output=True, text=True, timeout=60)
+            f.write(text.replace(installed_exe + " ", exe + " "))
+        # --man=no: the pages Documentation= names are not installed yet (tests/package checks them installed).
+        r = subprocess.run([tool, "verify", "--man=no", path], capture_output=True, text=True, timeout=60)
         # Only complaints about our unit count; the host's other units are not ours to judge.
         ours = [l for l in (r.stdout + r.stderr).splitlines() if "stunbox.service" in l]
         if r.returncode != 0 or ours:

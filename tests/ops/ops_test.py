@@ -18,7 +18,7 @@ reload      2 workers under stunbox-load (closed loop, 6 s) while the test
 reload-dpdk the same on the DPDK path: net_af_packet on a veth between two
             namespaces of our own (198.18.7.0/24), stunbox-load open loop at
             5000/s from the client namespace (root only; 77 = skipped).
-shellcheck  `shellcheck -S warning` over scripts/*.sh and .ci/run finds nothing
+shellcheck  `shellcheck -S warning` over scripts/*.sh, .ci/run and tests/*/*.sh finds nothing
             (77 = skipped when shellcheck is not installed).
 Every wait is bounded; the server is stopped (killed if it hangs) in all cases.
 Exit 0 on pass, 1 with a line per failure, 77 when skipped.
@@ -316,7 +316,8 @@ def test_shellcheck(args):
         print("SKIP shellcheck not installed (Debian package shellcheck)")
         return SKIP
     root = os.path.abspath(args.source_root)
-    files = sorted(glob.glob(os.path.join(root, "scripts", "*.sh"))) + [os.path.join(root, ".ci", "run")]
+    files = (sorted(glob.glob(os.path.join(root, "scripts", "*.sh"))) + [os.path.join(root, ".ci", "run")] +
+             sorted(glob.glob(os.path.join(root, "tests", "*", "*.sh"))))
     files = [f for f in files if os.path.isfile(f)]
     check(len(files) >= 5, "found the scripts to check (%d)" % len(files))
     r = subprocess.run([tool, "-S", "warning", "-x", "-P", "SCRIPTDIR"] + files, capture_output=True, text=True,
