@@ -143,6 +143,15 @@ struct StatsSection {
   bool operator==(const StatsSection&) const = default;
 };
 
+// Health and drain (app/stunbox, lib/console): what /healthz, `show health`
+// and `stunbox-cli health` report, and how the box leaves service.
+struct HealthSection {
+  unsigned stall_ms = 1000;      // a worker with no progress for this long is stalled (watchdog rule)
+  bool start_drained = false;    // start with drain on: serve, but report unhealthy (routes withdrawn)
+  unsigned drain_on_stop_s = 0;  // on SIGTERM/SIGINT: drain, keep serving this long, then stop; 0 = stop at once
+  bool operator==(const HealthSection&) const = default;
+};
+
 // The console's UNIX control socket (lib/console).
 struct ControlSection {
   std::string socket = "/run/stunbox/stunbox.sock";  // "" = no control socket
@@ -179,12 +188,13 @@ struct Config {
   StatsSection stats;
   ControlSection control;
   LimitsSection limits;
+  HealthSection health;
   std::string source;  // file name the config came from, for messages
   // Equal when they configure the same thing; `source` is not compared.
   bool operator==(const Config& o) const {
     return mode == o.mode && stun == o.stun && socket == o.socket && dpdk == o.dpdk &&
            stats == o.stats && control == o.control &&
-           limits == o.limits;
+           limits == o.limits && health == o.health;
   }
 };
 

@@ -748,6 +748,28 @@ constexpr Key<Config> kKeys[] = {
                 "upstream router's neighbour resolution and blackhole the box; the excess is dropped as "
                 "`nd_policed`. ARP (and, on NICs that cannot hash it, ICMP/NDP) always lands on queue 0: keep this "
                 "generous. 0 = off."},
+
+    // health
+    {.path = "health.stall_ms",
+     .value = integer<&C::health, &HealthSection::stall_ms>(100, 600000),
+     .help = "a worker with no progress for this long is stalled (unhealthy, no watchdog ping)",
+     .meaning = "A worker (DPDK lcore or socket thread) whose loop counter has not moved for this many milliseconds "
+                "is stalled: the box reports unhealthy (`/healthz` 503, `stunbox-cli health` exit 1, "
+                "`stunbox_health` 0) and the systemd watchdog is no longer pinged. Needs a restart to change."},
+    {.path = "health.start_drained",
+     .value = boolean<&C::health, &HealthSection::start_drained>(),
+     .help = "start drained: serve STUN but report unhealthy until `drain off`",
+     .meaning = "Start with drain on: STUN is answered as usual but the box reports unhealthy (`drained`), so a "
+                "BGP health hook keeps the service address withdrawn until an operator says `stunbox-cli drain "
+                "off`. For bringing a box into a fleet by hand. Read at start only."},
+    {.path = "health.drain_on_stop_s",
+     .value = integer<&C::health, &HealthSection::drain_on_stop_s>(0, 3600),
+     .reload = Reload::live,
+     .help = "on SIGTERM/SIGINT drain, keep serving this many seconds, then stop; 0 = stop at once",
+     .meaning = "On SIGTERM or SIGINT: turn drain on, keep answering for this many seconds (long enough for the "
+                "health hook to withdraw the routes and the routers to converge), then stop. A second SIGTERM or "
+                "SIGINT stops at once. 0 = stop at once. `--drain-on-stop SECONDS` on the command line overrides it. "
+                "Keep systemd's `TimeoutStopSec` above it. Live on reload."},
 };
 
 using P = PortSection;
