@@ -84,6 +84,16 @@ struct SocketSection {
   bool operator==(const SocketSection&) const = default;
 };
 
+// A port's exception path (dpdk.ports[i].exception): frames for the box
+// that the data path does not answer (BGP, SSH, ARP replies, ...) go to a
+// kernel TAP interface with the port's MAC, and what the kernel sends there
+// leaves through the port.
+struct ExceptionSection {
+  std::string iface;     // the kernel interface; "" = no exception path (such frames are dropped)
+  unsigned pps = 20000;  // frames per second each way; the excess is dropped (exception_policed)
+  bool operator==(const ExceptionSection&) const = default;
+};
+
 struct PortSection {
   std::string device;              // PCI address or vdev spec
   unsigned queues = 0;             // 0 = auto
@@ -92,6 +102,7 @@ struct PortSection {
   std::vector<IpPrefix> addresses; // owned IPv4/IPv6 addresses with prefix
   std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
   unsigned mtu = 1500;
+  ExceptionSection exception;
   bool operator==(const PortSection&) const = default;
 };
 

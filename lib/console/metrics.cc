@@ -217,6 +217,16 @@ std::string render_metrics(const View& view, const HealthMonitor* health, const 
              snaps[i].get(Counter::icmp6_echo_replies));
   }
 
+  p.family("stunbox_exception_packets_total", "counter",
+           "Frames through a port's exception path (dpdk), by direction: to_kernel (for the box, not answered by "
+           "the data path, queued for the kernel), from_kernel (the kernel's frames sent out of the port)");
+  for (size_t i = 0; i < queues.size(); ++i) {
+    p.sample("stunbox_exception_packets_total", "direction=\"to_kernel\"," + labels[i],
+             snaps[i].get(Counter::exception_to_kernel));
+    p.sample("stunbox_exception_packets_total", "direction=\"from_kernel\"," + labels[i],
+             snaps[i].get(Counter::exception_from_kernel));
+  }
+
   // Ports: ethdev counters in dpdk mode, listen sockets in socket mode.
   const size_t nports = view.port_count();
   std::vector<PortStats> ps(nports);
