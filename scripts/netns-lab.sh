@@ -119,10 +119,23 @@ exception_side() {
     "net.ipv4.ip_forward=0"
 }
 
+# Runs "$@" with every descriptor above 2 closed: the daemons the lab starts
+# must not inherit the caller's (the lab lock of `flock /tmp/stunbox-lab.lock`
+# held by a BIRD would block every later lab run).
+without_fds() {
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done
+    exec "$@"
+  )
+}
+
 # BIRD 2 with config $2 in namespace $1, control socket and pid in kRunDir.
 start_bird() {
   local ns=$1 conf=$2 name=$3
-  ip netns exec "$ns" bird -c "$conf" -s "$kRunDir/$name.ctl" -P "$kRunDir/bird-$name.pid" ||
+  without_fds ip netns exec "$ns" bird -c "$conf" -s "$kRunDir/$name.ctl" -P "$kRunDir/bird-$name.pid" ||
     die "BIRD did not start in $ns (config $conf)"
 }
 
@@ -248,7 +261,7 @@ EOF
       -e "s|^log syslog all;|log \"$kRunDir/bird-$ns.log\" all;|" \
       "$kSourceRoot/config/examples/bgp/bird-appliance.conf" >"$kRunDir/$ns.conf"
     start_bird "$ns" "$kRunDir/$ns.conf" "$ns"
-    ip netns exec "$ns" setsid "$hook" --cli "$cli" --socket "$kRunDir/$ns.sock" --birdc-socket "$kRunDir/$ns.ctl" \
+    without_fds ip netns exec "$ns" setsid "$hook" --cli "$cli" --socket "$kRunDir/$ns.sock" --birdc-socket "$kRunDir/$ns.ctl" \
       --interval 0.5 </dev/null >>"$kRunDir/hook-$ns.log" 2>&1 &
     echo $! >"$kRunDir/hook-$ns.pid"
   done
