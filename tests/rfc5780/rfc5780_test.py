@@ -103,6 +103,7 @@ def test_netns_socket(args) -> int:
 
 
 def test_dpdk_lab(args) -> int:
+    lock = h.netns_lab_lock()  # noqa: F841 (held until return)
     lab = os.path.join(args.source_root, "scripts", "netns-lab.sh")
     config = os.path.join(args.source_root, "config", "examples", "lab-rfc5780.yaml")
     up = subprocess.run([lab, "up", "1"], capture_output=True, text=True, timeout=60)
