@@ -18,8 +18,8 @@ ecmp     netns-lab.sh up 1 --bgp --appliances 2: a second appliance (sbx-dp2 on 
          the same addresses; the router installs both paths, 64 flows from different source ports to
          198.18.0.100 (and 32 to 2001:2::100) are split between both boxes (each box's answer counters),
          and once the second box is SIGKILLed every flow is answered by the first.
-Root only (exit 77 otherwise, or without BIRD 2: apt-get install bird2). Run it, like the other lab tests,
-under flock /tmp/stunbox-lab.lock: the lab's names are fixed. Prints the measured times.
+Root only (exit 77 otherwise, or without BIRD 2: apt-get install bird2). Holds the netns lab's lock
+(stunbox_harness.netns_lab_lock) while it uses the lab: the names are fixed. Prints the measured times.
 """
 
 import argparse
@@ -238,6 +238,7 @@ def main() -> int:
     if shutil.which("bird") is None or shutil.which("birdc") is None:
         print("SKIP: BIRD 2 is not installed (apt-get install bird2; scripts/setup.sh --test installs it)")
         return h.SKIP
+    lock = h.netns_lab_lock()  # noqa: F841 (held until exit: the lab's names are fixed)
     t0 = time.monotonic()
     try:
         {"anycast": case_anycast, "ecmp": case_ecmp}[args.case](args)
