@@ -227,6 +227,14 @@ def case_ecmp(args):
         after = answers_of(args.cli, boxes[0].sock, "sbx-dp")
         check(p["mapped_ok"] == 64 and after - before == 64,
               "all 64 flows now answered by the first box (%s, its answers +%d)" % (p, after - before))
+        # The first box stops cleanly after carrying BGP both ways through its exception path:
+        # every mbuf back in its pool, the exception traffic counted.
+        c = h.stop_and_check(boxes[0].srv, check)
+        for name in ("exception_to_kernel", "exception_from_kernel"):
+            check(c.get(name, 0) > 0, "the exception path carried frames: %s %s" % (name, c.get(name)))
+        pools = h.mempool_lines(boxes[0].srv.text_lines())
+        check(bool(pools) and all(m.group(2) == m.group(3) for m in pools),
+              "every mbuf back after stop, exception path included: %s" % [m.group(0) for m in pools])
     finally:
         for b in boxes:
             b.srv.kill()
