@@ -118,7 +118,7 @@ uint16_t poll_impl(QueueContext& q) {
       if (stun_reply && q.limiter != nullptr) {
         const uint8_t* udp = ip + v.l3_len;
         const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
-        denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now);
+        denied = q.limiter->check(*policy, {ip + (v.ipv6() ? 24 : 16), port, v.ipv6()}, now);
       } else if (!stun_reply && q.l3 != nullptr) {
         const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert;
         denied = q.l3->check(*policy, neighbour, now);
