@@ -22,16 +22,11 @@ void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
 namespace stunbox::frame {
 namespace {
 
-using golden::Row;
-using golden::kBelowLength;
-using golden::port_identity;
-using namespace golden;  // NOLINT: the port's constants
+using namespace golden;  // NOLINT: the rows, the port and its constants
 using pkt::check_checksums;
 using pkt::complete_offload;
 using pkt::hex_dump;
-using pkt::to_offload_form;
 
-// ---- running -------------------------------------------------------------
 
 struct Reflected {
   Verdict v;
