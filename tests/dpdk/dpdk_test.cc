@@ -1067,6 +1067,9 @@ struct PollVariant {
   bool rx_hints;
   bool tx_offload;
 };
+void PrintTo(const PollVariant& v, std::ostream* os) {
+  *os << "select_poll(" << v.rx_hints << ", " << v.tx_offload << ")";
+}
 
 class GoldenReplay : public EalTest, public ::testing::WithParamInterface<PollVariant> {};
 
