@@ -29,7 +29,9 @@ namespace stunbox {
   X(arp_replies, "ARP replies built")                                            \
   X(ndp_adverts, "IPv6 Neighbor Advertisements built")                           \
   X(icmp_echo_replies, "ICMP echo replies built")                                 \
-  X(icmp6_echo_replies, "ICMPv6 echo replies built")
+  X(icmp6_echo_replies, "ICMPv6 echo replies built")                              \
+  X(exception_to_kernel, "frames for the box the data path does not answer, handed to the kernel (exception path)") \
+  X(exception_from_kernel, "frames the kernel sent through the exception interface, sent out of the port")
 
 enum class Counter : uint8_t {
 #define STUNBOX_X(name, desc) name,

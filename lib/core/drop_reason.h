@@ -68,7 +68,10 @@ namespace stunbox {
   X(rate_limited, "source prefix over limits.rate (per-source token bucket)")         \
   X(global_limited, "process over limits.global_pps")                                 \
   X(l3_policed, "ICMP/ICMPv6 echo reply over limits.l3_pps for this lcore (dpdk)")    \
-  X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)")
+  X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)") \
+  /* exception path (lib/dpdk), dpdk mode */                                          \
+  X(exception_policed, "frame to or from the kernel over dpdk.ports[].exception.pps")  \
+  X(exception_full, "exception ring, kernel TAP queue or TX queue full: frame to or from the kernel freed")
 
 enum class DropReason : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -184,6 +184,24 @@ TEST(GoldenTable, MutatedFramesStaySafe) {
   EXPECT_GT(replies, 0u);  // some mutations (payload bytes, ports) still get answers
 }
 
+// The exception path's classification (frame::route of the verdict): what
+// the kernel needs goes to it, what the fast path answers never does, and
+// nothing malformed, foreign or over a limit is handed on.
+TEST(Route, KernelGetsWhatTheBoxDoesNotAnswer) {
+  const PortIdentity port = port_identity(false);
+  const stun::ResponderConfig cfg{};
+  for (const RouteRow& c : route_rows()) {
+    const Verdict v = run<false>(c.in, c.in.size() + 256, port, cfg, RxHints{}).v;
+    EXPECT_EQ(static_cast<int>(route(v)), static_cast<int>(c.want))
+        << c.name << ": " << (v.tx ? std::string("reply") : std::string(name(v.reason)));
+  }
+  EXPECT_GE(route_rows().size(), 19u);
+  // No reason produced outside lib/frame goes to the kernel (limits, TX, STUN).
+  for (DropReason r : {DropReason::rate_limited, DropReason::l3_policed, DropReason::nd_policed,
+                       DropReason::tx_ring_full, DropReason::stun_bad_fingerprint, DropReason::exception_policed})
+    EXPECT_FALSE(for_kernel(r)) << name(r);
+}
+
 TEST(Announce, GratuitousArp) {
   for (bool tagged : {false, true}) {
     const PortIdentity port = port_identity(tagged);

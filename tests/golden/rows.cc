@@ -1,4 +1,4 @@
-// The golden rows as data: each row names its input frame, its expected reply or drop reason, and its options; the recipes at the top are frames built with tests/support/packet.h.
+// The golden rows as data: each row names its input frame, its expected reply or drop reason, and its options (and the exception path's route rows, each frame with its route); the recipes at the top are frames built with tests/support/packet.h.
 #include "rows.h"
 
 #include <algorithm>
@@ -602,6 +602,52 @@ std::vector<Row> make_rows() {
   };
 }
 
+std::vector<RouteRow> make_route_rows() {
+  using frame::Route;
+  const Bytes tcp_syn(20, 0);  // the kernel parses TCP; reflect never does
+  const IpAddress ll = pkt::ip("fe80::ff:fe00:1");  // the kernel's link-local address, not owned
+  const IpAddress ll_sn = pkt::solicited_node(ll);
+  return {
+      {.name = "STUN to an owned address", .in = request4(req()), .want = Route::reply},
+      {.name = "TCP (BGP, SSH) to an owned address",
+       .in = to_us().ipv4({.src = kPeer4, .dst = kOur4, .proto = 6}).payload(tcp_syn),
+       .want = Route::kernel},
+      {.name = "TCP to an address not owned",
+       .in = to_us().ipv4({.src = kPeer4, .dst = kOther4, .proto = 6}).payload(tcp_syn),
+       .want = Route::drop},
+      {.name = "TCP to another host's MAC",
+       .in = to_us(kOtherMac).ipv4({.src = kPeer4, .dst = kOur4, .proto = 6}).payload(tcp_syn),
+       .want = Route::drop},
+      {.name = "UDP to a port not served (BFD)", .in = request4(Bytes(24, 0), {.dport = 3784}), .want = Route::kernel},
+      {.name = "ICMP echo reply (the kernel's ping)", .in = echo4(Bytes(8, 1), 0), .want = Route::kernel},
+      {.name = "ICMP echo request: answered here", .in = echo4(Bytes(8, 1)), .want = Route::reply},
+      {.name = "ICMP with a bad checksum",
+       .in = to_us().ipv4({.src = kPeer4, .dst = kOur4}).icmp(0, 0, Bytes(8, 1)).bad_checksum(),
+       .want = Route::drop},
+      {.name = "IPv4 fragment to an owned address",  // MF
+       .in = to_us().ipv4({.src = kPeer4, .dst = kOur4, .frag = 0x2000, .proto = 17}).payload(Bytes(16, 0)),
+       .want = Route::kernel},
+      {.name = "ARP request for an owned address: answered here", .in = arp_request(kPeer4, kOur4), .want = Route::reply},
+      {.name = "ARP request for another address", .in = arp_request(kPeer4, kOther4), .want = Route::drop},
+      {.name = "ARP reply to the kernel's request",
+       .in = to_us().arp(2, kPeerMac, kPeer4, kOurMac, kOur4),
+       .want = Route::kernel},
+      {.name = "gratuitous ARP", .in = arp_request(kPeer4, kPeer4), .want = Route::kernel},
+      {.name = "TCP over IPv6 to an owned address",
+       .in = to_us().ipv6({.src = kPeer6, .dst = kOur6, .next = 6}).payload(tcp_syn),
+       .want = Route::kernel},
+      {.name = "NA to an owned address (the kernel resolved its peer)",
+       .in = icmp6_to(kPeer6, kOur6).na(0x60000000u, kPeer6, kPeerMac),
+       .want = Route::kernel},
+      {.name = "NS for the kernel's link-local address",
+       .in = icmp6_to(kPeerLl, ll_sn, 255, pkt::multicast_mac(ll_sn)).ns(ll, kSlla),
+       .want = Route::kernel},
+      {.name = "RA to all-nodes", .in = icmp6_to(kPeerLl, kAllNodes, 255, kAllNodesMac).icmp(134, 0, Bytes(12, 0)), .want = Route::kernel},
+      {.name = "NS for an owned address: answered here", .in = icmp6_to(kPeer6, kSn, 255, kSnMac).ns(kOur6, kSlla), .want = Route::reply},
+      {.name = "malformed IPv4", .in = to_us().ethertype(0x0800).payload(Bytes(10, 0x45)), .want = Route::drop},
+  };
+}
+
 }  // namespace
 
 frame::PortIdentity port_identity(bool tagged) {
@@ -633,6 +679,11 @@ Bytes expected_frame(const Reply& r, bool tx_offload) {
 
 const std::vector<Row>& rows() {
   static const std::vector<Row> table = make_rows();
+  return table;
+}
+
+const std::vector<RouteRow>& route_rows() {
+  static const std::vector<RouteRow> table = make_route_rows();
   return table;
 }
 

@@ -80,6 +80,15 @@ struct Row {
 // Every row, in table order.
 const std::vector<Row>& rows();
 
+// The exception path's classification (frame::route of the verdict) of
+// frames for the box: {name, input frame, route}, on the untagged port.
+struct RouteRow {
+  std::string name;
+  Bytes in;
+  frame::Route want;
+};
+const std::vector<RouteRow>& route_rows();
+
 // STUN replies are the only UDP replies: the ones whose checksums the TX-offload variant leaves to the NIC.
 inline bool is_udp_reply(frame::ReplyKind k) {
   return k == frame::ReplyKind::stun_success || k == frame::ReplyKind::stun_error;
