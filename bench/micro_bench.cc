@@ -64,8 +64,8 @@ void BM_respond(benchmark::State& state, StunKind kind, bool v6) {
   const Bytes req = stun_request(kind);
   stun::ResponderConfig cfg;
   stun::Endpoint client;
-  client.v6 = v6;
-  for (size_t i = 0; i < client.addr.size(); ++i) client.addr[i] = static_cast<uint8_t>(0x20 + i);
+  client.ip.v6 = v6;
+  for (size_t i = 0; i < client.ip.bytes.size(); ++i) client.ip.bytes[i] = static_cast<uint8_t>(0x20 + i);
   client.port = 40000;
   Buffer buf;
   std::memcpy(buf.data, req.data(), req.size());

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/address.h"
 #include "core/drop_reason.h"
 
 namespace stunbox::limits {
@@ -41,12 +42,10 @@ namespace stunbox::limits {
 // Monotonic nanoseconds, cheap enough to read once per batch.
 uint64_t now_ns();
 
-// A source as the checks see it: IPv4 in the first 4 bytes of addr.
-struct Source {
-  bool v6 = false;
-  const uint8_t* addr = nullptr;  // 4 or 16 bytes, network order
-  uint16_t port = 0;              // host order
-};
+// A source as the checks see it: a view of its address (4 or 16 bytes,
+// network order) and port (host order), read from the frame or datagram
+// without a copy (core/address.h).
+using Source = EndpointRef;
 
 // GCRA state of one non-shared bucket (per-lcore L3 policers).
 class LocalBucket {
