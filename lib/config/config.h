@@ -89,6 +89,14 @@ struct ExceptionSection {
   bool operator==(const ExceptionSection&) const = default;
 };
 
+// How a port shares its traffic with the kernel (dpdk.ports[].steering):
+// all = stunbox takes every frame (answers ARP/NDP/ping; the rest goes to
+// the exception path or is dropped); xdp = the kernel keeps the interface
+// and an XDP program passes only STUN up to net_af_xdp; flow = the NIC's
+// flow rules in isolated mode send only STUN to stunbox's queues (mlx5,
+// bifurcated), the kernel gets the rest.
+enum class Steering : uint8_t { all, xdp, flow };
+
 struct PortSection {
   std::string device;              // PCI address or vdev spec
   unsigned queues = 0;             // 0 = auto
@@ -98,6 +106,7 @@ struct PortSection {
   std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
   unsigned mtu = 1500;
   ExceptionSection exception;
+  Steering steering = Steering::all;
   bool operator==(const PortSection&) const = default;
 };
 
@@ -228,6 +237,7 @@ bool is_wildcard(const IpAddress& a);
 // Enum names as written in the YAML file.
 std::string_view to_string(Mode m);
 std::string_view to_string(Idle i);
+std::string_view to_string(Steering s);
 std::string_view to_string(stun::FingerprintPolicy f);
 
 // The RSS hash type names dpdk.rss.types accepts (lib/dpdk maps each to its

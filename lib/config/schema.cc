@@ -107,6 +107,7 @@ template <typename E>
 constexpr std::span<const std::string_view> names_of() {
   if constexpr (std::is_same_v<E, Mode>) return kModeNames;
   if constexpr (std::is_same_v<E, Idle>) return kIdleNames;
+  if constexpr (std::is_same_v<E, Steering>) return kSteeringNames;
   if constexpr (std::is_same_v<E, stun::FingerprintPolicy>) return kFingerprintNames;
 }
 template <typename M>
@@ -171,9 +172,9 @@ constexpr ValueOf<M> string(Check<typename M::Root> check = nullptr) {
           .copy = take<M>, .check = check};
 }
 template <auto... P, typename M = Member<P...>>
-constexpr ValueOf<M> enumeration() {
+constexpr ValueOf<M> enumeration(Check<typename M::Root> check = nullptr) {
   return {.kind = Kind::enumeration, .names = names_of<typename M::Type>(), .read = read_enumeration<M>,
-          .render = render_enumeration<M>, .equal = same<M>, .copy = take<M>};
+          .render = render_enumeration<M>, .equal = same<M>, .copy = take<M>, .check = check};
 }
 template <auto... P, typename M = Member<P...>>
 constexpr ValueOf<M> port_list(uint64_t lo, uint64_t hi, bool at_least_one) {
@@ -227,6 +228,23 @@ void check_iface(const At& at, const PortSection& port) {
   if (n.size() > 15) fail(at.node.origin, at.path, "interface name longer than 15 characters: \"" + n + "\"");
   if (n == "." || n == ".." || n.find_first_of("/: \t\n,=") != std::string::npos)
     fail(at.node.origin, at.path, "not a usable interface name: \"" + n + "\" (no '/', ':', ',', '=' or blanks)");
+}
+
+// A port shared with the kernel (steering xdp or flow) takes only STUN for
+// its addresses: it needs addresses, and an exception path would be a second
+// way to the same kernel. xdp loads its program through net_af_xdp.
+void check_steering(const At& at, const PortSection& port) {
+  if (port.steering == Steering::all) return;
+  const std::string name(kSteeringNames[static_cast<size_t>(port.steering)]);
+  if (port.addresses.empty())
+    fail(at.node.origin, at.path, name + " steers STUN to the port's addresses, but it has none: give `addresses`");
+  if (!port.exception.iface.empty())
+    fail(at.node.origin, at.path,
+         name + " leaves every frame but STUN to the kernel's own interface: no exception path (exception.iface \"" +
+             port.exception.iface + "\") on this port");
+  if (port.steering == Steering::xdp && !port.device.starts_with("net_af_xdp"))
+    fail(at.node.origin, at.path,
+         "xdp needs a net_af_xdp device (its XDP program passes STUN up to it), got \"" + port.device + "\"");
 }
 
 // ---------------------------------------------------------------------------
@@ -861,6 +879,22 @@ constexpr Key<PortSection> kPortKeys[] = {
      .meaning = "Frames per second the exception path carries in each direction (to the kernel, from the kernel), "
                 "burst a tenth of a second's worth; the excess is dropped as `exception_policed`, so a flood of "
                 "TCP or multicast at the box cannot cost the STUN path more than this."},
+    {.path = "steering",
+     .value = enumeration<&P::steering>(check_steering),
+     .modes = Modes::dpdk,
+     .range = "all, xdp, flow; xdp and flow need `addresses` and no `exception.iface`; xdp a `net_af_xdp` device",
+     .help = "what the port takes: all frames, or STUN only (xdp: an XDP program; flow: isolated flow rules)",
+     .meaning = "How the port is shared with the kernel. `all`: stunbox takes every frame and answers ARP, NDP and "
+                "ping itself (the rest goes to the exception path or is dropped). `xdp`: the kernel keeps the "
+                "interface and its addresses; stunbox's XDP program (loaded through net_af_xdp's `xdp_prog=`, "
+                "added to the device spec unless it names one) passes up only UDP to `stun.ports` at the port's "
+                "`addresses` and leaves everything else to the kernel, which answers ARP, NDP, ping, BGP and SSH; "
+                "the netdev must have exactly the queues the port uses (`ethtool -L IFACE combined N`). `flow`: "
+                "the NIC is put in flow isolation (mlx5, bifurcated) and flow rules send only that STUN to "
+                "stunbox's queues; the kernel's netdev gets the rest. With `xdp` or `flow` stunbox answers no "
+                "ARP, NDP or ping and sends no announcements on the port. docs/deployment.md, \"Sharing a port "
+                "with the kernel\", says which fits which NIC.",
+     .late = true},
 };
 
 }  // namespace

@@ -71,7 +71,9 @@ namespace stunbox {
   X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)") \
   /* exception path (lib/dpdk), dpdk mode */                                          \
   X(exception_policed, "frame to or from the kernel over dpdk.ports[].exception.pps")  \
-  X(exception_full, "exception ring, kernel TAP queue or TX queue full: frame to or from the kernel freed")
+  X(exception_full, "exception ring, kernel TAP queue or TX queue full: frame to or from the kernel freed") \
+  /* steering (lib/frame), dpdk mode */                                               \
+  X(steering_not_stun, "ARP, NDP or ICMP on a port whose steering (xdp, flow) leaves them to the kernel")
 
 enum class DropReason : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -383,7 +383,10 @@ Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortI
   const size_t l4_len = total - ihl;
   if (ip->proto == kProtoUdp) [[likely]]
     return udp_v4<kTxCsumOffload>(frame, capacity, l2, ihl, l4_len, port, cfg, hints);
-  if (ip->proto == kProtoIcmp) return icmp_v4(frame, l2, ihl, l4_len, port);
+  if (ip->proto == kProtoIcmp) {
+    if (port.stun_only) return drop(DropReason::steering_not_stun);
+    return icmp_v4(frame, l2, ihl, l4_len, port);
+  }
   return drop(DropReason::ipv4_unsupported_proto);
 }
 
@@ -548,7 +551,10 @@ Verdict ipv6(uint8_t* frame, size_t len, size_t capacity, size_t l2, bool l2_to_
     if (src_unspecified) return drop(DropReason::ipv6_bad_source);
     return udp_v6<kTxCsumOffload>(frame, capacity, l2, l4_len, port, cfg, hints);
   }
-  if (ip->next == kProtoIcmp6) return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port);
+  if (ip->next == kProtoIcmp6) {
+    if (port.stun_only) return drop(DropReason::steering_not_stun);
+    return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port);
+  }
   return drop(DropReason::ipv6_unsupported_proto);
 }
 
@@ -624,6 +630,7 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
   if (type == kEtherTypeArp) {
     static constexpr uint8_t kBroadcast[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     if (!to_us && std::memcmp(eth->dst, kBroadcast, 6) != 0) return drop(DropReason::eth_not_ours);
+    if (port.stun_only) return drop(DropReason::steering_not_stun);
     return arp(frame, len, l2, port);
   }
   return drop(DropReason::eth_unsupported_type);

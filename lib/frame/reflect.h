@@ -30,6 +30,10 @@ struct PortIdentity {
   // one of a pair's four endpoints gets its RFC 5780 answer, from the
   // endpoint the responder picks; plain requests elsewhere pay one branch.
   std::array<std::optional<stun::Rfc5780Pair>, 2> rfc5780{};
+  // A port shared with the kernel by steering (xdp, flow): the kernel
+  // answers ARP, NDP and ping there, so those are dropped here
+  // (steering_not_stun) should any arrive. Only their branches test it.
+  bool stun_only = false;
 
   // Convenience for setup code and tests; return false when full.
   bool add_v4(const std::array<uint8_t, 4>& a);

@@ -202,6 +202,37 @@ TEST(Route, KernelGetsWhatTheBoxDoesNotAnswer) {
     EXPECT_FALSE(for_kernel(r)) << name(r);
 }
 
+// A port shared with the kernel by steering (xdp, flow; PortIdentity::stun_only):
+// every STUN row is answered byte for byte as on a port that takes everything;
+// ARP, NDP and echo are the kernel's and are dropped as steering_not_stun,
+// never answered; other drops keep their reason unless it is an ARP/ICMP one.
+TEST(Steering, StunOnlyPortAnswersStunAndLeavesTheRestToTheKernel) {
+  size_t stun = 0, left = 0;
+  for (const Row& c : rows()) {
+    SCOPED_TRACE(c.name);
+    PortIdentity port = port_identity(c.tagged);
+    const Reflected all = run<false>(c.in, capacity_of(c), port, c.cfg, c.hints);
+    port.stun_only = true;
+    const Reflected only = run<false>(c.in, capacity_of(c), port, c.cfg, c.hints);
+    if (all.v.tx && all.v.udp()) {
+      ++stun;
+      EXPECT_TRUE(only.v.tx && only.v.udp());
+      EXPECT_EQ(only.out, all.out);
+    } else if (all.v.tx) {
+      ++left;
+      EXPECT_FALSE(only.v.tx);
+      EXPECT_EQ(name(only.v.reason), name(DropReason::steering_not_stun));
+    } else {
+      EXPECT_FALSE(only.v.tx);
+      EXPECT_TRUE(only.v.reason == all.v.reason || only.v.reason == DropReason::steering_not_stun)
+          << name(all.v.reason) << " became " << name(only.v.reason);
+    }
+  }
+  EXPECT_GT(stun, 20u);
+  EXPECT_GT(left, 5u);  // ARP, NS, both echoes, tagged and not
+  EXPECT_FALSE(for_kernel(DropReason::steering_not_stun));  // there is no exception path on such a port
+}
+
 TEST(Announce, GratuitousArp) {
   for (bool tagged : {false, true}) {
     const PortIdentity port = port_identity(tagged);

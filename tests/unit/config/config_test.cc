@@ -529,6 +529,21 @@ const std::vector<BadCase>& bad_cases() {
       {"dpdk:\n  lcores: [1, 2]\n", {},
        "bad.yaml:2: dpdk.lcores: expected 'auto' or a map of lcore id -> [\"PORT:QUEUE\", ...], got a list"},
       {"dpdk:\n  lcores: {}\n", {}, "bad.yaml:2: dpdk.lcores: the lcore map is empty: use 'auto' or assign queues"},
+      // dpdk.ports[].steering: only STUN for the port's addresses; the kernel keeps the rest
+      {"dpdk:\n  ports:\n    - device: net_af_xdp0,iface=eth1\n      steering: xdp\n", {},
+       "bad.yaml:4: dpdk.ports[0].steering: xdp steers STUN to the port's addresses, but it has none: give `addresses`"},
+      {"dpdk:\n  ports:\n    - device: \"0000:03:00.0\"\n      addresses: [\"198.18.0.2/24\"]\n      steering: xdp\n", {},
+       "bad.yaml:5: dpdk.ports[0].steering: xdp needs a net_af_xdp device (its XDP program passes STUN up to it), "
+       "got \"0000:03:00.0\""},
+      {"dpdk:\n  ports:\n    - device: \"0000:03:00.0\"\n      addresses: [\"198.18.0.2/24\"]\n      steering: flow\n"
+       "      exception: {iface: stunbox0}\n", {},
+       "bad.yaml:5: dpdk.ports[0].steering: flow leaves every frame but STUN to the kernel's own interface: no "
+       "exception path (exception.iface \"stunbox0\") on this port"},
+      {"dpdk:\n  ports:\n    - device: a\n      steering: kernel\n", {},
+       "bad.yaml:4: dpdk.ports[0].steering: expected one of all, xdp, flow, got 'kernel'"},
+      {"", {"mode=dpdk", "dpdk.ports=[{device: net_af_xdp0, addresses: [\"198.18.0.2\"], steering: xdp, exception: {iface: x}}]"},
+       "--set dpdk.ports[0].steering: xdp leaves every frame but STUN to the kernel's own interface: no exception path "
+       "(exception.iface \"x\") on this port"},
       // --set errors: the place is the --set, not the file
       {"", {"socket.workers=abc"}, "--set socket.workers: expected an integer or 'auto', got 'abc'"},
       {"socket:\n  workers: 2\n", {"socket.wokers=2"}, "--set socket.wokers: unknown key 'wokers', did you mean 'workers'?"},
@@ -755,6 +770,9 @@ TEST(ConfigEnums, NamesMatchTheFile) {
   EXPECT_EQ(to_string(Mode::dpdk), "dpdk");
   EXPECT_EQ(to_string(Idle::poll), "poll");
   EXPECT_EQ(to_string(Idle::adaptive), "adaptive");
+  EXPECT_EQ(to_string(Steering::all), "all");
+  EXPECT_EQ(to_string(Steering::xdp), "xdp");
+  EXPECT_EQ(to_string(Steering::flow), "flow");
   EXPECT_EQ(to_string(stun::FingerprintPolicy::mirror), "mirror");
   EXPECT_EQ(to_string(stun::FingerprintPolicy::always), "always");
   EXPECT_EQ(to_string(stun::FingerprintPolicy::never), "never");
@@ -764,6 +782,24 @@ TEST(ConfigEnums, NamesMatchTheFile) {
     ASSERT_TRUE(r.is_ok()) << r.message();
     EXPECT_EQ(r->dpdk.rss.types, std::vector<std::string>{std::string(t)});
   }
+}
+
+TEST(ConfigSteering, EachModelReadsAndRoundTrips) {
+  for (auto [text, want] : {std::pair{"all", Steering::all}, {"xdp", Steering::xdp}, {"flow", Steering::flow}}) {
+    const std::string device = want == Steering::xdp ? "net_af_xdp0,iface=sbx-dp0" : "0000:03:00.0";
+    Result<Config> r = load_string("mode: dpdk\ndpdk:\n  ports:\n    - device: \"" + device +
+                                       "\"\n      addresses: [\"198.18.0.2/24\"]\n      steering: " + text + "\n",
+                                   "x", {});
+    ASSERT_TRUE(r.is_ok()) << r.message();
+    EXPECT_EQ(r->dpdk.ports.at(0).steering, want);
+    Result<Config> back = load_string(to_yaml(*r), "y", {});
+    ASSERT_TRUE(back.is_ok()) << back.message();
+    EXPECT_EQ(back->dpdk.ports.at(0).steering, want);
+  }
+  // Not given: all, today's behaviour.
+  Result<Config> r = load_string("dpdk:\n  ports:\n    - device: a\n", "x", {});
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(r->dpdk.ports.at(0).steering, Steering::all);
 }
 
 // ---------------------------------------------------------------------------
