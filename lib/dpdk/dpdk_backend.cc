@@ -23,6 +23,7 @@
 #include "dpdk/lcore_map.h"
 #include "dpdk/lcore_loop.h"
 #include "dpdk/port.h"
+#include "dpdk/steering.h"
 #include "dpdk/telemetry.h"
 
 namespace stunbox::dpdk {
@@ -253,6 +254,9 @@ std::string Backend::port_info(size_t port) const {
   }
   o += "Addresses: " + (addrs.empty() ? std::string("-") : addrs) + "\n";
   const ExceptionScope* x = p.index < exceptions_.size() ? exceptions_[p.index].get() : nullptr;
+  o += "Steering: " + std::string(config::to_string(section.steering)) +
+       (p.steering_text.empty() ? std::string(" (stunbox takes every frame)") : " (" + p.steering_text + ")") + "\n";
+  for (const std::string& r : p.flow_rules) o += "Flow rule: " + r + "\n";
   o += "Exception path: " + (x == nullptr ? std::string("none (frames for the kernel are dropped)") : describe(*x)) + "\n";
   for (const config::Rfc5780Section& r : config().stun.rfc5780) {
     if (!p.identity.rfc5780[r.primary.ip.v6 ? 1 : 0]) continue;
@@ -399,6 +403,10 @@ Status Backend::build(backend::Reporter& report) {
                                static_cast<uint16_t>(plan->queues[i]), pools_[port_socket[i]]);
     if (!port) return port.error();
     port->socket = port_socket[i];
+    if (d.ports[i].steering == config::Steering::xdp) {
+      // The program is on the interface since the RX queue setup: give it the ports and addresses.
+      if (Status st = steer_xdp(*port, d.ports[i]); !st) return st;
+    }
     // RFC 5780: a pair whose IPs this port owns (config checked both are
     // its addresses) is answered here, on both of its ports.
     for (const config::Rfc5780Section& r : cfg_.stun.rfc5780) {
@@ -412,6 +420,7 @@ Status Backend::build(backend::Reporter& report) {
     }
     Status st = start_port(*port, d.link_wait_ms);
     started_.back() = port->started;
+    if (st && d.ports[i].steering == config::Steering::flow) st = install_flow_rules(*port);  // after start
     for (const std::string& w : port->warnings) report.warn(w);
     port->warnings.clear();
     if (!st) return st;
@@ -471,7 +480,9 @@ Status Backend::build(backend::Reporter& report) {
     }
   }
 
-  for (const PortSetup& p : ports_) announce(p, pools_[p.socket]);
+  // A port shared by steering is the kernel's to announce (it holds the addresses).
+  for (const PortSetup& p : ports_)
+    if (!p.identity.stun_only) announce(p, pools_[p.socket]);
 
   // The console's view: fixed tables and one usage block per lcore.
   usage_ = std::make_unique<LcoreUsage[]>(work_.size());
@@ -628,6 +639,8 @@ void Backend::close_ports() {
     if (x) close_exception(*x);
   exceptions_.clear();
   for (size_t i = 0; i < configured_.size() && i < port_ids_.size(); ++i) {
+    if (i < cfg_.dpdk.ports.size() && cfg_.dpdk.ports[i].steering == config::Steering::flow)
+      flush_flow_rules(port_ids_[i]);  // before stop: the kernel gets the port's traffic back
     if (i < started_.size() && started_[i]) rte_eth_dev_stop(port_ids_[i]);
     rte_eth_dev_close(port_ids_[i]);
   }

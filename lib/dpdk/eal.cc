@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dpdk/port.h"
+#include "dpdk/steering.h"
 
 namespace stunbox::dpdk {
 namespace {
@@ -56,7 +57,7 @@ std::vector<std::string> eal_arguments(const config::DpdkSection& dpdk, const st
       }
     } else if (!vdev_named(args, device_name(p.device)) && !vdev_named(added, device_name(p.device))) {
       added.push_back("--vdev");
-      added.push_back(p.device);
+      added.push_back(steered_device_spec(p));  // steering xdp: net_af_xdp loads stunbox's XDP program
     }
   }
   // Added before the user's arguments would end up after a `--` EAL treats

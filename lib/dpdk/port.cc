@@ -14,6 +14,8 @@
 #include <cstring>
 #include <thread>
 
+#include "dpdk/steering.h"
+
 namespace stunbox::dpdk {
 namespace {
 
@@ -198,6 +200,8 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
   s.port_id = port_id;
   s.device = section.device;
   s.queues = queues;
+  s.steering = section.steering;
+  const bool isolated = section.steering == config::Steering::flow;
 
   rte_eth_dev_info info{};
   int rc = rte_eth_dev_info_get(port_id, &info);
@@ -299,9 +303,14 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     s.fast_free = true;
   }
-  const bool vlan_filter = section.vlan && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_FILTER);
+  // In flow isolation the rules match the VLAN; a filter call is not for an isolated port.
+  const bool vlan_filter = section.vlan && !isolated && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_FILTER);
   if (vlan_filter) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_VLAN_FILTER;
 
+  if (isolated) {
+    // Before configure: the device then takes only what its rules match.
+    if (Status st = isolate_port(port_id, index); !st) return Error{st.message()};
+  }
   rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
   if (rc == -EINVAL && s.rss && info.hash_key_size == 0) {
     // Newer ethdev refuses a key for a device that reports no key size: keep its own.
@@ -344,7 +353,7 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
   }
   if (rc != 0) s.warnings.push_back(where + ": cannot set MTU on " + s.name + ": " + errno_text(rc));
 
-  if (section.vlan) {
+  if (section.vlan && !isolated) {
     if (!vlan_filter) {
       s.warnings.push_back(where + ": " + s.name + " has no VLAN filter: tagged frames are checked in software");
     } else if ((rc = rte_eth_dev_vlan_filter(port_id, *section.vlan, 1)) != 0) {
@@ -380,6 +389,7 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     }
   }
   for (uint16_t p : stun_ports) s.identity.stun_ports.set(p);
+  s.identity.stun_only = section.steering != config::Steering::all;
   return s;
 }
 
@@ -389,9 +399,11 @@ Status start_port(PortSetup& s, unsigned link_wait_ms) {
   if (rc != 0) return Error{where + ": starting " + s.name + " failed: " + errno_text(rc)};
   s.started = true;
 
+  // In flow isolation RSS lives in the rules, and multicast is the kernel's.
+  const bool isolated = s.steering == config::Steering::flow;
   // Key and RETA once more through their own calls, for drivers that take
   // them only there; ENOTSUP means the configure-time values stand.
-  if (s.rss) {
+  if (s.rss && !isolated) {
     rte_eth_rss_conf rc_conf{};
     rc_conf.rss_key = s.rss_key.empty() ? nullptr : s.rss_key.data();
     rc_conf.rss_key_len = static_cast<uint8_t>(s.rss_key.size());
@@ -426,7 +438,9 @@ Status start_port(PortSetup& s, unsigned link_wait_ms) {
     for (const auto& e : mc) dup = dup || rte_is_same_ether_addr(&e, &m);
     if (!dup) mc.push_back(m);
   }
-  if (mc.empty()) {
+  if (s.identity.stun_only) {
+    s.multicast = "the kernel's (steering)";
+  } else if (mc.empty()) {
     s.multicast = "none";
   } else if (rte_eth_dev_set_mc_addr_list(s.port_id, mc.data(), static_cast<uint32_t>(mc.size())) == 0) {
     s.multicast = std::to_string(mc.size()) + " solicited-node MAC(s)";
@@ -517,6 +531,7 @@ std::string describe(const PortSetup& s) {
     out += config::to_string(ip);
   }
   if (s.identity.n_v4 + s.identity.n_v6 == 0) out += " none";
+  if (!s.steering_text.empty()) out += "\n    steering " + s.steering_text;
   return out;
 }
 

@@ -66,6 +66,11 @@ struct PortSetup {
   bool link_up = false;
   bool started = false;        // rte_eth_dev_start succeeded (teardown stops only started ports)
   frame::PortIdentity identity;
+  // dpdk.ports[].steering: all, or shared with the kernel (identity.stun_only).
+  // flow: in isolated mode (no RETA, RSS update, multicast or VLAN filter calls).
+  config::Steering steering = config::Steering::all;
+  std::string steering_text;            // what steering did, for the summary and show port info
+  std::vector<std::string> flow_rules;  // flow: the rules created, in testpmd syntax
   std::vector<std::string> warnings;  // printed by the caller
 };
 
