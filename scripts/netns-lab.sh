@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A two-namespace veth lab for running the DPDK appliance without a DPDK NIC.
 #
-#   scripts/netns-lab.sh up [QUEUES] [--exception] [--bgp [--appliances N]]
+#   scripts/netns-lab.sh up [QUEUES] [--exception | --steering xdp|flow] [--bgp [--appliances N]]
 #                                      create (or recreate) the lab, QUEUES veth queues (default 2)
 #   scripts/netns-lab.sh down          remove it (and the BIRD daemons and health hooks it started)
 #   scripts/netns-lab.sh status        show what exists
@@ -17,11 +17,17 @@
 # kernel (BGP, SSH, its own pings); the raw veth is kept from the kernel's
 # IP stack (rp_filter, arp_ignore; IPv6 off), as a NIC bound to vfio-pci is.
 #
-# --bgp (implies --exception): sbx-cl becomes the router, BIRD 2 in AS 65000
+# --steering xdp|flow (the port shared with the kernel, config/examples/
+# lab-af_xdp-steer.yaml and lab-bifurcated.yaml): the kernel keeps sbx-dp0
+# and holds 198.18.0.2/24 and 2001:2::2/64 on it (it answers ARP, NDP, ping
+# and BGP there); stunbox takes only STUN, through its XDP program (xdp) or
+# net_tap's flow rules on a remote interface (flow). No TAP is made.
+#
+# --bgp (implies --exception unless --steering is given): sbx-cl becomes the router, BIRD 2 in AS 65000
 # with multipath (fib_multipath_hash_policy=1), and each appliance namespace
 # runs BIRD 2 (config/examples/bgp/bird-appliance.conf, AS 65001) on
 # stunbox0 plus the health hook (config/examples/bgp/stunbox-bgp-health)
-# against /run/stunbox-lab/NS.sock: the anycast 198.18.0.100/32 and
+# against /run/stunbox-lab/NS.sock (over sbx-dp0 itself with --steering): the anycast 198.18.0.100/32 and
 # 2001:2::100/128 are announced while that stunbox is healthy.
 # --appliances N (default 1): more appliance namespaces, each on a link of
 # its own to the router: sbx-dp2 on 198.18.1.0/24 and 2001:2:0:1::/64, ...
@@ -42,7 +48,7 @@ readonly kSourceRoot
 die() { echo "netns-lab: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: $0 up [QUEUES] [--exception] [--bgp [--appliances N]] | down | status" >&2
+  echo "usage: $0 up [QUEUES] [--exception | --steering xdp|flow] [--bgp [--appliances N]] | down | status" >&2
   exit 2
 }
 
@@ -119,6 +125,21 @@ exception_side() {
     "net.ipv4.ip_forward=0"
 }
 
+# The steering models in appliance namespace $1: the kernel keeps the veth $4
+# and holds the box's unicast addresses $2 and $3 on it; stunbox takes STUN
+# only (its XDP program, or flow rules), so nothing else needs keeping away.
+steering_side() {
+  local ns=$1 v4=$2 v6=$3 veth=$4
+  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$veth.disable_ipv6=0"
+  ip -n "$ns" addr add "$v4" dev "$veth"
+  ip -n "$ns" addr add "$v6" dev "$veth" nodad
+}
+
+# The kernel's side of appliance namespace $1 for the model of the lab ($5: exception or steering).
+kernel_side() {
+  if [[ $5 == steering ]]; then steering_side "$1" "$2" "$3" "$4"; else exception_side "$1" "$2" "$3" "$4"; fi
+}
+
 # Runs "$@" with every descriptor above 2 closed: the daemons the lab starts
 # must not inherit the caller's (the lab lock of `flock /tmp/stunbox-lab.lock`
 # held by a BIRD would block every later lab run).
@@ -140,7 +161,7 @@ start_bird() {
 }
 
 lab_up() {
-  local queues=$1 exception=$2 bgp=$3 appliances=$4
+  local queues=$1 exception=$2 bgp=$3 appliances=$4 steering=$5
   if ! [[ $queues =~ ^[0-9]+$ ]] || ((queues < 1 || queues > 64)); then
     die "QUEUES must be 1..64, got '$queues'"
   fi
@@ -148,7 +169,7 @@ lab_up() {
 
   if [[ $bgp == yes ]]; then
     command -v bird >/dev/null || die "'bird' not found (BIRD 2): apt-get install bird2"
-    exception=yes
+    [[ -n $steering ]] || exception=yes
   fi
   ip netns add "$kClientNs"
   ip netns add "$kApplianceNs"
@@ -175,16 +196,35 @@ lab_up() {
   ip -n "$kApplianceNs" link set "$kApplianceIf" up
   ip -n "$kApplianceNs" link set "$kApplianceIf" xdp off 2>/dev/null || true
 
-  if [[ $exception == yes ]]; then
+  local model=none
+  [[ $exception == yes ]] && model=exception
+  [[ -n $steering ]] && model=steering
+  if [[ $model != none ]]; then
     mkdir -p "$kRunDir"
-    exception_side "$kApplianceNs" 198.18.0.2/24 2001:2::2/64 "$kApplianceIf"
+    kernel_side "$kApplianceNs" 198.18.0.2/24 2001:2::2/64 "$kApplianceIf" "$model"
   fi
   if [[ $bgp == yes ]]; then
-    lab_bgp "$queues" "$appliances"
+    lab_bgp "$queues" "$appliances" "$model"
   fi
 
   local mac
   mac=$(ip -n "$kApplianceNs" -br link show "$kApplianceIf" | awk '{print $3}')
+  if [[ $model == steering ]]; then
+    local example=lab-af_xdp-steer.yaml extra=""
+    [[ $steering == flow ]] && example=lab-bifurcated.yaml
+    [[ $bgp == yes ]] && extra=", BGP (BIRD 2), $appliances appliance(s); sbx-cl is the router (AS 65000, multipath)"
+    cat <<EOF
+netns-lab: up, steering model ($steering)$extra
+  $kClientNs: $kClientIf ${kClientV4%/*}, ${kClientV6%/*}
+  $kApplianceNs: $kApplianceIf (MAC $mac, $queues queue(s)) 198.18.0.2/24, 2001:2::2/64 for the kernel; stunbox takes STUN only
+next:
+  ip netns exec $kApplianceNs build/app/stunbox/stunbox -c config/examples/$example
+  ip netns exec $kClientNs turnutils_stunclient 198.18.0.2
+  ip netns exec $kClientNs ping -c 3 198.18.0.2            (the kernel of $kApplianceNs answers)
+  $0 down
+EOF
+    return
+  fi
   if [[ $exception == yes ]]; then
     local extra=""
     [[ $bgp == yes ]] && extra=", BGP (BIRD 2), $appliances appliance(s); sbx-cl is the router (AS 65000, multipath)"
@@ -216,7 +256,7 @@ EOF
 
 # The router in sbx-cl and one BIRD + health hook per appliance namespace.
 lab_bgp() {
-  local queues=$1 appliances=$2 i ns rif v4net v6net conf hook cli
+  local queues=$1 appliances=$2 model=$3 i ns rif v4net v6net conf hook cli
   ip netns exec "$kClientNs" sysctl -qw net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
     net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   cli=$kSourceRoot/build/app/stunbox-cli/stunbox-cli
@@ -241,7 +281,7 @@ lab_bgp() {
       ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$kApplianceIf.disable_ipv6=1"
       set_offloads "$ns" "$kApplianceIf" no tx rx gro gso tso
       ip -n "$ns" link set "$kApplianceIf" up
-      exception_side "$ns" "$v4net.2/24" "$v6net::2/64" "$kApplianceIf"
+      kernel_side "$ns" "$v4net.2/24" "$v6net::2/64" "$kApplianceIf" "$model"
     fi
     cat >>"$conf" <<EOF
 
@@ -286,11 +326,17 @@ cmd=${1:-}
 case $cmd in
   up)
     shift
-    queues=2 exception=no bgp=no appliances=1
+    queues=2 exception=no bgp=no appliances=1 steering=
     while (($# > 0)); do
       case $1 in
         --exception) exception=yes ;;
         --bgp) bgp=yes ;;
+        --steering)
+          (($# >= 2)) || usage
+          steering=$2
+          shift
+          [[ $steering == xdp || $steering == flow ]] || die "--steering must be xdp or flow, got '$steering'"
+          ;;
         --appliances)
           (($# >= 2)) || usage
           appliances=$2
@@ -302,8 +348,9 @@ case $cmd in
       esac
       shift
     done
+    [[ -n $steering && $exception == yes ]] && die "--exception and --steering are two models: pick one"
     need_root up
-    lab_up "$queues" "$exception" "$bgp" "$appliances"
+    lab_up "$queues" "$exception" "$bgp" "$appliances" "$steering"
     ;;
   down)
     (($# == 1)) || usage
