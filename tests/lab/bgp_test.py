@@ -4,7 +4,7 @@
 peering over the data link through stunbox's exception path (a persistent TAP, stunbox0). No mock of the
 kernel or of BGP.
 
-    bgp_test.py --stunbox EXE --cli CLI --source-root DIR anycast|ecmp
+    bgp_test.py --stunbox EXE --cli CLI --source-root DIR [--steering xdp] anycast|ecmp
 
 anycast  scripts/netns-lab.sh up 2 --bgp, stunbox with config/examples/lab-exception.yaml: the routes to
          198.18.0.100/32 and 2001:2::100/128 appear in sbx-cl within 15 s of the ready line; STUN to both
@@ -14,6 +14,10 @@ anycast  scripts/netns-lab.sh up 2 --bgp, stunbox with config/examples/lab-excep
          during and after the drain: ping to 198.18.0.2 and 2001:2::2 (answered by stunbox), ping from the
          box's kernel to the router (through the exception path) and both BGP sessions Established without
          a flap.
+--steering xdp (issue 16): the same anycast case with the port shared by AF_XDP steering instead of an
+         exception path: netns-lab.sh up 1 --bgp --steering xdp, config/examples/lab-af_xdp-steer.yaml; the
+         box's kernel holds 198.18.0.2 on sbx-dp0 itself and answers ping and BGP there, stunbox's XDP program
+         hands it STUN only (stunbox's own counters show no ARP, NDP or echo it answered).
 ecmp     netns-lab.sh up 1 --bgp --appliances 2: a second appliance (sbx-dp2 on its own link) announces
          the same addresses; the router installs both paths, 64 flows from different source ports to
          198.18.0.100 (and 32 to 2001:2::100) are split between both boxes (each box's answer counters),
@@ -105,7 +109,7 @@ def connectivity(what, want_sessions):
         check(r.returncode == 0, "%s: ping %s from the router answered" % (what, addr))
     for addr, fam in (("198.18.0.1", "-4"), ("2001:2::1", "-6")):
         r = sh(["ping", fam, "-c", "2", "-i", "0.2", "-W", "1", addr], "sbx-dp")
-        check(r.returncode == 0, "%s: the box's kernel pings the router at %s (exception path)" % (what, addr))
+        check(r.returncode == 0, "%s: the box's kernel pings the router at %s" % (what, addr))
     now = sessions()
     check(same_sessions(now, want_sessions),
           "%s: the BGP sessions are Established and never flapped (%s)" % (what, now))
@@ -117,7 +121,8 @@ class Box:
     def __init__(self, args, ns, sets=()):
         self.ns = ns
         self.sock = "%s/%s.sock" % (RUN, ns)
-        cfg = os.path.join(args.source_root, "config", "examples", "lab-exception.yaml")
+        example = "lab-af_xdp-steer.yaml" if args.steering == "xdp" else "lab-exception.yaml"
+        cfg = os.path.join(args.source_root, "config", "examples", example)
         self.srv = h.Daemon(["ip", "netns", "exec", ns, args.stunbox, "-c", cfg,
                              "--set", 'control.socket="%s"' % self.sock] + [x for s in sets for x in ("--set", s)])
 
@@ -136,7 +141,9 @@ def lab(args, *words):
 
 
 def case_anycast(args):
-    if not check(lab(args, "up", "2", "--bgp"), "netns-lab.sh up 2 --bgp"):
+    # AF_XDP steering: one veth queue (one vdev takes the whole interface, see lab-af_xdp-steer.yaml).
+    words = ["up", "1", "--bgp", "--steering", "xdp"] if args.steering == "xdp" else ["up", "2", "--bgp"]
+    if not check(lab(args, *words), "netns-lab.sh " + " ".join(words)):
         return
     box = Box(args, "sbx-dp")
     try:
@@ -174,6 +181,15 @@ def case_anycast(args):
         check(p["mapped_ok"] == 4, "STUN to %s answered again (%s)" % (ANY4, p))
         connectivity("after drain off", established)
 
+        if args.steering == "xdp":
+            # The kernel answered every ping and neighbour request and carried BGP: stunbox saw STUN only.
+            out = sh([args.cli, "-s", box.sock, "show", "stun", "stats"], "sbx-dp").stdout
+            seen = {k: h.shown(out, k) for k in ("received:", "success responses:", "drops total:", "ARP replies:",
+                                                 "NDP adverts:", "ICMP echo replies:", "ICMPv6 echo replies:")}
+            check(seen["received:"] and seen["received:"] == seen["success responses:"] and seen["drops total:"] == 0
+                  and all(seen[k] == 0 for k in ("ARP replies:", "NDP adverts:", "ICMP echo replies:",
+                                                 "ICMPv6 echo replies:")),
+                  "steering xdp: every frame stunbox received was STUN it answered, no ARP/NDP/echo, no drop (%s)" % seen)
         box.srv.proc.kill()  # SIGKILL: no withdraw can leave the box
         for addr in (ANY4, ANY6):
             t = wait_paths(addr, 0, WITHDRAW_S)
@@ -248,6 +264,8 @@ def main() -> int:
     ap.add_argument("--stunbox", required=True)
     ap.add_argument("--cli", required=True)
     ap.add_argument("--source-root", required=True)
+    ap.add_argument("--steering", choices=["xdp"], default="",
+                    help="share the port by AF_XDP steering instead of an exception path (anycast only)")
     ap.add_argument("case", choices=["anycast", "ecmp"])
     args = ap.parse_args()
     args.stunbox, args.cli = os.path.abspath(args.stunbox), os.path.abspath(args.cli)
@@ -257,6 +275,13 @@ def main() -> int:
     if shutil.which("bird") is None or shutil.which("birdc") is None:
         print("SKIP: BIRD 2 is not installed (apt-get install bird2; scripts/setup.sh --test installs it)")
         return h.SKIP
+    if args.steering == "xdp":
+        if args.case != "anycast":
+            ap.error("--steering xdp runs the anycast case")
+        prog = os.path.join(os.path.dirname(args.stunbox), "..", "..", "bpf", "stunbox_steer.bpf.o")
+        if not os.path.exists(prog):
+            print("SKIP: the XDP steering program was not built (clang and libbpf-dev at build time): " + prog)
+            return h.SKIP
     lock = h.netns_lab_lock()  # noqa: F841 (held until exit: the lab's names are fixed)
     t0 = time.monotonic()
     try:
