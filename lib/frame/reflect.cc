@@ -608,7 +608,11 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
   if (type == kEtherTypeVlan) {
     auto* tag = header_at<VlanTag>(frame, len, l2);
     if (tag == nullptr) return drop(DropReason::eth_too_short);
-    if (port.vlan < 0 || (host(tag->tci) & 0x0FFF) != static_cast<uint16_t>(port.vlan))
+    // VLAN id 0 is a priority tag (IEEE 802.1Q s9.6; DCB/PFC fabrics add it for the PCP bits): the
+    // frame belongs to no VLAN, so it is untagged traffic. The reply is rewritten in place and keeps
+    // the tag as received (VID 0, same PCP and DEI), so it travels in the same traffic class.
+    const uint16_t vid = host(tag->tci) & 0x0FFF;
+    if (vid == 0 ? port.vlan >= 0 : vid != static_cast<uint16_t>(port.vlan))
       return drop(DropReason::vlan_mismatch);
     type = host(tag->type);
     l2 += sizeof(VlanTag);

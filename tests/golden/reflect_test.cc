@@ -311,6 +311,21 @@ std::vector<Case> cases() {
     t.push_back(with(dropped("ARP untagged on tagged port", arp_frame(1, kPeer4, kOur4), DropReason::vlan_mismatch),
                      [](Case& c) { c.tagged = true; }));
   }
+  // Priority-tagged frames (802.1Q VID 0, PCP 1 from eth()): untagged traffic whose reply keeps the tag.
+  {
+    V4 o;
+    o.vlan = 0;
+    t.push_back(reply("v4 priority-tagged (VID 0) on untagged port, reply keeps the tag", v4_udp(req, o),
+                      v4_udp_reply(stun_ok4(o, false), o), ReplyKind::stun_success));
+    V6 o6;
+    o6.vlan = 0;
+    t.push_back(reply("v6 priority-tagged (VID 0) on untagged port, reply keeps the tag", v6_udp(req, o6),
+                      v6_udp_reply(stun_ok6(o6, false), o6), ReplyKind::stun_success));
+    t.push_back(reply("ARP priority-tagged (VID 0) on untagged port", arp_frame(1, kPeer4, kOur4, kBroadcast, 0),
+                      arp_reply_frame(kOur4, kPeer4, 0), ReplyKind::arp_reply));
+    t.push_back(with(dropped("priority-tagged (VID 0) on tagged port", v4_udp(req, o), DropReason::vlan_mismatch),
+                     [](Case& c) { c.tagged = true; }));
+  }
   // hints
   {
     V4 o;
@@ -824,7 +839,9 @@ void check_case(const Case& c) {
   const bool udp = is_udp_reply(*c.kind);
   const Bytes want = (kOffload && udp) ? to_offload_form(want_sw) : want_sw;
   EXPECT_EQ(r.out, want) << "got:\n" << hex(r.out.data(), r.out.size()) << "\nwant:\n" << hex(want.data(), want.size());
-  EXPECT_EQ(r.v.l2_len, c.tagged ? 18 : 14);
+  // A tagged port's frames carry its tag; an untagged port may get a priority tag (VID 0), kept in the reply.
+  const bool tagged_in = c.in.size() > 13 && c.in[12] == 0x81 && c.in[13] == 0x00;
+  EXPECT_EQ(r.v.l2_len, tagged_in ? 18 : 14);
   const bool v6 = want_sw[r.v.l2_len - 2] == 0x86;
   EXPECT_EQ(r.v.ipv6(), v6);
   if (*c.kind != ReplyKind::arp_reply) {
