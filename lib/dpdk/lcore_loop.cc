@@ -80,7 +80,7 @@ uint16_t poll_impl(QueueContext& q) {
   // One load per burst: a reload swaps the pointer; the old options stay alive.
   const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
   const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
-  // One clock read per burst (vDSO, no syscall), only when limits are on.
+  // One clock read per burst (the TSC, scaled), only when limits are on.
   const uint64_t now = policy != nullptr ? limits::now_ns() : 0;
 
   c.add(Counter::rx_packets, n);

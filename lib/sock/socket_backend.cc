@@ -128,6 +128,7 @@ Status SocketBackend::setup(backend::Reporter&) {
   if (const char* stall = std::getenv("STUNBOX_TEST_STALL_AFTER_PACKETS")) {
     shared_.test_stall_after.store(std::strtoull(stall, nullptr, 10), std::memory_order_relaxed);
   }
+  limits::set_tsc_hz(0);  // calibrate the limiter's clock now, not in a worker's first batch
   limiter_ = std::make_unique<limits::Limiter>(config().limits.rate.table_size);
   shared_.limiter = limiter_.get();
   publish(config());
