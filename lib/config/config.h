@@ -84,6 +84,11 @@ struct SocketSection {
   bool operator==(const SocketSection&) const = default;
 };
 
+// Who computes a port's reply IPv4/UDP checksums. auto: software on drivers
+// whose vector TX path a checksum offload switches off (i40e, ixgbe, ice
+// without AVX2), the NIC elsewhere (lib/dpdk choose_tx_checksum).
+enum class TxChecksum : uint8_t { automatic, hw, sw };
+
 struct PortSection {
   std::string device;              // PCI address or vdev spec
   unsigned queues = 0;             // 0 = auto
@@ -92,6 +97,7 @@ struct PortSection {
   std::vector<IpPrefix> addresses; // owned IPv4/IPv6 addresses with prefix
   std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
   unsigned mtu = 1500;
+  TxChecksum tx_checksum = TxChecksum::automatic;
   bool operator==(const PortSection&) const = default;
 };
 
@@ -137,9 +143,21 @@ struct DpdkSection {
   bool operator==(const DpdkSection&) const = default;
 };
 
+// Which extended statistics of a DPDK port /metrics exports (stunbox_port_xstat).
+enum class PortXstats : uint8_t { drops, all };
+
+// log2 of a power of two (stats.top_sources_sample -> SourceSketch's sample_shift).
+inline unsigned log2_of(unsigned power_of_two) {
+  unsigned s = 0;
+  while ((1u << s) < power_of_two) ++s;
+  return s;
+}
+
 struct StatsSection {
   unsigned period = 0;  // seconds between periodic stats blocks; 0 = off
   std::optional<ListenAddress> metrics_listen;  // Prometheus /metrics endpoint; nullopt = off
+  unsigned top_sources_sample = 64;  // "show top sources" records one answered request in N (power of two)
+  PortXstats port_xstats = PortXstats::drops;  // dpdk: which xstats /metrics exports
   bool operator==(const StatsSection&) const = default;
 };
 
@@ -212,6 +230,8 @@ bool is_wildcard(const IpAddress& a);
 // Enum names as written in the YAML file.
 std::string_view to_string(Mode m);
 std::string_view to_string(Idle i);
+std::string_view to_string(TxChecksum t);
+std::string_view to_string(PortXstats x);
 std::string_view to_string(stun::FingerprintPolicy f);
 
 // The RSS hash type names dpdk.rss.types accepts (lib/dpdk maps each to its

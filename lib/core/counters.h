@@ -29,7 +29,9 @@ namespace stunbox {
   X(arp_replies, "ARP replies built")                                            \
   X(ndp_adverts, "IPv6 Neighbor Advertisements built")                           \
   X(icmp_echo_replies, "ICMP echo replies built")                                 \
-  X(icmp6_echo_replies, "ICMPv6 echo replies built")
+  X(icmp6_echo_replies, "ICMPv6 echo replies built")                              \
+  X(mld_reports, "MLDv2 reports built in answer to MLD queries (dpdk)")          \
+  X(announcements, "gratuitous ARPs, unsolicited NAs and MLDv2 reports sent after a link-up (dpdk)")
 
 enum class Counter : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -68,7 +68,9 @@ namespace stunbox {
   X(rate_limited, "source prefix over limits.rate (per-source token bucket)")         \
   X(global_limited, "process over limits.global_pps")                                 \
   X(l3_policed, "ICMP/ICMPv6 echo reply over limits.l3_pps for this lcore (dpdk)")    \
-  X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)")
+  X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)") \
+  X(mld_not_query, "MLD message other than a query (another host's report or done)")  \
+  X(mld_invalid, "MLD query failing RFC 3810 s5.1.14 validation (hop limit 1, link-local source)")
 
 enum class DropReason : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include <array>
 #include <optional>
@@ -55,16 +56,17 @@ frame::RxHints rx_hints(uint64_t flags, uint32_t ptype) {
 
 // The counter of each reply kind, indexed by ReplyKind: one indexed add per
 // reply instead of a switch (its jump table was an indirect branch per packet).
-constexpr std::array<Counter, 6> kReplyCounter = {
-    Counter::stun_success,  Counter::stun_error,        Counter::arp_replies,
-    Counter::ndp_adverts,   Counter::icmp_echo_replies, Counter::icmp6_echo_replies,
+constexpr std::array<Counter, 7> kReplyCounter = {
+    Counter::stun_success,      Counter::stun_error,         Counter::arp_replies, Counter::ndp_adverts,
+    Counter::icmp_echo_replies, Counter::icmp6_echo_replies, Counter::mld_reports,
 };
 static_assert(static_cast<size_t>(frame::ReplyKind::stun_success) == 0 &&
               static_cast<size_t>(frame::ReplyKind::stun_error) == 1 &&
               static_cast<size_t>(frame::ReplyKind::arp_reply) == 2 &&
               static_cast<size_t>(frame::ReplyKind::ndp_advert) == 3 &&
               static_cast<size_t>(frame::ReplyKind::icmp_echo_reply) == 4 &&
-              static_cast<size_t>(frame::ReplyKind::icmp6_echo_reply) == 5);
+              static_cast<size_t>(frame::ReplyKind::icmp6_echo_reply) == 5 &&
+              static_cast<size_t>(frame::ReplyKind::mld_report) == 6);
 
 template <bool kRxHints, bool kTxOffload>
 uint16_t poll_impl(QueueContext& q) {
@@ -118,9 +120,11 @@ uint16_t poll_impl(QueueContext& q) {
       if (stun_reply && q.limiter != nullptr) {
         const uint8_t* udp = ip + v.l3_len;
         const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
-        denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now);
+        denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now, q.global_credit);
       } else if (!stun_reply && q.l3 != nullptr) {
-        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert;
+        // MLD reports keep neighbour resolution alive through snooping switches: the same budget.
+        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert ||
+                               v.kind == frame::ReplyKind::mld_report;
         denied = q.l3->check(*policy, neighbour, now);
       }
       if (denied) {
@@ -142,8 +146,9 @@ uint16_t poll_impl(QueueContext& q) {
     uint64_t ol = 0;
     if constexpr (kTxOffload) {
       if (stun_reply) {
-        m->l2_len = v.l2_len;
-        m->l3_len = v.l3_len;
+        // One 64-bit store of the whole tx_offload word (l2_len, l3_len, the rest 0), not two
+        // read-modify-writes of its bitfields.
+        m->tx_offload = rte_mbuf_tx_offload(v.l2_len, v.l3_len, 0, 0, 0, 0, 0);
         ol = v.ipv6() ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
                       : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
       }
@@ -186,6 +191,32 @@ PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload) {
   return tx_csum_offload ? &poll_impl<false, true> : &poll_impl<false, false>;
 }
 
+unsigned drain_control(const LcoreWork& work) {
+  if (work.control == nullptr || rte_ring_empty(work.control)) return 0;
+  constexpr unsigned kMax = 32;
+  void* objs[kMax];
+  const unsigned n = rte_ring_sc_dequeue_burst(work.control, objs, kMax, nullptr);
+  unsigned sent = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = static_cast<rte_mbuf*>(objs[i]);
+    QueueContext* q = nullptr;
+    for (QueueContext* c : work.queues) {
+      if (c->port_id == m->port) {
+        q = c;
+        break;
+      }
+    }
+    if (q == nullptr || rte_eth_tx_burst(q->port_id, q->queue_id, &m, 1) != 1) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    ++sent;
+    q->local.add(Counter::announcements);
+    q->counters.publish(q->local);
+  }
+  return sent;
+}
+
 int lcore_main(void* arg) {
   const LcoreWork& work = *static_cast<const LcoreWork*>(arg);
   LcoreUsage unused;
@@ -202,6 +233,7 @@ int lcore_main(void* arg) {
     usage.total_cycles.store(prev - start, std::memory_order_relaxed);
     usage.loops.store(++loops, std::memory_order_relaxed);
     if (work.sources != nullptr) work.sources->publish();  // no-op when nothing was recorded
+    drain_control(work);  // announcements after a link-up: one look at the ring's indices when empty
     for (unsigned i = 0; i < kPollsPerStopCheck; ++i) {
       unsigned got = 0;
       for (QueueContext* q : work.queues) got += poll_queue(*q);

@@ -53,6 +53,7 @@ enum class ReplyKind : uint8_t {
   ndp_advert,
   icmp_echo_reply,
   icmp6_echo_reply,
+  mld_report,  // an MLDv2 report answering an MLD query (RFC 3810 s6.2)
 };
 
 // Exactly 8 bytes with no padding: reflect builds it as one 64-bit word in a
@@ -92,5 +93,14 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
 // the frame length written (0 when capacity is too small).
 size_t build_gratuitous_arp(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v4_index);
 size_t build_unsolicited_na(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v6_index);
+// An unsolicited MLDv2 report (RFC 3810 s6.1: CHANGE_TO_EXCLUDE_MODE records)
+// of the solicited-node groups of the port's IPv6 addresses, so a switch
+// with MLD snooping forwards the router's neighbour solicitations to us.
+// From the port's EUI-64 link-local address, to ff02::16, Hop-by-Hop
+// Router Alert, hop limit 1. Returns 0 when the port has no IPv6 address
+// (nothing to report) or capacity is too small.
+size_t build_mld_report(uint8_t* out, size_t capacity, const PortIdentity& port);
+// fe80::/64 + the modified EUI-64 of the port's MAC (RFC 4291 s2.5.1, RFC 2464 s5): the source of MLD reports.
+std::array<uint8_t, 16> link_local_of(const std::array<uint8_t, 6>& mac);
 
 }  // namespace stunbox::frame

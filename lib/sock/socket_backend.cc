@@ -137,7 +137,7 @@ Status SocketBackend::setup(backend::Reporter&) {
   counters_ = std::vector<WorkerCounters>(static_cast<size_t>(workers_) * n);
   usage_ = std::vector<WorkerUsageCounters>(workers_);
   for (unsigned w = 0; w < workers_; ++w) {
-    sources_.push_back(std::make_unique<SourceSketch>());
+    sources_.push_back(std::make_unique<SourceSketch>(16, 32, 64, config::log2_of(config().stats.top_sources_sample)));
     pool_.push_back(std::make_unique<Worker>(std::move((*sockets)[w]), roles_, batch, shared_,
                                              &counters_[static_cast<size_t>(w) * n], usage_[w], *sources_.back()));
     if (Status st = pool_.back()->prepare(); !st) return st;

@@ -361,13 +361,21 @@ std::string check_checksums(const uint8_t* f, size_t len) {
     return "";
   }
   if (type == 0x86DD) {
-    const size_t plen = rd16(l2 + 4);
-    if (l2 + 40 + plen != len) return "IPv6 payload length != frame";
+    const size_t plen_all = rd16(l2 + 4);
+    if (l2 + 40 + plen_all != len) return "IPv6 payload length != frame";
     Ip6 s, d;
     std::copy(f + l2 + 8, f + l2 + 24, s.begin());
     std::copy(f + l2 + 24, f + l2 + 40, d.begin());
-    const uint8_t next = f[l2 + 6];
+    uint8_t next = f[l2 + 6];
     const uint8_t* l4 = f + l2 + 40;
+    size_t plen = plen_all;
+    if (next == 0) {  // Hop-by-Hop (MLD): the checksum covers what follows it
+      const size_t hlen = (static_cast<size_t>(l4[1]) + 1) * 8;
+      if (hlen > plen) return "Hop-by-Hop header longer than the payload";
+      next = l4[0];
+      l4 += hlen;
+      plen -= hlen;
+    }
     if (next == 17 && rd16(l2 + 40 + 6) == 0) return "IPv6 UDP checksum zero";
     if (ref_fold(ref_sum(l4, plen) + ref_pseudo6(s, d, next, plen)) != 0xFFFF) return "L4 checksum over IPv6";
     return "";

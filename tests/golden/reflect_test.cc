@@ -208,6 +208,58 @@ Case with(Case c, F f) {
   return c;
 }
 
+// ---- MLD (RFC 3810) ----
+const Ip6 kMldRouters = ip6("ff02::16");
+const Mac kMldRoutersMac{0x33, 0x33, 0, 0, 0, 0x16};
+const Bytes kHbhRouterAlert = {58, 0, 5, 2, 0, 0, 1, 0};  // next ICMPv6, Router Alert MLD, PadN
+
+// The solicited-node group of an address and its MAC.
+Ip6 solicited(const Ip6& a) {
+  Ip6 g = ip6("ff02::1:ff00:0");
+  std::copy(a.begin() + 13, a.end(), g.begin() + 13);
+  return g;
+}
+Mac group_mac(const Ip6& g) { return {0x33, 0x33, g[12], g[13], g[14], g[15]}; }
+
+// An MLD query from `src` to `dst` about `group` (:: = general); v2 adds the MLDv2 fields.
+Bytes mld_query(const Ip6& dst, const Mac& dmac, const Ip6& group, bool v2 = true, const Ip6& src = kPeerLl,
+                uint8_t hop = 1, const Bytes& hbh = kHbhRouterAlert, uint8_t type = 130, int vlan = -1) {
+  Bytes body = {0x03, 0xE8, 0, 0};  // max response delay 1000 ms, reserved
+  body.insert(body.end(), group.begin(), group.end());
+  if (v2) body.insert(body.end(), {0x02, 125, 0, 0});  // QRV 2, QQIC 125 s, no sources
+  Ip6Opts o;
+  o.hop = hop;
+  return eth(dmac, kPeerMac, 0x86DD, ipv6(src, dst, 0, cat({hbh, icmp6(src, dst, type, 0, body)}), o), vlan);
+}
+
+// The MLDv2 report answering it: from our EUI-64 link-local to ff02::16, MODE_IS_EXCLUDE records.
+Bytes mld_report(const std::vector<Ip6>& groups, uint8_t record_type = 2, int vlan = -1) {
+  Bytes body = {0, 0, 0, static_cast<uint8_t>(groups.size())};  // reserved, number of records
+  for (const Ip6& g : groups) {
+    body.insert(body.end(), {record_type, 0, 0, 0});
+    body.insert(body.end(), g.begin(), g.end());
+  }
+  const auto ll = link_local_of(kOurMac);
+  const Ip6 src = ll;
+  Ip6Opts o;
+  o.hop = 1;
+  return eth(kMldRoutersMac, kOurMac, 0x86DD,
+             ipv6(src, kMldRouters, 0, cat({kHbhRouterAlert, icmp6(src, kMldRouters, 143, 0, body)}), o), vlan);
+}
+
+// Every solicited-node group of make_port's IPv6 addresses, each once, in address order.
+std::vector<Ip6> our_groups() {
+  const PortIdentity p = make_port(false);
+  std::vector<Ip6> out;
+  for (size_t i = 0; i < p.n_v6; ++i) {
+    Ip6 a;
+    std::copy(p.v6[i].begin(), p.v6[i].end(), a.begin());
+    const Ip6 g = solicited(a);
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  }
+  return out;
+}
+
 std::vector<Case> cases() {
   std::vector<Case> t;
   const Bytes req = stun_request(kTxid, false);
@@ -793,6 +845,43 @@ std::vector<Case> cases() {
   // capacity contract
   t.push_back(with(dropped("capacity below length", v4_udp(req), DropReason::mbuf_no_tailroom),
                    [](Case& c) { c.room = static_cast<size_t>(-1); }));  // marker: capacity = len - 1
+  // MLD: queries answered with MLDv2 reports of our solicited-node groups; Hop-by-Hop only for MLD.
+  {
+    const Ip6 none{};
+    const std::vector<Ip6> groups = our_groups();
+    t.push_back(reply("MLDv2 general query: report of every solicited-node group",
+                      mld_query(kAllNodes, kAllNodesMac, none), mld_report(groups), ReplyKind::mld_report));
+    t.push_back(reply("MLDv1 general query: answered with an MLDv2 report", mld_query(kAllNodes, kAllNodesMac, none, false),
+                      mld_report(groups), ReplyKind::mld_report));
+    const Ip6 g = solicited(kOur6);
+    t.push_back(reply("MLD group-specific query for our group: that group only", mld_query(g, group_mac(g), g),
+                      mld_report({g}), ReplyKind::mld_report));
+    t.push_back(with(reply("MLD query on tagged port keeps the tag",
+                           mld_query(kAllNodes, kAllNodesMac, none, true, kPeerLl, 1, kHbhRouterAlert, 130, kVlan),
+                           mld_report(groups, 2, kVlan), ReplyKind::mld_report),
+                     [](Case& c) { c.tagged = true; }));
+    const Ip6 other = ip6("ff02::1:ff99:9999");
+    t.push_back(dropped("MLD query for another group", mld_query(other, group_mac(other), other),
+                        DropReason::ipv6_not_ours));
+    t.push_back(dropped("MLD query from a global address", mld_query(kAllNodes, kAllNodesMac, none, true, kPeer6),
+                        DropReason::mld_invalid));
+    t.push_back(dropped("MLD query with hop limit 255", mld_query(kAllNodes, kAllNodesMac, none, true, kPeerLl, 255),
+                        DropReason::mld_invalid));
+    t.push_back(dropped("MLD query to the wrong MAC", mld_query(kAllNodes, kMldRoutersMac, none), DropReason::eth_not_ours));
+    t.push_back(dropped("another host's MLDv2 report",
+                        mld_query(kMldRouters, kMldRoutersMac, none, true, kPeerLl, 1, kHbhRouterAlert, 143),
+                        DropReason::mld_not_query));
+    const Bytes hbh_no_ra = {58, 0, 1, 4, 0, 0, 0, 0};  // PadN only
+    t.push_back(dropped("Hop-by-Hop without Router Alert", mld_query(kAllNodes, kAllNodesMac, none, true, kPeerLl, 1, hbh_no_ra),
+                        DropReason::ipv6_extension_header));
+    const Bytes hbh_ra_udp = {17, 0, 5, 2, 0, 0, 1, 0};  // Router Alert, but UDP follows
+    t.push_back(dropped("Hop-by-Hop Router Alert before UDP",
+                        mld_query(kAllNodes, kAllNodesMac, none, true, kPeerLl, 1, hbh_ra_udp),
+                        DropReason::ipv6_extension_header));
+    const Bytes hbh_ra_rsvp = {58, 0, 5, 2, 0, 1, 1, 0};  // Router Alert value 1 (RSVP), not MLD
+    t.push_back(dropped("Hop-by-Hop Router Alert for RSVP", mld_query(kAllNodes, kAllNodesMac, none, true, kPeerLl, 1, hbh_ra_rsvp),
+                        DropReason::ipv6_extension_header));
+  }
   return t;
 }
 
@@ -908,6 +997,8 @@ TEST(GoldenTable, CoversEveryFrameDropReason) {
   for (size_t i = static_cast<size_t>(DropReason::eth_too_short); i <= static_cast<size_t>(DropReason::ndp_not_ours); ++i)
     frame_reasons.push_back(static_cast<DropReason>(i));
   frame_reasons.push_back(DropReason::mbuf_no_tailroom);
+  frame_reasons.push_back(DropReason::mld_not_query);
+  frame_reasons.push_back(DropReason::mld_invalid);
   for (DropReason r : frame_reasons) EXPECT_TRUE(seen.count(r)) << "no golden case for " << name(r);
 }
 
@@ -968,6 +1059,25 @@ TEST(Announce, UnsolicitedNa) {
     EXPECT_EQ(build_unsolicited_na(out, want.size() - 1, port, 0), 0u);
     EXPECT_EQ(build_unsolicited_na(out, sizeof out, port, port.n_v6), 0u);
   }
+}
+
+// The unsolicited report sent at start and on every link-up (RFC 3810 s6.1).
+TEST(Announce, MldReport) {
+  for (bool tagged : {false, true}) {
+    const PortIdentity port = make_port(tagged);
+    uint8_t out[512];
+    const size_t n = build_mld_report(out, sizeof out, port);
+    Bytes want = mld_report(our_groups(), 4, tagged ? kVlan : -1);
+    if (tagged) want[14] = 0x00;  // the tag we originate carries PCP 0
+    ASSERT_EQ(n, want.size());
+    EXPECT_EQ(Bytes(out, out + n), want) << hex(out, n);
+    EXPECT_EQ(check_checksums(out, n), "");
+    EXPECT_EQ(build_mld_report(out, want.size() - 1, port), 0u);
+  }
+  PortIdentity v4_only;
+  v4_only.mac = kOurMac;
+  uint8_t out[512];
+  EXPECT_EQ(build_mld_report(out, sizeof out, v4_only), 0u) << "no IPv6 address, no group to report";
 }
 
 TEST(PortIdentityTest, AddressTablesFill) {
