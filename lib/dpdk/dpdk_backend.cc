@@ -536,8 +536,9 @@ Status Backend::build(backend::Reporter& report) {
       queues_.push_back(std::move(q));
     }
     if (!w.queues.empty()) {
-      rte_ring* ring = rte_ring_create(("stunbox_ctl_" + std::to_string(lp.lcore)).c_str(), 64, lcore_socket,
-                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+      const std::string ring_name = "stunbox_ctl_" + std::to_string(lp.lcore);
+      rte_ring* ring = rte_ring_create(ring_name.c_str(), 64, lcore_socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (ring == nullptr) ring = rte_ring_create(ring_name.c_str(), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (ring == nullptr) return Error{"cannot create lcore " + std::to_string(lp.lcore) + "'s control ring"};
       control_rings_.push_back(ring);
       w.control = ring;
