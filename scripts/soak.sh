@@ -216,6 +216,9 @@ run_mode() {
       --source-v4 127.0.0.20 --source-v6 ::1 --denied-source 127.0.0.21
       --flood-source 127.0.0.22 --churn-source 127.0.0.23)
   else
+    # The lab's namespaces have fixed names: hold the lab lock the tests take too (released at exit).
+    exec 8>>/tmp/stunbox-netns-lab.lock
+    flock 8
     "$root/scripts/netns-lab.sh" up 2 >"$work/lab.log" 2>&1 || { cat "$work/lab.log" >&2; return 1; }
     lab_up=1
     ns_server=sbx-dp

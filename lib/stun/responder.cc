@@ -61,7 +61,7 @@ inline Answer dropped(RequestKind k, DropReason r) { return make_answer(Outcome:
 
 // RFC 8489 s14.2: port XOR the top 16 bits of the cookie; IPv4 XOR the
 // cookie; IPv6 XOR cookie||transaction id, which is exactly msg[4, 20).
-uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const ClientRef& client) {
+[[gnu::always_inline]] inline uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const ClientRef& client) {
   store_be16(p, attr::kXorMappedAddress);
   store_be16(p + 2, client.v6 ? 20 : 8);
   p[4] = 0;
@@ -90,7 +90,7 @@ uint8_t* put_xor_mapped_address(uint8_t* p, const uint8_t* msg, const ClientRef&
 // CHANGED-ADDRESS: RFC 3489 s11.2.3-4). RFC 3489 has only family 0x01; for
 // an IPv6 client we send family 0x02 with the 16-byte address, the layout
 // RFC 5389 s15.1 gave MAPPED-ADDRESS and what old dual-stack servers sent.
-uint8_t* put_address(uint8_t* p, uint16_t type, bool v6, const uint8_t* addr, uint16_t port) {
+[[gnu::always_inline]] inline uint8_t* put_address(uint8_t* p, uint16_t type, bool v6, const uint8_t* addr, uint16_t port) {
   store_be16(p, type);
   store_be16(p + 2, v6 ? 20 : 8);
   p[4] = 0;

@@ -327,6 +327,7 @@ def main() -> int:
         print(f"lab_test: FAIL: missing tools {missing} (scripts/setup.sh installs coturn, stun-client, iputils-ping, ethtool)")
         return 1
 
+    lock = h.netns_lab_lock()  # noqa: F841 (held until exit)
     lab = Lab(args)
     # meson's timeout sends SIGTERM: unwind through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

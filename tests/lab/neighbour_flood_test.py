@@ -255,6 +255,7 @@ def main() -> int:
         return client(args)
     if not args.stunbox:
         ap.error("--stunbox is required")
+    lock = h.netns_lab_lock()  # noqa: F841 (held until exit)
     return test(args)
 
 

@@ -539,6 +539,28 @@ def ip(*words: str) -> subprocess.CompletedProcess:
     return subprocess.run(["ip"] + list(words), capture_output=True, text=True, timeout=30)
 
 
+# scripts/netns-lab.sh's namespaces (sbx-cl, sbx-dp) have fixed names: every test and script that brings
+# the lab up holds this lock for as long as it uses it, so two runs never share or tear down one lab.
+NETNS_LAB_LOCK = "/tmp/stunbox-netns-lab.lock"
+
+
+def netns_lab_lock(timeout: float = 600.0):
+    """Takes the netns lab's lock (blocking up to `timeout` seconds); the returned file holds it until closed
+    or the process ends. Raises TimeoutError when another run keeps the lab longer."""
+    import fcntl
+    f = open(NETNS_LAB_LOCK, "a")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                f.close()
+                raise TimeoutError("the netns lab stayed in use by another run for %.0f s" % timeout)
+            time.sleep(0.5)
+
+
 def netns_del(*names: str) -> None:
     for ns in names:
         ip("netns", "del", ns)

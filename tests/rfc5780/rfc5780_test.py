@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
+import struct
 import subprocess
 import sys
 
@@ -42,10 +44,30 @@ def run_client(root: str, servers: list[str], prefix: tuple[str, ...] = ()) -> N
           + ("" if r.returncode == 0 else "\n" + "\n".join(failures) + r.stderr))
 
 
-def counters_show_changes(srv: h.Daemon) -> None:
+def counters_show_changes(srv: h.Daemon) -> dict[str, int]:
     c = h.stop_and_check(srv, check)
     for name in ("stun_change_ip", "stun_change_port", "stun_change_ip_port", "stun_response_port"):
         check(c.get(name, 0) > 0, "final counters: %s counted (%s)" % (name, c.get(name)))
+    return c
+
+
+def response_port_denied(port: int, denied: socket.socket) -> None:
+    """RESPONSE-PORT naming a port of limits.deny_source_ports: nothing is sent there (nor to the sender)."""
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a.bind(("127.0.0.1", 0))
+    a.settimeout(0.5)
+    denied.settimeout(0.5)
+    req = h.binding_request(attrs=h.stun_attr(0x0027, struct.pack("!HH", denied.getsockname()[1], 0)))
+    got = []
+    for _ in range(3):
+        a.sendto(req, ("127.0.0.2", port))
+        for s in (denied, a):
+            try:
+                got.append(s.recv(2048))
+            except socket.timeout:
+                pass
+    a.close()
+    check(not got, "RESPONSE-PORT to a denied port: no reply anywhere (%d datagrams)" % len(got))
 
 
 def test_loopback(args) -> int:
@@ -53,7 +75,12 @@ def test_loopback(args) -> int:
     alt = port + 1
     pair = '[{primary: "127.0.0.2:%d", alternate: "127.0.0.3:%d"}]' % (port, alt)
     plain = h.free_port()
-    srv = h.Stunbox(args.stunbox, "mode: socket\n", h.socket_sets(["127.0.0.1:%d" % plain]) + ["stun.rfc5780=" + pair])
+    # A port the test holds, in the deny list: RESPONSE-PORT must never send there.
+    denied = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    denied.bind(("127.0.0.1", 0))
+    deny = "[0, 7, 19, 53, 123, %d]" % denied.getsockname()[1]
+    srv = h.Stunbox(args.stunbox, "mode: socket\n", h.socket_sets(["127.0.0.1:%d" % plain]) +
+                    ["stun.rfc5780=" + pair, "limits.deny_source_ports=" + deny])
     try:
         if not check(srv.wait_ready(), "socket mode with an RFC 5780 pair starts"):
             print(srv.text())
@@ -64,8 +91,12 @@ def test_loopback(args) -> int:
         attrs = h.reply_attrs(plain, attrs=h.stun_attr(0x0003, b"\0\0\0\4"))
         check(attrs is not None and 0x0009 in attrs and 0x802C not in attrs,
               "the plain listen address answers CHANGE-REQUEST 4 with 420 and no OTHER-ADDRESS")
+        response_port_denied(port, denied)
     finally:
-        counters_show_changes(srv)
+        c = counters_show_changes(srv)
+        denied.close()
+    check(c.get("drop:source_port_denied", 0) >= 1,
+          "RESPONSE-PORT to a denied port counted as source_port_denied (%s)" % c.get("drop:source_port_denied"))
     return 0
 
 
@@ -103,6 +134,7 @@ def test_netns_socket(args) -> int:
 
 
 def test_dpdk_lab(args) -> int:
+    lock = h.netns_lab_lock()  # noqa: F841 (held until return)
     lab = os.path.join(args.source_root, "scripts", "netns-lab.sh")
     config = os.path.join(args.source_root, "config", "examples", "lab-rfc5780.yaml")
     up = subprocess.run([lab, "up", "1"], capture_output=True, text=True, timeout=60)

@@ -1,0 +1,88 @@
+// Instructions per packet that do not depend on a noisy machine: N calls of respond() or reflect() on one request,
+// to run under callgrind (scripts/instr-count.sh divides the total by N and subtracts the harness's own loop).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "bench_frames.h"
+
+using namespace stunbox;
+using namespace stunbox::bench;
+
+namespace {
+
+constexpr size_t kRoom = 2048;
+alignas(64) uint8_t g_buf[kRoom];
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: stunbox-instr-count WHAT N\n"
+               "  WHAT: empty | respond_v4 | respond_v6 | respond_fp_v4 | reflect_sw_v4 | reflect_sw_v6 |\n"
+               "        reflect_offload_v4 | reflect_sw_fp_v4\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) return usage();
+  const std::string_view what = argv[1];
+  const long n = std::atol(argv[2]);
+  if (n <= 0) return usage();
+  const Lab lab;
+  const stun::ResponderConfig cfg;
+  const frame::PortIdentity port = port_identity(lab);
+  stun::Endpoint client;
+  client.addr = {198, 18, 0, 1};
+  client.port = 40000;
+  unsigned long sink = 0;
+
+  auto run_respond = [&](const Bytes& req, bool v6) {
+    client.v6 = v6;
+    for (long i = 0; i < n; ++i) {
+      std::memcpy(g_buf, req.data(), req.size());
+      sink += stun::respond(cfg, g_buf, req.size(), kRoom, client).length;
+    }
+  };
+  auto run_reflect = [&](const Bytes& frame, bool offload) {
+    for (long i = 0; i < n; ++i) {
+      std::memcpy(g_buf, frame.data(), frame.size());
+      const frame::Verdict v = offload ? frame::reflect<true>(g_buf, frame.size(), kRoom, port, cfg, {})
+                                       : frame::reflect<false>(g_buf, frame.size(), kRoom, port, cfg, {});
+      if (!v.tx) {
+        std::fprintf(stderr, "stunbox-instr-count: %s was not answered\n", argv[1]);
+        return false;
+      }
+      sink += v.length;
+    }
+    return true;
+  };
+
+  if (what == "empty") {
+    // The harness alone: the copy of a request per call, what the others add to it.
+    const Bytes req = stun_request(StunKind::plain);
+    for (long i = 0; i < n; ++i) {
+      std::memcpy(g_buf, req.data(), req.size());
+      sink += g_buf[0];
+    }
+  } else if (what == "respond_v4") {
+    run_respond(stun_request(StunKind::plain), false);
+  } else if (what == "respond_v6") {
+    run_respond(stun_request(StunKind::plain), true);
+  } else if (what == "respond_fp_v4") {
+    run_respond(stun_request(StunKind::fingerprint), false);
+  } else if (what == "reflect_sw_v4") {
+    if (!run_reflect(udp4_frame(lab, 40000, stun_request(StunKind::plain)), false)) return 1;
+  } else if (what == "reflect_sw_v6") {
+    if (!run_reflect(udp6_frame(lab, 40000, stun_request(StunKind::plain)), false)) return 1;
+  } else if (what == "reflect_offload_v4") {
+    if (!run_reflect(udp4_frame(lab, 40000, stun_request(StunKind::plain)), true)) return 1;
+  } else if (what == "reflect_sw_fp_v4") {
+    if (!run_reflect(udp4_frame(lab, 40000, stun_request(StunKind::fingerprint)), false)) return 1;
+  } else {
+    return usage();
+  }
+  std::printf("%lu\n", sink);
+  return 0;
+}
