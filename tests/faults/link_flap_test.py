@@ -30,6 +30,7 @@ always stopped.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import json
 import re
@@ -108,6 +109,10 @@ def capture_main(iface: str, app_mac: str, query: bool) -> int:
             f, addr = s.recvfrom(4096)
         except socket.timeout:
             continue
+        except OSError as e:  # ENETDOWN once: the socket was bound while the interface was down
+            if e.errno == errno.ENETDOWN:
+                continue
+            raise
         if addr[2] == socket.PACKET_OUTGOING:
             continue
         k = classify(f, mac)

@@ -78,9 +78,12 @@ control: {{socket: ""}}
         if not check(daemon.wait_ready(READY_TIMEOUT_S), f"dpdk mode on net_tap ready within {READY_TIMEOUT_S} s"):
             print("\n".join(daemon.text_lines()))
             return check.verdict()
+        mark = daemon.mark()
         for cmd in (["link", "set", tap, "master", br], ["link", "set", br, "up"], ["link", "set", tap, "down"]):
             r = ip("-n", ns, *cmd)
             check(r.returncode == 0, "ip " + " ".join(cmd) + (": " + r.stderr.strip() if r.returncode else ""))
+        # The watcher looks every 250 ms: the down must be seen before the up counts as a link-up.
+        check(daemon.wait_line(r"^stunbox: port 0 link down$", 5, mark) is not None, "stunbox saw the link go down")
         mdb = subprocess.run(["bridge", "-n", ns, "mdb", "show"], capture_output=True, text=True).stdout
         check(GROUP not in mdb, f"before the link-up: {GROUP} not learned ({mdb.strip()!r})")
         mark = daemon.mark()
