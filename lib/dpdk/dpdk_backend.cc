@@ -188,6 +188,7 @@ class Backend final : public backend::Backend {
   std::unique_ptr<limits::Limiter> limiter_;
   std::vector<SocketPtr<limits::L3Policer>> l3_policers_;     // one per lcore, on its socket
   std::vector<SocketPtr<limits::GlobalCredit>> credits_;  // one per lcore: its claimed global_pps tokens
+  std::vector<SocketPtr<uint64_t>> tscs_;  // one per lcore: the TSC of its last poll (the limiter's clock)
 };
 
 backend::PortStats Backend::port_stats(size_t port) const {
@@ -514,7 +515,10 @@ Status Backend::build(backend::Reporter& report) {
     const int lcore_socket = static_cast<int>(rte_lcore_to_socket_id(lp.lcore));
     auto l3 = make_on_socket<limits::L3Policer>(lcore_socket);
     auto credit = make_on_socket<limits::GlobalCredit>(lcore_socket);
-    if (!l3 || !credit) return Error{"cannot allocate lcore " + std::to_string(lp.lcore) + "'s state (give EAL more memory)"};
+    auto tsc = make_on_socket<uint64_t>(lcore_socket);
+    if (!l3 || !credit || !tsc)
+      return Error{"cannot allocate lcore " + std::to_string(lp.lcore) + "'s state (give EAL more memory)"};
+    w.tsc = tsc.get();
     for (const config::QueueRef& ref : lp.queues) {
       const PortSetup& p = ports_[ref.port];
       auto q = make_on_socket<QueueContext>(lcore_socket);
@@ -531,6 +535,7 @@ Status Backend::build(backend::Reporter& report) {
       q->limiter = limiter_.get();
       q->l3 = l3.get();
       q->global_credit = credit.get();
+      q->lcore_tsc = w.tsc;
       q->poll = select_poll(p.rx_csum, p.tx_csum);
       w.queues.push_back(q.get());
       queues_.push_back(std::move(q));
@@ -546,6 +551,7 @@ Status Backend::build(backend::Reporter& report) {
       sources_.push_back(std::move(sketch));
       l3_policers_.push_back(std::move(l3));
       credits_.push_back(std::move(credit));
+      tscs_.push_back(std::move(tsc));
     }
   }
 
@@ -727,6 +733,8 @@ void Backend::teardown() {
   usage_.clear();
   l3_policers_.clear();
   credits_.clear();
+  for (LcoreWork& w : work_) w.tsc = nullptr;
+  tscs_.clear();
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
   pools_.clear();
 }

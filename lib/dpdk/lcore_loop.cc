@@ -83,7 +83,8 @@ uint16_t poll_impl(QueueContext& q) {
   const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
   const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
   // One clock read per burst (the TSC, scaled), only when limits are on.
-  const uint64_t now = policy != nullptr ? limits::now_ns() : 0;
+  const uint64_t now =
+      policy == nullptr ? 0 : q.lcore_tsc != nullptr ? limits::ns_from_tsc(*q.lcore_tsc) : limits::now_ns();
 
   c.add(Counter::rx_packets, n);
   uint64_t rx_bytes = 0;
@@ -225,6 +226,7 @@ int lcore_main(void* arg) {
   // One TSC read per poll: the cycles since the previous read belong to this
   // poll (and any idle pause/sleep before it), busy when it carried packets.
   const uint64_t start = rte_rdtsc();
+  if (work.tsc != nullptr) *work.tsc = start;
   uint64_t prev = start;
   uint64_t busy = 0;
   uint64_t loops = 0;
@@ -240,6 +242,7 @@ int lcore_main(void* arg) {
       const uint64_t now = rte_rdtsc();
       if (got != 0) busy += now - prev;
       prev = now;
+      if (work.tsc != nullptr) *work.tsc = now;  // the limiter's clock for the next polls
       if (work.idle == config::Idle::poll) continue;
       if (got != 0) {
         empty_polls = 0;

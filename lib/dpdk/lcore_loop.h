@@ -50,6 +50,9 @@ struct alignas(64) QueueContext {
   limits::L3Policer* l3 = nullptr;
   // The lcore's claimed tokens of limits.global_pps (shared by its queues); nullptr = one CAS per reply.
   limits::GlobalCredit* global_credit = nullptr;
+  // The TSC the lcore loop read after its last poll (lcore_main: wo, this lcore's polls: ro), the
+  // limiter's clock without a second rdtsc per burst; nullptr = read the TSC (tests).
+  const uint64_t* lcore_tsc = nullptr;
   // dataplane: rw (owner lcore only)
   LocalCounters local;
   // dataplane: wo (publish once per burst), main lcore: ro
@@ -86,6 +89,8 @@ struct LcoreWork {
   // (this lcore): the lcore sends them on its own TX queue of that port, so
   // no TX queue is ever used by two threads. nullptr = none.
   rte_ring* control = nullptr;
+  // Where lcore_main keeps the TSC it read after each poll (the queues' lcore_tsc points here).
+  uint64_t* tsc = nullptr;
 };
 
 // Sends what the main lcore put on work.control, each on the first queue the

@@ -100,9 +100,18 @@ uint64_t now_ns() {
   return g_scale.base_ns +
          static_cast<uint64_t>((static_cast<unsigned __int128>(__rdtsc() - g_scale.base) * mult) >> 32);
 }
+uint64_t ns_from_tsc(uint64_t tsc) {
+  uint64_t mult = g_scale.mult.load(std::memory_order_acquire);
+  if (mult == 0) [[unlikely]] {
+    set_tsc_hz(0);
+    mult = g_scale.mult.load(std::memory_order_acquire);
+  }
+  return g_scale.base_ns + static_cast<uint64_t>((static_cast<unsigned __int128>(tsc - g_scale.base) * mult) >> 32);
+}
 #else
 void set_tsc_hz(uint64_t) {}
 uint64_t now_ns() { return monotonic_ns(); }
+uint64_t ns_from_tsc(uint64_t) { return monotonic_ns(); }
 #endif
 
 // ---------------------------------------------------------------------------
