@@ -15,6 +15,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <dirent.h>
 
@@ -44,6 +45,7 @@ struct Options {
   unsigned flows = 1024;
   unsigned workers = 1;     // lcores, each with its own vdev
   bool write_only = false;  // write the pcap and exit (bench.sh feeds it to testpmd too)
+  bool exception = false;   // the port has an exception path (its ring; no frame of the pcap goes there)
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -55,7 +57,7 @@ struct Options {
   std::fprintf(stderr,
                "stunbox-dpdk-bench: %s\nusage: stunbox-dpdk-bench [--pcap FILE] [--kind v4_plain|v4_fingerprint|"
                "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--workers N (1..8)] "
-               "[--write-pcap-only] -- EAL-ARGS (N worker lcores besides the main one)\n",
+               "[--write-pcap-only] [--exception] -- EAL-ARGS (N worker lcores besides the main one)\n",
                what.c_str());
   std::exit(2);
 }
@@ -135,6 +137,10 @@ int main(int argc, char** argv) {
       o.write_only = true;
       continue;
     }
+    if (a == "--exception") {
+      o.exception = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(a + ": missing value");
     const std::string v = argv[++i];
     if (a == "--pcap") o.pcap = v;
@@ -172,6 +178,7 @@ int main(int argc, char** argv) {
     unsigned lcore = 0;
     uint16_t port_id = 0;
     std::unique_ptr<sb::dpdk::QueueContext> q;
+    std::unique_ptr<sb::dpdk::ExceptionPath> exception;
     sb::dpdk::LcoreWork work;
     std::string comm;  // the lcore thread's name, for its schedstat
   };
@@ -205,6 +212,17 @@ int main(int argc, char** argv) {
     wk.q->port = &identity;
     wk.q->stun = &stun_cfg;
     wk.q->poll = sb::dpdk::select_poll(false, false);
+    if (o.exception) {
+      // What the STUN path costs on a port with an exception path: the
+      // classification branch only (every frame here is answered).
+      wk.exception = std::make_unique<sb::dpdk::ExceptionPath>();
+      const std::string ring = "bench_exc" + std::to_string(w);
+      wk.exception->to_kernel = rte_ring_create(ring.c_str(), 1024, socket, RING_F_SC_DEQ);
+      if (wk.exception->to_kernel == nullptr) fail("exception ring");
+      wk.exception->interval_ns = 1000000000ull / 20000;
+      wk.exception->burst = 2000;
+      wk.q->exception = wk.exception.get();
+    }
     wk.work.lcore = lcore;
     wk.work.queues.push_back(wk.q.get());
     wk.work.idle = sb::config::Idle::poll;

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev)
-test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn stun-client iproute2 iputils-ping ethtool procps shellcheck systemd)
+test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn stun-client iproute2 iputils-ping ethtool procps shellcheck systemd bird2)
 
 bench_pkgs=(libbenchmark-dev coturn stun-server python3-matplotlib)
 fuzz_pkgs=(clang libclang-rt-14-dev llvm)

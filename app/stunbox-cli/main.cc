@@ -37,6 +37,12 @@ With a COMMAND, runs it, prints the answer and exits:
   1  the daemon refused the command (unknown, bad argument); the reason is on stderr
   2  no daemon: the socket cannot be reached (the path is named), or it went away
 
+For health checkers (a BGP speaker's hook, a load balancer's probe):
+  stunbox-cli health   exits 0 and prints "healthy" while the box should get
+                       traffic; exits 1 with "unhealthy: REASON" on stderr when
+                       a worker stalled, a link is down, it is starting or
+                       stopping, or it is drained; exits 2 when no daemon answers.
+
 Without one, an interactive "stunbox> " prompt with line editing, history
 (~/.stunbox_history) and TAB completion; quit or Ctrl-D leaves (the daemon
 keeps running). When stdin is not a terminal, commands are read one per line.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "backend/backend.h"
 #include "config/reload.h"
 #include "console/control_server.h"
+#include "console/health.h"
 #include "console/metrics.h"
 #include "core/privileges.h"
 #include "core/report.h"
@@ -182,7 +184,8 @@ Status Daemon::run() {
   const std::string& control_path = first().control.socket;
   const std::string control_dir = parent_directory(control_path);
   const bool control_dir_existed = !control_dir.empty() && path_exists(control_dir);
-  console::ControlServer control(*backend_, [this] { return reload(); }, report_);
+  console::Health& health = (*ops)->verdict();
+  console::ControlServer control(*backend_, [this] { return reload(); }, report_, &health);
   bool control_up = true;
   if (Status st = control.start(console::ControlOptions{control_path, opts_.interactive}); !st) {
     report_.warn(st.message() + "; running without a control socket");
@@ -198,13 +201,34 @@ Status Daemon::run() {
   control.greet();  // the interactive prompt, after the ready line
   (*ops)->ready(backend_->ready_status());
 
+  // Drain changes (console, start_drained, the stop below) are said once each, for the logs.
+  bool drained = health.drained();
+  if (drained) report_.info("drained (health.start_drained): answering, but reporting unhealthy until `drain off`");
+  std::optional<std::chrono::steady_clock::time_point> stop_at;  // drain-on-stop: when to stop
   for (;;) {
     const Signal sig = wait_signal(100);
-    if (sig == Signal::stop) break;
+    if (sig == Signal::stop) {
+      // health.drain_on_stop_s (or --drain-on-stop): withdraw first, serve on, stop later; a second signal stops now.
+      const unsigned drain_s = backend_->config().health.drain_on_stop_s;
+      if (stop_at || drain_s == 0) break;
+      health.set_drained(true);
+      drained = true;
+      stop_at = std::chrono::steady_clock::now() + std::chrono::seconds(drain_s);
+      report_.info("stop requested: drained, serving " + std::to_string(drain_s) +
+                   " s more before stopping (health.drain_on_stop_s; signal again to stop now)");
+    }
     if (sig == Signal::reload) {
       (*ops)->reloading();
       report_.info(reload());
       (*ops)->reloaded();
+    }
+    if (const bool now_drained = health.drained(); now_drained != drained) {
+      drained = now_drained;
+      report_.info(drained ? "drain on: reporting unhealthy; still answering" : "drain off");
+    }
+    if (stop_at && std::chrono::steady_clock::now() >= *stop_at) {
+      report_.info("drain period over: stopping");
+      break;
     }
     if (backend_->tick(report_)) break;
   }

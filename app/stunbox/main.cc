@@ -40,6 +40,11 @@ Options:
                                 --set 'socket.listen=["127.0.0.1:4000"]'
       --check-config FILE  validate FILE (with any --set applied), print
                            "FILE: OK" and exit 0, or print the error and exit 1.
+      --drain-on-stop SECONDS
+                           on SIGTERM/SIGINT, first drain (report unhealthy so
+                           a BGP health hook withdraws the routes) and keep
+                           answering for SECONDS (0..3600), then stop; a second
+                           signal stops at once. Overrides health.drain_on_stop_s.
       --interactive        also run the console (the commands of stunbox-cli, see
                            `help`) on this terminal: a "stunbox> " prompt on
                            stdin/stdout. quit stops stunbox; EOF (Ctrl-D) only
@@ -61,7 +66,8 @@ Modes:
   dpdk     kernel-bypass data path on a DPDK NIC or vdev (dpdk section).
 
 Signals:
-  SIGINT, SIGTERM  stop, print the final counters, exit 0.
+  SIGINT, SIGTERM  stop, print the final counters, exit 0 (after the drain
+                   period when health.drain_on_stop_s or --drain-on-stop is set).
   SIGHUP           re-read the config file (same path, same --set overrides) and
                    apply stun options and stats.period live;
                    settings that need a restart (mode, listen, workers, batch,
@@ -145,6 +151,13 @@ int parse_args(int argc, char** argv, Args& args) {
     } else if (name == "--check-config") {
       if (!take_value(args.check_config)) return usage_error("option '--check-config' needs a FILE argument");
       args.check = true;
+    } else if (name == "--drain-on-stop") {
+      std::string v;
+      if (!take_value(v)) return usage_error("option '--drain-on-stop' needs a SECONDS argument");
+      const bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stoul(v) > 3600) return usage_error("--drain-on-stop " + v + ": expected seconds 0..3600");
+      // A --set like any other, so a reload keeps it and `show config` shows it.
+      args.overrides.push_back("health.drain_on_stop_s=" + v);
     } else if (name == "--interactive") {
       if (int rc = no_value(); rc >= 0) return rc;
       args.interactive = true;

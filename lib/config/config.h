@@ -84,6 +84,15 @@ struct SocketSection {
   bool operator==(const SocketSection&) const = default;
 };
 
+// A port's exception path (dpdk.ports[i].exception): frames for the box
+// that the data path does not answer (BGP, SSH, ARP replies, ...) go to a
+// kernel TAP interface with the port's MAC, and what the kernel sends there
+// leaves through the port.
+struct ExceptionSection {
+  std::string iface;     // the kernel interface; "" = no exception path (such frames are dropped)
+  unsigned pps = 20000;  // frames per second each way; the excess is dropped (exception_policed)
+  bool operator==(const ExceptionSection&) const = default;
+};
 // Who computes a port's reply IPv4/UDP checksums. auto: software on drivers
 // whose vector TX path a checksum offload switches off (i40e, ixgbe, ice
 // without AVX2), the NIC elsewhere (lib/dpdk choose_tx_checksum).
@@ -97,6 +106,7 @@ struct PortSection {
   std::vector<IpPrefix> addresses; // owned IPv4/IPv6 addresses with prefix
   std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
   unsigned mtu = 1500;
+  ExceptionSection exception;
   TxChecksum tx_checksum = TxChecksum::automatic;
   bool operator==(const PortSection&) const = default;
 };
@@ -161,6 +171,15 @@ struct StatsSection {
   bool operator==(const StatsSection&) const = default;
 };
 
+// Health and drain (app/stunbox, lib/console): what /healthz, `show health`
+// and `stunbox-cli health` report, and how the box leaves service.
+struct HealthSection {
+  unsigned stall_ms = 1000;      // a worker with no progress for this long is stalled (watchdog rule)
+  bool start_drained = false;    // start with drain on: serve, but report unhealthy (routes withdrawn)
+  unsigned drain_on_stop_s = 0;  // on SIGTERM/SIGINT: drain, keep serving this long, then stop; 0 = stop at once
+  bool operator==(const HealthSection&) const = default;
+};
+
 // The console's UNIX control socket (lib/console).
 struct ControlSection {
   std::string socket = "/run/stunbox/stunbox.sock";  // "" = no control socket
@@ -197,12 +216,13 @@ struct Config {
   StatsSection stats;
   ControlSection control;
   LimitsSection limits;
+  HealthSection health;
   std::string source;  // file name the config came from, for messages
   // Equal when they configure the same thing; `source` is not compared.
   bool operator==(const Config& o) const {
     return mode == o.mode && stun == o.stun && socket == o.socket && dpdk == o.dpdk &&
            stats == o.stats && control == o.control &&
-           limits == o.limits;
+           limits == o.limits && health == o.health;
   }
 };
 

@@ -235,6 +235,15 @@ void check_device(const At& at, const PortSection& port) {
   if (port.device.empty()) fail(at.node.origin, at.path, "must not be empty");
 }
 
+// A Linux interface name (IFNAMSIZ 16 with the NUL; dev_valid_name()).
+void check_iface(const At& at, const PortSection& port) {
+  const std::string& n = port.exception.iface;
+  if (n.empty()) return;
+  if (n.size() > 15) fail(at.node.origin, at.path, "interface name longer than 15 characters: \"" + n + "\"");
+  if (n == "." || n == ".." || n.find_first_of("/: \t\n,=") != std::string::npos)
+    fail(at.node.origin, at.path, "not a usable interface name: \"" + n + "\" (no '/', ':', ',', '=' or blanks)");
+}
+
 // ---------------------------------------------------------------------------
 // Keys with readers of their own.
 
@@ -345,6 +354,11 @@ void read_ports(const ConfigValue&, const At& at, Config& c) {
       if (ports[j].device == port.device)
         fail(items[i].origin, child_path(p, "device"),
              "device \"" + port.device + "\" is already dpdk.ports[" + std::to_string(j) + "]");
+    for (size_t j = 0; j < ports.size() && !port.exception.iface.empty(); ++j)
+      if (ports[j].exception.iface == port.exception.iface)
+        fail(items[i].origin, child_path(child_path(p, "exception"), "iface"),
+             "interface \"" + port.exception.iface + "\" is already dpdk.ports[" + std::to_string(j) +
+                 "].exception.iface");
     ports.push_back(std::move(port));
   }
 }
@@ -787,6 +801,28 @@ constexpr Key<Config> kKeys[] = {
                 "upstream router's neighbour resolution and blackhole the box; the excess is dropped as "
                 "`nd_policed`. ARP (and, on NICs that cannot hash it, ICMP/NDP) always lands on queue 0: keep this "
                 "generous. 0 = off."},
+
+    // health
+    {.path = "health.stall_ms",
+     .value = integer<&C::health, &HealthSection::stall_ms>(100, 600000),
+     .help = "a worker with no progress for this long is stalled (unhealthy, no watchdog ping)",
+     .meaning = "A worker (DPDK lcore or socket thread) whose loop counter has not moved for this many milliseconds "
+                "is stalled: the box reports unhealthy (`/healthz` 503, `stunbox-cli health` exit 1, "
+                "`stunbox_health` 0) and the systemd watchdog is no longer pinged. Needs a restart to change."},
+    {.path = "health.start_drained",
+     .value = boolean<&C::health, &HealthSection::start_drained>(),
+     .help = "start drained: serve STUN but report unhealthy until `drain off`",
+     .meaning = "Start with drain on: STUN is answered as usual but the box reports unhealthy (`drained`), so a "
+                "BGP health hook keeps the service address withdrawn until an operator says `stunbox-cli drain "
+                "off`. For bringing a box into a fleet by hand. Read at start only."},
+    {.path = "health.drain_on_stop_s",
+     .value = integer<&C::health, &HealthSection::drain_on_stop_s>(0, 3600),
+     .reload = Reload::live,
+     .help = "on SIGTERM/SIGINT drain, keep serving this many seconds, then stop; 0 = stop at once",
+     .meaning = "On SIGTERM or SIGINT: turn drain on, keep answering for this many seconds (long enough for the "
+                "health hook to withdraw the routes and the routers to converge), then stop. A second SIGTERM or "
+                "SIGINT stops at once. 0 = stop at once. `--drain-on-stop SECONDS` on the command line overrides it. "
+                "Keep systemd's `TimeoutStopSec` above it. Live on reload."},
 };
 
 using P = PortSection;
@@ -842,6 +878,29 @@ constexpr Key<PortSection> kPortKeys[] = {
      .range = "68..9600; at least 1280 when the port has an IPv6 address (RFC 8200 s5)",
      .help = "the port's MTU",
      .meaning = "The port's MTU."},
+    {.path = "exception.iface",
+     .value = string<&P::exception, &ExceptionSection::iface>(check_iface),
+     .modes = Modes::dpdk,
+     .range = "a Linux interface name of at most 15 characters, no `/`, `:`, `,`, `=` or blanks; `\"\"` = none; "
+              "not the same on two ports",
+     .help = "kernel TAP interface for frames the data path does not answer; \"\" = none",
+     .meaning = "The exception path: frames for the box that the data path does not answer (TCP such as BGP and SSH, "
+                "UDP to ports not in `stun.ports`, ICMP other than echo requests, ARP replies, IPv6 link-local and "
+                "multicast, neighbour advertisements, router advertisements, fragments) go to this kernel TAP "
+                "interface instead of being dropped, and what the kernel sends there leaves through the port. "
+                "stunbox creates it (net_tap) with the port's MAC and MTU, or attaches to a persistent TAP of that "
+                "name (`ip tuntap add dev NAME mode tap multi_queue`), which keeps its addresses across restarts. "
+                "Put the box's unicast addresses on it (the same as `addresses`); the kernel then runs BGP, SSH and "
+                "ping there. docs/deployment.md, \"Routed deployment\", has the model. `\"\"` = none: such frames "
+                "are dropped and counted by reason.",
+     .example = "\"stunbox0\""},
+    {.path = "exception.pps",
+     .value = integer<&P::exception, &ExceptionSection::pps>(1, 10000000),
+     .modes = Modes::dpdk,
+     .help = "exception frames per second, each way; the excess is dropped",
+     .meaning = "Frames per second the exception path carries in each direction (to the kernel, from the kernel), "
+                "burst a tenth of a second's worth; the excess is dropped as `exception_policed`, so a flood of "
+                "TCP or multicast at the box cannot cost the STUN path more than this."},
     {.path = "tx_checksum",
      .value = enumeration<&P::tx_checksum>(),
      .modes = Modes::dpdk,

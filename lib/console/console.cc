@@ -27,8 +27,8 @@ Snapshot worker_totals(const View& view, unsigned worker) {
 
 }  // namespace
 
-Console::Console(const View& view, Reload reload)
-    : view_(view), reload_(std::move(reload)), port_baseline_(view.port_count()) {
+Console::Console(const View& view, Reload reload, Health* health)
+    : view_(view), reload_(std::move(reload)), health_(health), port_baseline_(view.port_count()) {
   sync_config_period();
   periodic_prev_ = view_.totals();
   periodic_prev_time_ = Clock::now();
@@ -115,6 +115,27 @@ Response Console::execute(const Command& c, Session& session) {
     case CommandId::show_config:
       r.text = config::to_yaml(view_.config());
       break;
+    case CommandId::show_health:
+    case CommandId::health:
+    case CommandId::drain: {
+      if (health_ == nullptr) return Response{"health is not tracked by this server\n", Response::Status::error};
+      if (c.id == CommandId::show_health) {
+        r.text = health_->details();
+        break;
+      }
+      if (c.id == CommandId::drain) {
+        const bool on = c.number != 0;
+        const bool was = health_->set_drained(on);
+        r.text = on ? (was ? "drain was already on\n"
+                           : "drain on: reporting unhealthy (drained) so routes are withdrawn; STUN still answered\n")
+                    : (was ? "drain off: healthy again when every other check passes\n" : "drain was already off\n");
+        break;
+      }
+      const Health::Verdict v = health_->check();
+      if (!v.healthy) return Response{"unhealthy: " + v.reason + "\n", Response::Status::error};
+      r.text = "healthy\n";
+      break;
+    }
     case CommandId::clear_port_stats:
       if (c.all) {
         for (size_t p = 0; p < nports; ++p) port_baseline_[p] = view_.port_stats(p);

@@ -6,8 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "console/view.h"
 #include "console/grammar.h"
+#include "console/health.h"
+#include "console/view.h"
 #include "core/counters.h"
 
 namespace stunbox::console {
@@ -31,8 +32,10 @@ struct Response {
 // thread-safe itself); everything it reads from the view is.
 class Console {
  public:
-  // `reload` runs the console's `reload` command (the daemon's reload).
-  Console(const View& view, Reload reload);
+  // `reload` runs the console's `reload` command (the daemon's reload);
+  // `health` (may be null: the health commands then say so) answers
+  // `show health`, `health` and `drain`.
+  Console(const View& view, Reload reload, Health* health = nullptr);
 
   Response execute(std::string_view line, Session& session);
   Response execute(const Command& command, Session& session);
@@ -53,6 +56,7 @@ class Console {
 
   const View& view_;
   Reload reload_;
+  Health* health_;
   std::vector<PortStats> port_baseline_;  // clear port stats
   Snapshot stun_baseline_;                // clear stun stats
   unsigned period_ = 0;

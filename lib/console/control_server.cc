@@ -143,7 +143,7 @@ void ControlServer::stop() {
 }
 
 void ControlServer::run() {
-  Console console(view_, reload_);
+  Console console(view_, reload_, health_);
   Session periodic;
   Session terminal;
   std::vector<std::unique_ptr<Client>> clients;

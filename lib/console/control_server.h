@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend/reporter.h"
+#include "console/health.h"
 #include "console/view.h"
 #include "core/result.h"
 
@@ -25,8 +26,9 @@ class ControlServer {
  public:
   // Console output for the terminal (interactive console, periodic stats)
   // goes to `out`'s text(); `view`, `out` and what `reload` uses outlive the server.
-  ControlServer(const View& view, Reload reload, backend::Reporter& out)
-      : view_(view), reload_(std::move(reload)), out_(out) {}
+  // `health` (may be null) answers the health and drain commands.
+  ControlServer(const View& view, Reload reload, backend::Reporter& out, Health* health = nullptr)
+      : view_(view), reload_(std::move(reload)), out_(out), health_(health) {}
   ~ControlServer() { stop(); }
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -50,6 +52,7 @@ class ControlServer {
   const View& view_;
   Reload reload_;
   backend::Reporter& out_;
+  Health* health_;
   ControlOptions options_;
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};  // 'x': stop, 'g': greet

@@ -82,6 +82,8 @@ std::string format_stun_stats(const Snapshot& s) {
   row("NDP adverts:", s.get(Counter::ndp_adverts));
   row("ICMP echo replies:", s.get(Counter::icmp_echo_replies));
   row("ICMPv6 echo replies:", s.get(Counter::icmp6_echo_replies));
+  row("to the kernel (exception):", s.get(Counter::exception_to_kernel));
+  row("from the kernel (exception):", s.get(Counter::exception_from_kernel));
   row("received:", s.get(Counter::rx_packets));
   row("sent:", s.get(Counter::tx_packets));
   row("drops total:", s.total_drops());

@@ -12,6 +12,7 @@ constexpr std::string_view kPort = "<port>";
 constexpr std::string_view kAllOrPort = "all|<port>";
 constexpr std::string_view kSeconds = "<seconds>";
 constexpr std::string_view kOptCount = "[<count>]";
+constexpr std::string_view kOnOff = "on|off";
 // Most prefixes "show top sources" lists (more than any sketch holds is pointless).
 constexpr uint64_t kMaxTop = 100000;
 // Longest stats period accepted (matches the config's stats.period range).
@@ -28,13 +29,16 @@ constexpr std::array<std::string_view, 3> kShowLcoreStats = {"show", "lcore", "s
 constexpr std::array<std::string_view, 3> kShowStunStats = {"show", "stun", "stats"};
 constexpr std::array<std::string_view, 4> kShowTopSources = {"show", "top", "sources", kOptCount};
 constexpr std::array<std::string_view, 2> kShowConfig = {"show", "config"};
+constexpr std::array<std::string_view, 2> kShowHealth = {"show", "health"};
+constexpr std::array<std::string_view, 1> kHealth = {"health"};
+constexpr std::array<std::string_view, 2> kDrain = {"drain", kOnOff};
 constexpr std::array<std::string_view, 4> kClearPortStats = {"clear", "port", "stats", kAllOrPort};
 constexpr std::array<std::string_view, 3> kClearStunStats = {"clear", "stun", "stats"};
 constexpr std::array<std::string_view, 3> kSetStatsPeriod = {"set", "stats-period", kSeconds};
 constexpr std::array<std::string_view, 1> kReload = {"reload"};
 constexpr std::array<std::string_view, 1> kQuit = {"quit"};
 
-constexpr std::array<CommandSpec, 14> kTable = {{
+constexpr std::array<CommandSpec, 17> kTable = {{
     {CommandId::help, kHelp, "list the commands"},
     {CommandId::show_port_stats, kShowPortStats,
      "port counters (RX/TX packets, bytes, errors, missed) and throughput since your last show"},
@@ -46,6 +50,11 @@ constexpr std::array<CommandSpec, 14> kTable = {{
     {CommandId::show_top_sources, kShowTopSources,
      "heaviest source prefixes (default 10), estimated from bounded per-worker sketches"},
     {CommandId::show_config, kShowConfig, "the configuration in effect, as YAML"},
+    {CommandId::show_health, kShowHealth, "health verdict and each check: phase, drain, workers progressing, links"},
+    {CommandId::health, kHealth,
+     "one line, \"healthy\" or \"unhealthy: REASON\" (an error: stunbox-cli health exits 1 when unhealthy)"},
+    {CommandId::drain, kDrain,
+     "on: report unhealthy so routes are withdrawn, STUN still answered; off: healthy again"},
     {CommandId::clear_port_stats, kClearPortStats, "zero the shown port counters (a console baseline)"},
     {CommandId::clear_stun_stats, kClearStunStats, "zero the shown STUN counters (a console baseline)"},
     {CommandId::set_stats_period, kSetStatsPeriod, "print the port block every N seconds on stdout (0 = off)"},
@@ -53,7 +62,7 @@ constexpr std::array<CommandSpec, 14> kTable = {{
     {CommandId::quit, kQuit, "leave the console"},
 }};
 
-bool is_placeholder(std::string_view w) { return w.find('<') != std::string_view::npos; }
+bool is_placeholder(std::string_view w) { return w.find('<') != std::string_view::npos || w == kOnOff; }
 
 std::optional<uint64_t> to_number(std::string_view w) {
   uint64_t v = 0;
@@ -66,6 +75,7 @@ std::optional<uint64_t> to_number(std::string_view w) {
 bool fits(std::string_view s, std::string_view word) {
   if (s == kPort || s == kSeconds || s == kOptCount) return to_number(word).has_value();
   if (s == kAllOrPort) return word == "all" || to_number(word).has_value();
+  if (s == kOnOff) return word == "on" || word == "off";
   return s == word;
 }
 
@@ -132,11 +142,17 @@ ParseResult parse_command(std::string_view line) {
         std::string what = s == kAllOrPort ? "'all' or a port number"
                            : s == kPort    ? "a port number"
                            : s == kOptCount ? "a number of prefixes"
+                           : s == kOnOff    ? "'on' or 'off'"
                                             : "a number of seconds";
         r.error = join(spec.words.first(k)) + ": expected " + what + ", got '" + std::string(w) + "'";
         return r;
       }
       Command c{spec.id, w == "all", 0};
+      if (s == kOnOff) {
+        c.number = w == "on" ? 1 : 0;
+        r.command = c;
+        return r;
+      }
       if (!c.all) c.number = *to_number(w);
       if (s == kSeconds && c.number > kMaxPeriod) {
         r.error = join(spec.words.first(k)) + ": " + std::string(w) + " is out of range 0.." + std::to_string(kMaxPeriod);
@@ -198,6 +214,11 @@ std::vector<std::string> complete(std::string_view line) {
     for (size_t k = 0; k < words.size() && ok; ++k) ok = fits(spec.words[k], words[k]);
     if (!ok) continue;
     std::string_view next = spec.words[words.size()];
+    if (next == kOnOff) {
+      for (std::string_view w : {std::string_view("on"), std::string_view("off")})
+        if (w.substr(0, partial.size()) == partial) out.emplace_back(w);
+      continue;
+    }
     std::string_view offer = next == kAllOrPort ? std::string_view("all") : next;
     if (is_placeholder(offer)) continue;
     if (offer.substr(0, partial.size()) != partial) continue;

@@ -20,6 +20,9 @@ enum class CommandId : uint8_t {
   show_stun_stats,
   show_top_sources,
   show_config,
+  show_health,
+  health,
+  drain,
   clear_port_stats,
   clear_stun_stats,
   set_stats_period,
@@ -30,7 +33,8 @@ enum class CommandId : uint8_t {
 // A command's words. A word is a literal ("show"), or a placeholder:
 // "<port>" (a port number), "all|<port>" (the word all or a port number),
 // "<seconds>" (a number of seconds, 0 = off), "[<count>]" (an optional
-// count; when left out, Command::number is kDefaultTopSources).
+// count; when left out, Command::number is kDefaultTopSources), "on|off"
+// (Command::number 1 or 0).
 struct CommandSpec {
   CommandId id;
   std::span<const std::string_view> words;

@@ -125,14 +125,23 @@ MHD_Result handle(void* cls, MHD_Connection* conn, const char* url, const char* 
   if (*upload_size != 0) return MHD_NO;
   const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-  if (std::strcmp(url, "/metrics") != 0) return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
+  const bool healthz = server->verdict() != nullptr && std::strcmp(url, "/healthz") == 0;
+  if (!healthz && std::strcmp(url, "/metrics") != 0) {
+    return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
+  }
   if (!get && !head) return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n", "text/plain");
-  return send_text(conn, MHD_HTTP_OK, render_metrics(server->view(), server->health()), kContentType);
+  if (healthz) {
+    const Health::Verdict v = server->verdict()->check();
+    return send_text(conn, v.healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, v.reason + "\n",
+                     "text/plain; charset=utf-8");
+  }
+  return send_text(conn, MHD_HTTP_OK, render_metrics(server->view(), server->health(), server->verdict()),
+                   kContentType);
 }
 
 }  // namespace
 
-std::string render_metrics(const View& view, const HealthMonitor* health) {
+std::string render_metrics(const View& view, const HealthMonitor* health, const Health* verdict) {
   Page p;
   const std::span<const QueueView> queues = view.queues();
 
@@ -206,6 +215,16 @@ std::string render_metrics(const View& view, const HealthMonitor* health) {
     p.sample("stunbox_l3_replies_total", "kind=\"icmp_echo\"," + labels[i], snaps[i].get(Counter::icmp_echo_replies));
     p.sample("stunbox_l3_replies_total", "kind=\"icmp6_echo\"," + labels[i],
              snaps[i].get(Counter::icmp6_echo_replies));
+  }
+
+  p.family("stunbox_exception_packets_total", "counter",
+           "Frames through a port's exception path (dpdk), by direction: to_kernel (for the box, not answered by "
+           "the data path, queued for the kernel), from_kernel (the kernel's frames sent out of the port)");
+  for (size_t i = 0; i < queues.size(); ++i) {
+    p.sample("stunbox_exception_packets_total", "direction=\"to_kernel\"," + labels[i],
+             snaps[i].get(Counter::exception_to_kernel));
+    p.sample("stunbox_exception_packets_total", "direction=\"from_kernel\"," + labels[i],
+             snaps[i].get(Counter::exception_from_kernel));
   }
 
   // Ports: ethdev counters in dpdk mode, listen sockets in socket mode.
@@ -314,11 +333,19 @@ std::string render_metrics(const View& view, const HealthMonitor* health) {
     p.family("stunbox_watchdog_pings_total", "counter", "WATCHDOG=1 notifications sent to systemd");
     p.sample("stunbox_watchdog_pings_total", "", health->watchdog_pings());
   }
+  if (verdict != nullptr) {
+    p.family("stunbox_health", "gauge",
+             "1 when the box should get traffic: serving, no worker stalled, every link up, not drained (/healthz)");
+    p.sample("stunbox_health", "", uint64_t{verdict->check().healthy ? 1u : 0u});
+    p.family("stunbox_drained", "gauge", "1 while drained (stunbox-cli drain on): STUN still answered, health 0");
+    p.sample("stunbox_drained", "", uint64_t{verdict->drained() ? 1u : 0u});
+  }
   return p.take();
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const config::ListenAddress& where,
-                                                            const View& view, const HealthMonitor* health) {
+                                                            const View& view, const HealthMonitor* health,
+                                                            const Health* verdict) {
   const std::string endpoint = config::to_string(where);
   const std::string ctx = "stats.metrics_listen " + endpoint + ": ";
   // We bind the socket ourselves so a failure carries errno's reason;
@@ -349,7 +376,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const config::Listen
     ::close(fd);
     return Error{ctx + "cannot bind: " + std::strerror(err)};
   }
-  std::unique_ptr<MetricsServer> server(new MetricsServer(view, health));
+  std::unique_ptr<MetricsServer> server(new MetricsServer(view, health, verdict));
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
   if (where.ip.v6) flags |= MHD_USE_IPv6;
   server->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &handle, server.get(),
@@ -387,9 +414,12 @@ Result<std::unique_ptr<Operations>> Operations::start(const View& view) {
   std::unique_ptr<Operations> ops(new Operations(view));
   ProgressSource source{[&view] { return view.workers().size(); },
                         [&view](size_t i) { return view.usage(i).progress; }};
-  ops->health_ = std::make_unique<HealthMonitor>(std::move(source), ops->notifier_);
+  const config::HealthSection& hc = view.config().health;
+  ops->health_ = std::make_unique<HealthMonitor>(std::move(source), ops->notifier_,
+                                                 std::chrono::milliseconds(hc.stall_ms));
+  ops->verdict_ = std::make_unique<Health>(view, ops->health_.get(), hc.start_drained);
   if (const auto& where = view.config().stats.metrics_listen) {
-    auto server = MetricsServer::start(*where, view, ops->health_.get());
+    auto server = MetricsServer::start(*where, view, ops->health_.get(), ops->verdict_.get());
     if (!server) return server.error();
     ops->metrics_ = std::move(*server);
   }
@@ -400,6 +430,7 @@ Operations::~Operations() { stopping(); }
 
 // Notification failures are not fatal: the daemon serves without systemd.
 void Operations::ready(std::string_view status) {
+  verdict_->set_phase(Health::Phase::serving);
   (void)notifier_.ready(status);
   // Watchdog pings only after READY=1: systemd arms the watchdog from there.
   if (!stopped_) health_->start();
@@ -410,6 +441,7 @@ void Operations::reloaded() { (void)notifier_.send("READY=1"); }
 void Operations::stopping() {
   if (stopped_) return;
   stopped_ = true;
+  verdict_->set_phase(Health::Phase::stopping);
   (void)notifier_.stopping();
   metrics_.reset();
   // Stopped but kept: telemetry may still read its (now frozen) stall flags.

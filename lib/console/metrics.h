@@ -7,8 +7,9 @@
 #include <string_view>
 
 #include "config/config.h"
-#include "console/view.h"
+#include "console/health.h"
 #include "console/notify.h"
+#include "console/view.h"
 #include "core/result.h"
 
 struct MHD_Daemon;
@@ -17,18 +18,22 @@ namespace stunbox::console {
 
 // The whole /metrics page: build and process info, STUN requests/responses
 // and drops per (port, queue, worker), rx/tx per queue, port counters, link
-// state, worker busy time and stall state. `health` may be null (then no
-// worker is reported stalled). Reads counters only; never blocks a worker.
-std::string render_metrics(const View& view, const HealthMonitor* health);
+// state, worker busy time and stall state, and (with `verdict`) the box's
+// health and drain gauges. `health` may be null (then no worker is reported
+// stalled); `verdict` may be null (then no stunbox_health/stunbox_drained).
+// Reads counters only; never blocks a worker.
+std::string render_metrics(const View& view, const HealthMonitor* health, const Health* verdict = nullptr);
 
-// GET /metrics on one address; every other path is 404. Runs in
-// libmicrohttpd's internal polling thread, never on the data path.
+// GET /metrics on one address, and GET /healthz (with a Health): 200 "ok"
+// or 503 and the one-line reason, for load balancers and health checkers;
+// every other path is 404. Runs in libmicrohttpd's internal polling thread,
+// never on the data path.
 class MetricsServer {
  public:
   // Binds `where` (error: "stats.metrics_listen 127.0.0.1:9478: cannot bind: Address already in use").
   // `view` and `health` must outlive the server.
   static Result<std::unique_ptr<MetricsServer>> start(const config::ListenAddress& where, const View& view,
-                                                      const HealthMonitor* health);
+                                                      const HealthMonitor* health, const Health* verdict = nullptr);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -41,12 +46,15 @@ class MetricsServer {
   // Used by the libmicrohttpd callback.
   const View& view() const { return view_; }
   const HealthMonitor* health() const { return health_; }
+  const Health* verdict() const { return verdict_; }
 
  private:
-  MetricsServer(const View& view, const HealthMonitor* health) : view_(view), health_(health) {}
+  MetricsServer(const View& view, const HealthMonitor* health, const Health* verdict)
+      : view_(view), health_(health), verdict_(verdict) {}
 
   const View& view_;
   const HealthMonitor* health_;
+  const Health* verdict_;
   MHD_Daemon* daemon_ = nullptr;
   std::string url_;
   uint16_t port_ = 0;
@@ -75,6 +83,8 @@ class Operations {
   void stopping();
 
   const HealthMonitor& health() const { return *health_; }
+  // The box's health verdict and drain flag (/healthz, the console).
+  Health& verdict() { return *verdict_; }
   const MetricsServer* metrics() const { return metrics_.get(); }
 
  private:
@@ -83,6 +93,7 @@ class Operations {
   const View& view_;
   Notifier notifier_;
   std::unique_ptr<HealthMonitor> health_;
+  std::unique_ptr<Health> verdict_;
   std::unique_ptr<MetricsServer> metrics_;
   bool stopped_ = false;
 };

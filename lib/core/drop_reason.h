@@ -69,6 +69,9 @@ namespace stunbox {
   X(global_limited, "process over limits.global_pps")                                 \
   X(l3_policed, "ICMP/ICMPv6 echo reply over limits.l3_pps for this lcore (dpdk)")    \
   X(nd_policed, "ARP reply or neighbor advertisement over limits.nd_pps for this lcore (dpdk)") \
+  /* exception path (lib/dpdk), dpdk mode */                                          \
+  X(exception_policed, "frame to or from the kernel over dpdk.ports[].exception.pps")  \
+  X(exception_full, "exception ring, kernel TAP queue or TX queue full: frame to or from the kernel freed") \
   X(mld_not_query, "MLD message other than a query (another host's report or done)")  \
   X(mld_invalid, "MLD query failing RFC 3810 s5.1.14 validation (hop limit 1, link-local source)")
 

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "dpdk/eal.h"
+#include "dpdk/exception.h"
 #include "dpdk/lcore_map.h"
 #include "dpdk/lcore_loop.h"
 #include "dpdk/port.h"
@@ -160,6 +161,8 @@ class Backend final : public backend::Backend {
   std::map<int, unsigned> pool_baseline_;  // in-use count right after creation (no queue holds any yet)
   std::unique_ptr<LinkWatch[]> links_;     // one per port in ports_
   std::vector<SocketPtr<QueueContext>> queues_;  // on their lcore's socket
+  // One per port in ports_ (nullptr = no exception path); closed after the lcores stop.
+  std::vector<std::unique_ptr<ExceptionScope>> exceptions_;
   std::vector<LcoreWork> work_;
   std::vector<rte_ring*> control_rings_;  // one per lcore in work_: main enqueues, the lcore sends (announcements)
   std::vector<std::unique_ptr<SourceSketch>> sources_;  // one per lcore in work_; the lcore: wo, console: read()
@@ -320,6 +323,8 @@ std::string Backend::port_info(size_t port) const {
     addrs += config::to_string(a);
   }
   o += "Addresses: " + (addrs.empty() ? std::string("-") : addrs) + "\n";
+  const ExceptionScope* x = p.index < exceptions_.size() ? exceptions_[p.index].get() : nullptr;
+  o += "Exception path: " + (x == nullptr ? std::string("none (frames for the kernel are dropped)") : describe(*x)) + "\n";
   for (const config::Rfc5780Section& r : config().stun.rfc5780) {
     if (!p.identity.rfc5780[r.primary.ip.v6 ? 1 : 0]) continue;
     o += "RFC 5780 pair: primary " + config::to_string(r.primary) + ", alternate " + config::to_string(r.alternate) +
@@ -432,6 +437,7 @@ Status Backend::build(backend::Reporter& report) {
     if (socket < 0) socket = static_cast<int>(rte_socket_id());  // vdevs: no NUMA affinity
     port_socket.push_back(socket);
     need[socket] += static_cast<unsigned long>(plan->queues[i]) * (d.ports[i].rx_desc + d.ports[i].tx_desc);
+    if (!d.ports[i].exception.iface.empty()) need[socket] += kExceptionMbufs;  // TAP descriptors and ring
   }
   for (auto& [socket, n] : need) {
     n += workers_.size() * (d.burst + d.mempool.cache) + kMempoolMargin;
@@ -494,6 +500,14 @@ Status Backend::build(backend::Reporter& report) {
     port->warnings.clear();
     if (!st) return st;
     ports_.push_back(std::move(*port));
+    exceptions_.emplace_back();
+    if (!d.ports[i].exception.iface.empty()) {
+      std::vector<std::string> warnings;
+      auto x = open_exception(ports_.back(), d.ports[i], pools_[port_socket[i]], warnings);
+      for (const std::string& w : warnings) report.warn(w);
+      if (!x) return x.error();
+      exceptions_.back() = std::move(*x);
+    }
   }
   // The link watcher's starting point: what start_port saw (not a change).
   links_ = std::make_unique<LinkWatch[]>(ports_.size());
@@ -537,6 +551,10 @@ Status Backend::build(backend::Reporter& report) {
       q->global_credit = credit.get();
       q->lcore_tsc = w.tsc;
       q->poll = select_poll(p.rx_csum, p.tx_csum);
+      if (ExceptionScope* x = exceptions_[ref.port].get()) {
+        q->exception = &x->path;
+        q->exception_owner = ref.queue == 0;  // its TX queue 0 carries the kernel's frames
+      }
       w.queues.push_back(q.get());
       queues_.push_back(std::move(q));
     }
@@ -585,7 +603,10 @@ Snapshot Backend::total() const {
 
 std::string Backend::summary() const {
   std::string o = "stunbox: dpdk mode, main lcore " + std::to_string(rte_get_main_lcore()) + "\n";
-  for (const PortSetup& p : ports_) o += describe(p) + "\n";
+  for (const PortSetup& p : ports_) {
+    o += describe(p) + "\n";
+    if (const ExceptionScope* x = p.index < exceptions_.size() ? exceptions_[p.index].get() : nullptr) o += "    " + describe(*x) + "\n";
+  }
   for (const LcoreWork& w : work_) {
     o += "  lcore ";
     o += std::to_string(w.lcore);
@@ -712,6 +733,10 @@ void Backend::finish(backend::Reporter& report) {
 }
 
 void Backend::close_ports() {
+  // The exception TAPs first: their mbufs (ring, descriptors) go back before the leak check.
+  for (auto& x : exceptions_)
+    if (x) close_exception(*x);
+  exceptions_.clear();
   for (size_t i = 0; i < configured_.size() && i < port_ids_.size(); ++i) {
     if (i < started_.size() && started_[i]) rte_eth_dev_stop(port_ids_[i]);
     rte_eth_dev_close(port_ids_[i]);

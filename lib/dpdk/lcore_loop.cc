@@ -68,6 +68,32 @@ static_assert(static_cast<size_t>(frame::ReplyKind::stun_success) == 0 &&
               static_cast<size_t>(frame::ReplyKind::icmp6_echo_reply) == 5 &&
               static_cast<size_t>(frame::ReplyKind::mld_report) == 6);
 
+// Frames the verdict gave to the kernel (frame::for_kernel), to the port's
+// exception ring: policed by the port's shared bucket, never waited for (a
+// full ring drops). Out of line: the STUN path pays only the branch to it.
+[[gnu::noinline]] void hand_to_kernel(QueueContext& q, rte_mbuf** pkts, uint16_t n) {
+  ExceptionPath& x = *q.exception;
+  LocalCounters& c = q.local;
+  const uint64_t now = limits::now_ns();
+  rte_mbuf* rejected[kMaxBurst];
+  uint16_t n_ok = 0, n_rejected = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    if (!x.to_kernel_bucket.allow(x.interval_ns, x.burst, now)) {
+      rejected[n_rejected++] = m;
+      continue;
+    }
+    m->ol_flags &= kBufferFlags;  // RX flags mean nothing to the TAP's TX
+    pkts[n_ok++] = m;
+  }
+  c.drop(DropReason::exception_policed, n_rejected);
+  const unsigned queued = rte_ring_mp_enqueue_burst(x.to_kernel, reinterpret_cast<void**>(pkts), n_ok, nullptr);
+  c.add(Counter::exception_to_kernel, queued);
+  for (uint16_t i = static_cast<uint16_t>(queued); i < n_ok; ++i) rejected[n_rejected++] = pkts[i];
+  c.drop(DropReason::exception_full, n_ok - queued);
+  if (n_rejected != 0) rte_pktmbuf_free_bulk(rejected, n_rejected);
+}
+
 template <bool kRxHints, bool kTxOffload>
 uint16_t poll_impl(QueueContext& q) {
   rte_mbuf* pkts[kMaxBurst];
@@ -76,6 +102,8 @@ uint16_t poll_impl(QueueContext& q) {
 
   rte_mbuf* dropped[kMaxBurst];
   uint16_t n_drop = 0;
+  rte_mbuf* kernel[kMaxBurst];
+  uint16_t n_kernel = 0;
   uint16_t n_tx = 0;
   uint64_t tx_bytes = 0;
   LocalCounters& c = q.local;
@@ -106,6 +134,11 @@ uint16_t poll_impl(QueueContext& q) {
     if (v.request == stun::RequestKind::rfc5389) c.add(Counter::stun_requests);
     else if (v.request == stun::RequestKind::classic) c.add(Counter::stun_classic_requests);
     if (!v.tx) {
+      // The classification is the verdict's (frame::route): for the box but not answered here.
+      if (q.exception != nullptr && frame::for_kernel(v.reason)) [[unlikely]] {
+        kernel[n_kernel++] = m;
+        continue;
+      }
       c.drop(v.reason);
       dropped[n_drop++] = m;
       continue;
@@ -181,11 +214,60 @@ uint16_t poll_impl(QueueContext& q) {
   c.add(Counter::tx_packets, sent);
   c.add(Counter::tx_bytes, tx_bytes);
   if (n_drop != 0) rte_pktmbuf_free_bulk(dropped, n_drop);
+  if (n_kernel != 0) hand_to_kernel(q, kernel, n_kernel);
   q.counters.publish(c);
   return n;
 }
 
+// Frames one service_exception moves each way at most.
+constexpr uint16_t kExceptionBurst = 32;
+
 }  // namespace
+
+unsigned service_exception(QueueContext& q) {
+  ExceptionPath& x = *q.exception;
+  LocalCounters& c = q.local;
+  rte_mbuf* pkts[kExceptionBurst];
+  // Queued by the port's lcores -> the kernel.
+  const unsigned n_in = rte_ring_sc_dequeue_burst(x.to_kernel, reinterpret_cast<void**>(pkts), kExceptionBurst, nullptr);
+  if (n_in != 0) {
+    const uint16_t sent = rte_eth_tx_burst(x.tap_port_id, 0, pkts, static_cast<uint16_t>(n_in));
+    if (sent < n_in) {
+      rte_pktmbuf_free_bulk(pkts + sent, n_in - sent);
+      c.drop(DropReason::exception_full, n_in - sent);
+    }
+  }
+  // The kernel -> the wire, on this queue's own TX queue.
+  const uint16_t n_out = rte_eth_rx_burst(x.tap_port_id, 0, pkts, kExceptionBurst);
+  if (n_out != 0) {
+    const uint64_t now = limits::now_ns();
+    rte_mbuf* dropped[kExceptionBurst];
+    uint16_t n_tx = 0, n_drop = 0;
+    for (uint16_t i = 0; i < n_out; ++i) {
+      rte_mbuf* m = pkts[i];
+      if (m->nb_segs > 1) {
+        c.drop(DropReason::mbuf_multi_segment);
+        dropped[n_drop++] = m;
+      } else if (!x.from_kernel_bucket.allow(now, x.interval_ns, x.burst)) {
+        c.drop(DropReason::exception_policed);
+        dropped[n_drop++] = m;
+      } else {
+        m->ol_flags &= kBufferFlags;  // the kernel asked for no offload
+        pkts[n_tx++] = m;
+      }
+    }
+    uint16_t sent = 0;
+    for (int attempt = 0; attempt < kTxTries && sent < n_tx; ++attempt) {
+      sent += rte_eth_tx_burst(q.port_id, q.queue_id, pkts + sent, n_tx - sent);
+    }
+    for (uint16_t i = sent; i < n_tx; ++i) dropped[n_drop++] = pkts[i];
+    c.drop(DropReason::exception_full, n_tx - sent);
+    c.add(Counter::exception_from_kernel, sent);
+    if (n_drop != 0) rte_pktmbuf_free_bulk(dropped, n_drop);
+  }
+  q.counters.publish(c);
+  return n_in + n_out;
+}
 
 PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload) {
   if (rx_csum_hints) return tx_csum_offload ? &poll_impl<true, true> : &poll_impl<true, false>;
@@ -236,6 +318,8 @@ int lcore_main(void* arg) {
     usage.loops.store(++loops, std::memory_order_relaxed);
     if (work.sources != nullptr) work.sources->publish();  // no-op when nothing was recorded
     drain_control(work);  // announcements after a link-up: one look at the ring's indices when empty
+    for (QueueContext* q : work.queues)
+      if (q->exception_owner) service_exception(*q);
     for (unsigned i = 0; i < kPollsPerStopCheck; ++i) {
       unsigned got = 0;
       for (QueueContext* q : work.queues) got += poll_queue(*q);

@@ -16,6 +16,25 @@ struct rte_ring;
 
 namespace stunbox::dpdk {
 
+// A port's exception path (dpdk.ports[i].exception): frames for the box that
+// the data path does not answer (frame::for_kernel) go to a kernel TAP
+// (net_tap), and what the kernel sends there leaves through the port. Every
+// lcore serving the port enqueues its kernel frames on `to_kernel`
+// (multi-producer, never blocking: a full ring drops and counts); the lcore
+// owning the port's queue 0 alone dequeues them onto the TAP and sends the
+// TAP's frames on its own TX queue 0, so no TX queue ever has two owners.
+struct ExceptionPath {
+  // setup: wo, dataplane: ro
+  uint16_t tap_port_id = 0;
+  rte_ring* to_kernel = nullptr;  // producers: the port's lcores; consumer: the owner of queue 0
+  uint64_t interval_ns = 0;       // 1e9 / exception.pps
+  uint64_t burst = 1;             // a tenth of a second's worth, at least 1
+  // Frames to the kernel: one GCRA word shared by the port's lcores.
+  limits::GlobalBucket to_kernel_bucket;
+  // Frames from the kernel: the owner's alone.
+  limits::LocalBucket from_kernel_bucket;
+};
+
 struct QueueContext;
 // One poll of one queue; the variant (RX checksum hints, TX checksum offload)
 // is chosen once per port at setup, never per packet.
@@ -53,6 +72,11 @@ struct alignas(64) QueueContext {
   // The TSC the lcore loop read after its last poll (lcore_main: wo, this lcore's polls: ro), the
   // limiter's clock without a second rdtsc per burst; nullptr = read the TSC (tests).
   const uint64_t* lcore_tsc = nullptr;
+  // setup: wo, dataplane: ro. The port's exception path (nullptr = none:
+  // frames for the kernel are dropped by reason); this queue moves its
+  // frames (ring -> TAP, TAP -> this TX queue) when exception_owner.
+  ExceptionPath* exception = nullptr;
+  bool exception_owner = false;
   // dataplane: rw (owner lcore only)
   LocalCounters local;
   // dataplane: wo (publish once per burst), main lcore: ro
@@ -65,6 +89,12 @@ PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload);
 // Runs one poll (one rx_burst and its tx) of q on the calling thread; returns
 // the number of packets received. Tests drive the loop with this.
 inline uint16_t poll_queue(QueueContext& q) { return q.poll(q); }
+
+// The exception path's owner work, called by the lcore that owns q (queue 0
+// of a port with an exception path) every kPollsPerStopCheck polls: frames
+// queued for the kernel onto the TAP, the kernel's frames out of q's TX
+// queue. Returns the frames moved. Tests call it directly.
+unsigned service_exception(QueueContext& q);
 
 // An lcore's cycle accounting, as testpmd's record-core-cycles: TSC cycles
 // of polls that received packets (busy) and of every poll (total), and a

@@ -398,17 +398,23 @@ Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortI
 
 // ---- MLD (RFC 3810) ------------------------------------------------------
 
-// The solicited-node groups of the port's IPv6 addresses, each once, in address order.
-size_t solicited_groups(const PortIdentity& port, std::array<std::array<uint8_t, 16>, kMaxPortAddresses>& out) noexcept {
+// The groups a port reports: the solicited-node groups of its IPv6 addresses, each once, in
+// address order, then that of its EUI-64 link-local address (the reports' source; with an
+// exception path the kernel TAP has the same MAC, so the same link-local, and answers neighbour
+// solicitations for it). None when the port has no IPv6 address.
+using GroupList = std::array<std::array<uint8_t, 16>, kMaxPortAddresses + 1>;
+size_t solicited_groups(const PortIdentity& port, GroupList& out) noexcept {
   size_t n = 0;
-  for (size_t i = 0; i < port.n_v6; ++i) {
+  auto add = [&](const uint8_t* addr) {
     std::array<uint8_t, 16> g{};
     std::memcpy(g.data(), kSolicitedNodePrefix, sizeof(kSolicitedNodePrefix));
-    std::memcpy(g.data() + 13, port.v6[i].data() + 13, 3);
+    std::memcpy(g.data() + 13, addr + 13, 3);
     bool dup = false;
     for (size_t k = 0; k < n; ++k) dup = dup || out[k] == g;
     if (!dup) out[n++] = g;
-  }
+  };
+  for (size_t i = 0; i < port.n_v6; ++i) add(port.v6[i].data());
+  if (n != 0) add(link_local_of(port.mac).data());
   return n;
 }
 
@@ -487,7 +493,7 @@ Verdict mld_query(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, con
       (ip->src[1] & 0xC0) != 0x80)
     return drop(DropReason::mld_invalid);
   // Which groups: all of ours (general query, to ff02::1) or the one asked about (to that group).
-  std::array<std::array<uint8_t, 16>, kMaxPortAddresses> ours;
+  GroupList ours;
   const size_t n_ours = solicited_groups(port, ours);
   const uint8_t* group = frame + icmp_at + 8;
   const std::array<uint8_t, 16>* report = ours.data();
@@ -509,7 +515,7 @@ Verdict mld_query(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, con
   const auto* eth = reinterpret_cast<const EthHdr*>(frame);
   if (eth->dst[0] != 0x33 || eth->dst[1] != 0x33 || std::memcmp(eth->dst + 2, ip->dst + 12, 4) != 0)
     return drop(DropReason::eth_not_ours);
-  std::array<std::array<uint8_t, 16>, kMaxPortAddresses> groups;
+  GroupList groups;
   std::copy(report, report + n, groups.begin());  // the frame is overwritten below
   const size_t length = write_mld_report(frame, capacity, l2, port, groups.data(), n, kMldRecordModeIsExclude);
   if (length == 0) return drop(DropReason::mbuf_no_tailroom);
@@ -794,7 +800,7 @@ std::array<uint8_t, 16> link_local_of(const std::array<uint8_t, 6>& mac) {
 }
 
 size_t build_mld_report(uint8_t* out, size_t capacity, const PortIdentity& port) {
-  std::array<std::array<uint8_t, 16>, kMaxPortAddresses> groups;
+  GroupList groups;
   const size_t n = solicited_groups(port, groups);
   const size_t l2 = port.vlan < 0 ? sizeof(EthHdr) : sizeof(EthHdr) + sizeof(VlanTag);
   if (n == 0 || capacity < l2) return 0;

@@ -80,6 +80,47 @@ struct Verdict {
 };
 static_assert(sizeof(Verdict) == 8);
 
+// The classification of a frame, from its verdict alone: answered here,
+// for the box but not answered here (the kernel's business: handed to the
+// port's exception interface when it has one, else dropped), or dropped.
+// Which reasons mean "for the kernel" (docs/deployment.md, "Routed
+// deployment", has the ARP/ND split):
+// - TCP and other protocols to an owned address (BGP, SSH), UDP to a port
+//   not served (BFD, the kernel's own DNS or NTP replies), ICMP and ICMPv6
+//   other than echo requests and neighbour solicitations (echo replies to
+//   the kernel's pings, errors, neighbour and router advertisements, MLD);
+// - ARP other than requests for owned addresses: replies to the kernel's
+//   own requests, gratuitous announcements (the kernel resolves its BGP
+//   peer itself; the fast path answers every request for an owned address);
+// - IPv6 to a destination not owned but reaching our MAC or a multicast
+//   group (the kernel's link-local address and its solicited-node group,
+//   all-nodes), and IPv6 with extension headers (MLD's hop-by-hop);
+// - IPv4 fragments to an owned address (the kernel reassembles them).
+// Never: anything malformed, with a bad checksum, from a bad source, for
+// another host's MAC, STUN the responder dropped, or over a rate limit.
+enum class Route : uint8_t { reply, kernel, drop };
+
+inline constexpr bool for_kernel(DropReason r) noexcept {
+  switch (r) {
+    case DropReason::ipv4_unsupported_proto:
+    case DropReason::ipv4_fragment:
+    case DropReason::udp_port_not_served:
+    case DropReason::icmp_not_echo_request:
+    case DropReason::ipv6_unsupported_proto:
+    case DropReason::ipv6_not_ours:
+    case DropReason::ipv6_extension_header:
+    case DropReason::icmp6_unsupported_type:
+    case DropReason::arp_not_request:
+      return true;
+    default:
+      return false;
+  }
+}
+
+inline constexpr Route route(Verdict v) noexcept {
+  return v.tx ? Route::reply : for_kernel(v.reason) ? Route::kernel : Route::drop;
+}
+
 // Rewrites frame[0, len) in place into its reply (capacity bytes are
 // writable). kTxCsumOffload selects, once per port, whether UDP replies leave
 // the IPv4/UDP checksums to the NIC. Never reads outside [0, len) or writes
@@ -94,7 +135,8 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
 size_t build_gratuitous_arp(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v4_index);
 size_t build_unsolicited_na(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v6_index);
 // An unsolicited MLDv2 report (RFC 3810 s6.1: CHANGE_TO_EXCLUDE_MODE records)
-// of the solicited-node groups of the port's IPv6 addresses, so a switch
+// of the solicited-node groups of the port's IPv6 addresses and of its
+// link-local address, so a switch
 // with MLD snooping forwards the router's neighbour solicitations to us.
 // From the port's EUI-64 link-local address, to ff02::16, Hop-by-Hop
 // Router Alert, hop limit 1. Returns 0 when the port has no IPv6 address

@@ -32,6 +32,10 @@ TEST(Grammar, ParsesEveryCommandOfTheTable) {
       {"show top sources", CommandId::show_top_sources, false, kDefaultTopSources},
       {"show top sources 3", CommandId::show_top_sources, false, 3},
       {"show config", CommandId::show_config, false, 0},
+      {"show health", CommandId::show_health, false, 0},
+      {"health", CommandId::health, false, 0},
+      {"drain on", CommandId::drain, false, 1},
+      {"drain off", CommandId::drain, false, 0},
       {"clear port stats all", CommandId::clear_port_stats, true, 0},
       {"clear port stats 2", CommandId::clear_port_stats, false, 2},
       {"clear stun stats", CommandId::clear_stun_stats, false, 0},
@@ -48,7 +52,7 @@ TEST(Grammar, ParsesEveryCommandOfTheTable) {
     EXPECT_EQ(r.command->all, c.all) << c.line;
     EXPECT_EQ(r.command->number, c.number) << c.line;
   }
-  EXPECT_EQ(command_table().size(), std::size(cases) - 4);  // four lines above are variants
+  EXPECT_EQ(command_table().size(), std::size(cases) - 5);  // five lines above are variants
 }
 
 TEST(Grammar, EmptyLineIsNoCommandAndNoError) {
@@ -66,7 +70,9 @@ TEST(Grammar, ErrorsNameWhatWasExpected) {
   };
   const Case cases[] = {
       {"frobnicate", "unknown command 'frobnicate' (type help for the list)"},
-      {"show", "incomplete command 'show': expected port, queue, lcore, stun, top, config"},
+      {"show", "incomplete command 'show': expected port, queue, lcore, stun, top, config, health"},
+      {"drain", "incomplete command 'drain': expected on|off"},
+      {"drain maybe", "drain: expected 'on' or 'off', got 'maybe'"},
       {"show port stats", "incomplete command 'show port stats': expected all|<port>"},
       {"show port stats x", "show port stats: expected 'all' or a port number, got 'x'"},
       {"show port info all", "show port info: expected a port number, got 'all'"},
@@ -90,9 +96,12 @@ TEST(Grammar, ErrorsNameWhatWasExpected) {
 
 TEST(Grammar, CompletesWordsAndArguments) {
   using V = std::vector<std::string>;
-  EXPECT_EQ(complete(""), (V{"clear", "help", "quit", "reload", "set", "show"}));
+  EXPECT_EQ(complete(""), (V{"clear", "drain", "health", "help", "quit", "reload", "set", "show"}));
+  EXPECT_EQ(complete("drain "), (V{"off", "on"}));
+  EXPECT_EQ(complete("drain o"), (V{"off", "on"}));
+  EXPECT_EQ(complete("drain of"), (V{"off"}));
   EXPECT_EQ(complete("sh"), (V{"show"}));
-  EXPECT_EQ(complete("show "), (V{"config", "lcore", "port", "queue", "stun", "top"}));
+  EXPECT_EQ(complete("show "), (V{"config", "health", "lcore", "port", "queue", "stun", "top"}));
   EXPECT_EQ(complete("show t"), (V{"top"}));
   EXPECT_EQ(complete("show top "), (V{"sources"}));
   EXPECT_EQ(complete("show top sources "), V{});  // an optional number
@@ -186,7 +195,7 @@ class FakeView final : public View {
   size_t port_count() const override { return 1; }
   std::string port_name(size_t) const override { return "udp 127.0.0.1:1"; }
   PortStats port_stats(size_t) const override { return port_; }
-  LinkState link(size_t) const override { return {true, 0, false}; }
+  LinkState link(size_t) const override { return {link_up_, 0, false}; }
   std::string port_info(size_t) const override { return "Driver: fake\nQueues: 2"; }
   std::vector<XStat> xstats(size_t) const override { return {{"x_one", 1}}; }
   std::span<const QueueView> queues() const override { return queue_views_; }
@@ -217,6 +226,7 @@ class FakeView final : public View {
   }
   PortStats port_;
   WorkerUsage usage_[2];
+  bool link_up_ = true;
 
  private:
   config::Config cfg_;
@@ -321,6 +331,64 @@ TEST(ConsoleExec, TopSourcesMergesWorkersHeaviestFirst) {
   EXPECT_EQ(r.text.find("2001:2:0:7::/64"), std::string::npos) << r.text;  // only 2 asked
   r = c.execute("show top sources", s);
   EXPECT_NE(r.text.find("2001:2:0:7::/64"), std::string::npos) << r.text;
+}
+
+
+// What the health monitor says, set by the test.
+class FakeStalls final : public backend::StallSource {
+ public:
+  bool stalled(size_t worker) const override { return worker < 2 && stalled_[worker]; }
+  bool stalled_[2] = {false, false};
+};
+
+TEST(Health, HealthyOnlyWhenServingProgressingLinkedAndNotDrained) {
+  FakeView v;
+  FakeStalls stalls;
+  Health h(v, &stalls, false);
+  EXPECT_FALSE(h.check().healthy);
+  EXPECT_EQ(h.check().reason, "starting");
+  h.set_phase(Health::Phase::serving);
+  EXPECT_TRUE(h.check().healthy);
+  EXPECT_EQ(h.check().reason, "ok");
+  stalls.stalled_[1] = true;
+  EXPECT_EQ(h.check().reason, "worker 1 stalled");
+  stalls.stalled_[1] = false;
+  v.link_up_ = false;
+  EXPECT_EQ(h.check().reason, "port 0 link down");
+  EXPECT_FALSE(h.set_drained(true));
+  EXPECT_EQ(h.check().reason, "port 0 link down; drained");
+  v.link_up_ = true;
+  EXPECT_EQ(h.check().reason, "drained");
+  EXPECT_TRUE(h.set_drained(false));
+  EXPECT_TRUE(h.check().healthy);
+  h.set_phase(Health::Phase::stopping);
+  EXPECT_EQ(h.check().reason, "stopping");
+  EXPECT_TRUE(Health(v, nullptr, true).drained());
+}
+
+TEST(Health, ConsoleCommandsReadAndSetIt) {
+  FakeView v;
+  FakeStalls stalls;
+  Health h(v, &stalls, false);
+  h.set_phase(Health::Phase::serving);
+  Console c(v, v.reloader(), &h);
+  Session s;
+  Response r = c.execute("health", s);
+  EXPECT_EQ(r.status, Response::Status::ok);
+  EXPECT_EQ(r.text, "healthy\n");
+  r = c.execute("drain on", s);
+  EXPECT_EQ(r.status, Response::Status::ok);
+  EXPECT_TRUE(h.drained());
+  r = c.execute("health", s);
+  EXPECT_EQ(r.status, Response::Status::error);
+  EXPECT_EQ(r.text, "unhealthy: drained\n");
+  r = c.execute("show health", s);
+  EXPECT_NE(r.text.find("Drain: on"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("Workers: 2 of 2 progressing"), std::string::npos) << r.text;
+  r = c.execute("drain off", s);
+  EXPECT_FALSE(h.drained());
+  Console bare(v, v.reloader());
+  EXPECT_EQ(bare.execute("health", s).status, Response::Status::error);
 }
 
 }  // namespace

@@ -247,16 +247,21 @@ Bytes mld_report(const std::vector<Ip6>& groups, uint8_t record_type = 2, int vl
              ipv6(src, kMldRouters, 0, cat({kHbhRouterAlert, icmp6(src, kMldRouters, 143, 0, body)}), o), vlan);
 }
 
-// Every solicited-node group of make_port's IPv6 addresses, each once, in address order.
+// Every solicited-node group of make_port's IPv6 addresses, each once, in address order, then that
+// of the port's EUI-64 link-local address.
 std::vector<Ip6> our_groups() {
   const PortIdentity p = make_port(false);
   std::vector<Ip6> out;
+  auto add = [&out](const Ip6& a) {
+    const Ip6 g = solicited(a);
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  };
   for (size_t i = 0; i < p.n_v6; ++i) {
     Ip6 a;
     std::copy(p.v6[i].begin(), p.v6[i].end(), a.begin());
-    const Ip6 g = solicited(a);
-    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+    add(a);
   }
+  add(link_local_of(kOurMac));
   return out;
 }
 
@@ -1028,6 +1033,75 @@ TEST(GoldenTable, MutatedFramesStaySafe) {
     }
   }
   EXPECT_GT(replies, 0u);  // some mutations (payload bytes, ports) still get answers
+}
+
+// The exception path's classification (frame::route of the verdict): what
+// the kernel needs goes to it, what the fast path answers never does, and
+// nothing malformed, foreign or over a limit is handed on.
+TEST(Route, KernelGetsWhatTheBoxDoesNotAnswer) {
+  const PortIdentity port = make_port(false);
+  const stun::ResponderConfig cfg{};
+  const Bytes tcp_syn(20, 0);  // the kernel parses TCP; reflect never does
+  struct Case {
+    const char* name;
+    Bytes in;
+    Route want;
+  };
+  Ip4Opts frag;
+  frag.frag = 0x2000;  // MF
+  const Ip6 ll = ip6("fe80::ff:fe00:1");  // the kernel's link-local address, not owned
+  Ip6Opts ns_hop;
+  ns_hop.hop = 255;
+  const Case cases[] = {
+      {"STUN to an owned address", v4_udp(stun_request(kTxid, false)), Route::reply},
+      {"TCP (BGP, SSH) to an owned address", eth(kOurMac, kPeerMac, 0x0800, ipv4(kPeer4, kOur4, 6, tcp_syn)),
+       Route::kernel},
+      {"TCP to an address not owned", eth(kOurMac, kPeerMac, 0x0800, ipv4(kPeer4, kOther4, 6, tcp_syn)), Route::drop},
+      {"TCP to another host's MAC", eth(kOtherMac, kPeerMac, 0x0800, ipv4(kPeer4, kOur4, 6, tcp_syn)), Route::drop},
+      {"UDP to a port not served (BFD)", v4_udp(Bytes(24, 0), V4{.dport = 3784}), Route::kernel},
+      {"ICMP echo reply (the kernel's ping)",
+       eth(kOurMac, kPeerMac, 0x0800, ipv4(kPeer4, kOur4, 1, icmp4(0, 0, Bytes(8, 1)))), Route::kernel},
+      {"ICMP echo request: answered here",
+       eth(kOurMac, kPeerMac, 0x0800, ipv4(kPeer4, kOur4, 1, icmp4(8, 0, Bytes(8, 1)))), Route::reply},
+      {"ICMP with a bad checksum",
+       eth(kOurMac, kPeerMac, 0x0800, ipv4(kPeer4, kOur4, 1, icmp4(0, 0, Bytes(8, 1), true))), Route::drop},
+      {"IPv4 fragment to an owned address", eth(kOurMac, kPeerMac, 0x0800, ipv4(kPeer4, kOur4, 17, Bytes(16, 0), frag)),
+       Route::kernel},
+      {"ARP request for an owned address: answered here", arp_frame(1, kPeer4, kOur4), Route::reply},
+      {"ARP request for another address", arp_frame(1, kPeer4, kOther4), Route::drop},
+      {"ARP reply to the kernel's request", eth(kOurMac, kPeerMac, 0x0806, arp(2, kPeerMac, kPeer4, kOurMac, kOur4)),
+       Route::kernel},
+      {"gratuitous ARP", arp_frame(1, kPeer4, kPeer4), Route::kernel},
+      {"TCP over IPv6 to an owned address", eth(kOurMac, kPeerMac, 0x86DD, ipv6(kPeer6, kOur6, 6, tcp_syn)),
+       Route::kernel},
+      {"NA to an owned address (the kernel resolved its peer)",
+       eth(kOurMac, kPeerMac, 0x86DD,
+           ipv6(kPeer6, kOur6, 58, icmp6(kPeer6, kOur6, 136, 0, na_body(0x60000000u, kPeer6, kPeerMac)), ns_hop)),
+       Route::kernel},
+      {"NS for the kernel's link-local address",
+       eth(multicast_mac(solicited_node(ll)), kPeerMac, 0x86DD,
+           ipv6(kPeerLl, solicited_node(ll), 58,
+                icmp6(kPeerLl, solicited_node(ll), 135, 0, ns_body(ll, lla_option(1, kPeerMac))), ns_hop)),
+       Route::kernel},
+      {"RA to all-nodes", eth(kAllNodesMac, kPeerMac, 0x86DD,
+                              ipv6(kPeerLl, kAllNodes, 58, icmp6(kPeerLl, kAllNodes, 134, 0, Bytes(12, 0)), ns_hop)),
+       Route::kernel},
+      {"NS for an owned address: answered here",
+       eth(multicast_mac(solicited_node(kOur6)), kPeerMac, 0x86DD,
+           ipv6(kPeer6, solicited_node(kOur6), 58,
+                icmp6(kPeer6, solicited_node(kOur6), 135, 0, ns_body(kOur6, lla_option(1, kPeerMac))), ns_hop)),
+       Route::reply},
+      {"malformed IPv4", eth(kOurMac, kPeerMac, 0x0800, Bytes(10, 0x45)), Route::drop},
+  };
+  for (const Case& c : cases) {
+    const Verdict v = run<false>(c.in, c.in.size() + 256, port, cfg, RxHints{}).v;
+    EXPECT_EQ(static_cast<int>(route(v)), static_cast<int>(c.want))
+        << c.name << ": " << (v.tx ? std::string("reply") : std::string(name(v.reason)));
+  }
+  // No reason produced outside lib/frame goes to the kernel (limits, TX, STUN).
+  for (DropReason r : {DropReason::rate_limited, DropReason::l3_policed, DropReason::nd_policed,
+                       DropReason::tx_ring_full, DropReason::stun_bad_fingerprint, DropReason::exception_policed})
+    EXPECT_FALSE(for_kernel(r)) << name(r);
 }
 
 TEST(Announce, GratuitousArp) {
