@@ -1,4 +1,4 @@
-// Benchmark inputs: STUN requests and whole Ethernet frames (IPv4/IPv6 UDP, ARP) built for the microbenchmarks and the DPDK-path pcap.
+// Benchmark inputs: STUN requests and whole Ethernet frames (IPv4/IPv6 UDP, ARP) for the microbenchmarks and the DPDK-path pcap, built with the tests' packet vocabulary (tests/support/packet.h).
 #pragma once
 
 #include <array>
@@ -6,10 +6,11 @@
 #include <vector>
 
 #include "frame/reflect.h"
+#include "packet.h"
 
 namespace stunbox::bench {
 
-using Bytes = std::vector<uint8_t>;
+using pkt::Bytes;
 
 // The STUN requests the benchmarks feed the responder with.
 enum class StunKind : uint8_t {
@@ -25,12 +26,12 @@ Bytes stun_request(StunKind kind, uint32_t seq = 0);
 
 // Addresses shared by every frame: the server port and its client.
 struct Lab {
-  std::array<uint8_t, 6> server_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-  std::array<uint8_t, 6> client_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
-  std::array<uint8_t, 4> server_v4{198, 18, 0, 2};
-  std::array<uint8_t, 4> client_v4{198, 18, 0, 1};
-  std::array<uint8_t, 16> server_v6{0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  std::array<uint8_t, 16> client_v6{0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  pkt::Mac server_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+  pkt::Mac client_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+  IpAddress server_v4 = pkt::ip("198.18.0.2");
+  IpAddress client_v4 = pkt::ip("198.18.0.1");
+  IpAddress server_v6 = pkt::ip("2001:2::2");
+  IpAddress client_v6 = pkt::ip("2001:2::1");
   uint16_t server_port = 3478;
 };
 

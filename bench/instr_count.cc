@@ -39,13 +39,11 @@ int main(int argc, char** argv) {
   const Lab lab;
   const stun::ResponderConfig cfg;
   const frame::PortIdentity port = port_identity(lab);
-  stun::Endpoint client;
-  client.addr = {198, 18, 0, 1};
-  client.port = 40000;
+  stun::Endpoint client{lab.client_v4, 40000};  // respond_v6 reads the same 16 bytes as IPv6
   unsigned long sink = 0;
 
   auto run_respond = [&](const Bytes& req, bool v6) {
-    client.v6 = v6;
+    client.ip.v6 = v6;
     for (long i = 0; i < n; ++i) {
       std::memcpy(g_buf, req.data(), req.size());
       sink += stun::respond(cfg, g_buf, req.size(), kRoom, client).length;
@@ -106,7 +104,7 @@ int main(int argc, char** argv) {
     for (long i = 0; i < n; ++i) {
       const uint8_t* a = addrs[i & 1023];
       if (sk) sketch.record(a, false);
-      if (cap) sink += limiter.check(policy, {false, a, 40000}, static_cast<uint64_t>(i) * 2, what == "global_claim" ? &credit : nullptr).has_value();
+      if (cap) sink += limiter.check(policy, {a, 40000, false}, static_cast<uint64_t>(i) * 2, what == "global_claim" ? &credit : nullptr).has_value();
       sink += a[3];
     }
   } else if (what == "clock_base" || what == "clock_coarse" || what == "clock_tsc") {

@@ -68,8 +68,8 @@ void BM_respond(benchmark::State& state, StunKind kind, bool v6) {
   const Bytes req = stun_request(kind);
   stun::ResponderConfig cfg;
   stun::Endpoint client;
-  client.v6 = v6;
-  for (size_t i = 0; i < client.addr.size(); ++i) client.addr[i] = static_cast<uint8_t>(0x20 + i);
+  client.ip.v6 = v6;
+  for (size_t i = 0; i < client.ip.bytes.size(); ++i) client.ip.bytes[i] = static_cast<uint8_t>(0x20 + i);
   client.port = 40000;
   Buffer buf;
   std::memcpy(buf.data, req.data(), req.size());
@@ -248,7 +248,7 @@ void BM_global_cap(benchmark::State& state) {
   uint64_t now = 1000000;
   run_with_cycles(state, kBurst, [&] {
     now += 1000;
-    for (size_t i = 0; i < kBurst; ++i) benchmark::DoNotOptimize(lim.check(p, {false, a, 40000}, now, cr));
+    for (size_t i = 0; i < kBurst; ++i) benchmark::DoNotOptimize(lim.check(p, {a, 40000, false}, now, cr));
   });
 }
 BENCHMARK(BM_global_cap)->Arg(0)->Arg(1);
@@ -270,7 +270,7 @@ void BM_global_cap_shared(benchmark::State& state) {
   uint64_t dropped = 0;
   for (auto _ : state) {
     const uint64_t now = limits::now_ns();  // one clock read per burst, as the lcores do
-    for (size_t i = 0; i < kBurst; ++i) dropped += lim.check(p, {false, a, 40000}, now, cr).has_value();
+    for (size_t i = 0; i < kBurst; ++i) dropped += lim.check(p, {a, 40000, false}, now, cr).has_value();
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBurst));
   state.counters["dropped"] = benchmark::Counter(static_cast<double>(dropped), benchmark::Counter::kAvgThreads);

@@ -38,13 +38,14 @@ if ! "$cxx" -fsanitize=fuzzer,address,undefined "$out/probe.cc" -o "$out/probe" 
 fi
 
 base=(-std=c++20 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-field-initializers
-      -Ilib -Itests/fuzz -Itests/golden -Itests/unit/stun)
+      -Ilib -Itests/fuzz -Itests/support)
 # UBSan findings abort (and so count as crashes) instead of printing and going on.
 san=("-fsanitize=address,undefined" -fno-sanitize-recover=all)
 
 start=$(date +%s)
-# The code under test gets coverage instrumentation; test helpers (the golden
-# frame builder used as an independent checksum oracle) only the sanitizers.
+# The code under test gets coverage instrumentation; test helpers (the packet
+# vocabulary of tests/support, an independent checksum oracle, and the address
+# type of lib/core) only the sanitizers.
 lib_srcs=(lib/stun/*.cc lib/frame/*.cc)
 compile() {  # SRC OBJ FLAGS...
   local src=$1 obj=$2
@@ -66,7 +67,9 @@ for src in "${lib_srcs[@]}"; do
   pids+=($!)
 done
 wait_slot
-compile tests/golden/frame_builder.cc "$out/obj/frame_builder.o" & pids+=($!)
+compile tests/support/packet.cc "$out/obj/packet.o" & pids+=($!)
+wait_slot
+compile lib/core/address.cc "$out/obj/address.o" & pids+=($!)
 wait_slot
 compile tests/fuzz/stun_fuzz.cc "$out/obj/stun_fuzz.o" -fsanitize=fuzzer-no-link & pids+=($!)
 wait_slot
@@ -83,10 +86,10 @@ link() {  # EXE OBJS...
   shift
   "$cxx" "${san[@]}" -fsanitize=fuzzer "$@" -o "$out/$exe"
 }
-link stun_fuzz "$out/obj/stun_fuzz.o" "${stun_objs[@]}"
-link stun_planted_fuzz "$out/obj/stun_planted_fuzz.o" "${stun_objs[@]}"
-link frame_fuzz "$out/obj/frame_fuzz.o" "$out/obj/frame_builder.o" "${objs[@]}"
-"$cxx" "${san[@]}" "$out/obj/seed_gen.o" "$out/obj/frame_builder.o" -o "$out/seed_gen"
+link stun_fuzz "$out/obj/stun_fuzz.o" "$out/obj/address.o" "${stun_objs[@]}"
+link stun_planted_fuzz "$out/obj/stun_planted_fuzz.o" "$out/obj/address.o" "${stun_objs[@]}"
+link frame_fuzz "$out/obj/frame_fuzz.o" "$out/obj/packet.o" "$out/obj/address.o" "${objs[@]}"
+"$cxx" "${san[@]}" "$out/obj/seed_gen.o" "$out/obj/packet.o" "$out/obj/address.o" -o "$out/seed_gen"
 echo "fuzz: built in $(( $(date +%s) - start )) s"
 
 # Seeds from the test tables, regenerated every run.

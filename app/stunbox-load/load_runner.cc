@@ -73,18 +73,12 @@ struct FdCloser {
 };
 
 Endpoint endpoint_of(const sockaddr_storage& ss) {
-  Endpoint e;
   if (ss.ss_family == AF_INET) {
     const auto* s = reinterpret_cast<const sockaddr_in*>(&ss);
-    std::memcpy(e.addr.data(), &s->sin_addr, 4);
-    e.port = ntohs(s->sin_port);
-  } else {
-    const auto* s = reinterpret_cast<const sockaddr_in6*>(&ss);
-    e.v6 = true;
-    std::memcpy(e.addr.data(), &s->sin6_addr, 16);
-    e.port = ntohs(s->sin6_port);
+    return {IpAddress::of(false, reinterpret_cast<const uint8_t*>(&s->sin_addr)), ntohs(s->sin_port)};
   }
-  return e;
+  const auto* s = reinterpret_cast<const sockaddr_in6*>(&ss);
+  return {IpAddress::of(true, reinterpret_cast<const uint8_t*>(&s->sin6_addr)), ntohs(s->sin6_port)};
 }
 
 uint32_t pow2_at_least(uint64_t v) {

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/address.h"
+
 namespace stunbox::load {
 
 std::string usage() {
@@ -54,19 +56,12 @@ could not start); 2 bad command line. The last output line is one JSON object.
 }
 
 std::string format_addr(const SockAddr& a) {
-  char buf[INET6_ADDRSTRLEN] = {};
   if (a.family() == AF_INET) {
     const auto* s = reinterpret_cast<const sockaddr_in*>(&a.ss);
-    inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(ntohs(s->sin_port));
+    return endpoint_text(false, reinterpret_cast<const uint8_t*>(&s->sin_addr), ntohs(s->sin_port));
   }
   const auto* s = reinterpret_cast<const sockaddr_in6*>(&a.ss);
-  inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf);
-  std::string out = "[";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "[" + std::string
-  out += buf;
-  out += "]:";
-  out += std::to_string(ntohs(s->sin6_port));
-  return out;
+  return endpoint_text(true, reinterpret_cast<const uint8_t*>(&s->sin6_addr), ntohs(s->sin6_port));
 }
 
 namespace {

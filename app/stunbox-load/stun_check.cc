@@ -87,19 +87,12 @@ bool decode_address(const uint8_t* v, size_t n, const uint8_t* xor_key, Endpoint
     return false;
   }
   if (n != 4 + alen) return false;
-  out->v6 = family == 0x02;
-  out->port = load_be16(v + 2);
-  out->addr = {};
-  std::memcpy(out->addr.data(), v + 4, alen);
+  *out = Endpoint{IpAddress::of(family == 0x02, v + 4), load_be16(v + 2)};
   if (xor_key != nullptr) {
     out->port ^= load_be16(xor_key);
-    for (size_t i = 0; i < alen; ++i) out->addr[i] ^= xor_key[i];
+    for (size_t i = 0; i < alen; ++i) out->ip.bytes[i] ^= xor_key[i];
   }
   return true;
-}
-
-bool same(const Endpoint& a, const Endpoint& b) {
-  return a.v6 == b.v6 && a.port == b.port && a.addr == b.addr;
 }
 
 }  // namespace
@@ -151,9 +144,9 @@ Check check_body(const uint8_t* p, size_t len, const Expect& e, const Endpoint& 
     return (!e.classic && any) ? Check::legacy_address : Check::no_mapped_address;
   }
   // Every address form present that we read must name us.
-  if (have_xor && !same(xor_addr, self)) return Check::wrong_address;
-  if (have_plain && !same(plain_addr, self)) return Check::wrong_address;
-  if (have_draft && e.legacy && !have_xor && !same(draft_addr, self)) return Check::wrong_address;
+  if (have_xor && xor_addr != self) return Check::wrong_address;
+  if (have_plain && plain_addr != self) return Check::wrong_address;
+  if (have_draft && e.legacy && !have_xor && draft_addr != self) return Check::wrong_address;
   return Check::ok;
 }
 

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/address.h"
+
 namespace stunbox::load {
 
 inline constexpr uint32_t kMagicCookie = 0x2112A442;  // RFC 8489 s5
@@ -48,12 +50,8 @@ inline constexpr size_t kCheckCount = static_cast<size_t>(Check::count_);
 
 const char* check_name(Check c) noexcept;
 
-// A transport address as the server should report it.
-struct Endpoint {
-  bool v6 = false;
-  std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes
-  uint16_t port = 0;               // host order
-};
+// A transport address as the server should report it (core/address.h).
+using Endpoint = stunbox::Endpoint;
 
 // Transaction id layout (header bytes 4..19): [4..7] magic cookie, or for
 // classic requests a per-run prefix that is never the cookie; [8..11] run

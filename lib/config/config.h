@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/address.h"
 #include "core/result.h"
 #include "stun/responder.h"
 
@@ -15,20 +16,14 @@ namespace stunbox::config {
 
 enum class Mode : uint8_t { socket, dpdk };
 
-// An IPv4 or IPv6 address (network order bytes; IPv4 in the first 4).
-struct IpAddress {
-  bool v6 = false;
-  std::array<uint8_t, 16> bytes{};
-  bool operator==(const IpAddress&) const = default;
-};
+// Addresses are the one vocabulary of lib/core (core/address.h).
+using IpAddress = stunbox::IpAddress;
 
-// "0.0.0.0:3478", "[::]:3478", "127.0.0.1:4000", "[::1]:4000".
-struct ListenAddress {
-  IpAddress ip;
-  uint16_t port = 0;
+// "0.0.0.0:3478", "[::]:3478", "127.0.0.1:4000", "[::1]:4000": an Endpoint
+// and the text it was written as. Equal when they name the same endpoint
+// (Endpoint's ==); `text` is presentation only.
+struct ListenAddress : Endpoint {
   std::string text;  // as written, for messages
-  // Equal when they name the same endpoint; `text` is presentation only.
-  bool operator==(const ListenAddress& o) const { return ip == o.ip && port == o.port; }
 };
 
 // "198.18.0.2/24", "2001:2::2/64". A bare address means /32 or /128.

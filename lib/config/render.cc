@@ -206,9 +206,19 @@ std::vector<std::string> sketch_items(std::string_view prefix, const Config& def
       for (size_t i = 0; i < sub.size(); ++i) value += (i ? ", " : "") + sub[i];
       value += "}";
     } else if (full == kPortsPath) {
+      // An entry's keys; a sub-map's as "exception: {iface, pps}".
       value = "[{";
-      for (const Key<PortSection>& p : port_keys()) value += (value.size() > 2 ? ", " : "") + std::string(p.path);
-      value += "}]";
+      std::string_view open;  // the sub-map being listed
+      for (const Key<PortSection>& p : port_keys()) {
+        const size_t dot = p.path.find('.');
+        const std::string_view map = dot == std::string_view::npos ? std::string_view() : p.path.substr(0, dot);
+        if (!open.empty() && map != open) value += "}";
+        value += value.size() > 2 ? ", " : "";
+        if (!map.empty() && map != open) value += std::string(map) + ": {";
+        value += std::string(map.empty() ? p.path : p.path.substr(dot + 1));
+        open = map;
+      }
+      value += open.empty() ? "}]" : "}}]";
     } else if (k->value.kind == Kind::enumeration) {
       for (std::string_view n : k->value.names) value += std::string(value.empty() ? "" : "|") + std::string(n);
     } else {
@@ -238,13 +248,24 @@ std::string help_sketch(std::string_view indent) {
     line += "{";
     const std::string hang(line.size(), ' ');
     const std::vector<std::string> items = sketch_items(section, defaults);
+    // Words of the items, wrapped at kWidth under the opening brace (an
+    // item longer than a line, like dpdk's ports, breaks between its words).
+    std::vector<std::string> words;
     for (size_t i = 0; i < items.size(); ++i) {
       const std::string item = items[i] + (i + 1 < items.size() ? "," : "}");
-      if (line.size() + 1 + item.size() > kWidth && line.size() > hang.size()) {
+      for (size_t from = 0; from < item.size();) {
+        const size_t space = item.find(", ", from);
+        const size_t end = space == std::string::npos ? item.size() : space + 1;
+        words.push_back(item.substr(from, end - from));
+        from = space == std::string::npos ? item.size() : space + 2;
+      }
+    }
+    for (const std::string& word : words) {
+      if (line.size() + 1 + word.size() > kWidth && line.size() > hang.size()) {
         out += line + "\n";
-        line = hang + item;
+        line = hang + word;
       } else {
-        line += (line.back() == '{' ? "" : " ") + item;
+        line += (line.back() == '{' ? "" : " ") + word;
       }
     }
     out += line + "\n";

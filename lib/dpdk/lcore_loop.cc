@@ -146,15 +146,10 @@ uint16_t poll_impl(QueueContext& q) {
     const bool stun_reply = v.udp();
     if (policy != nullptr) {
       // Checked after the rewrite, which swapped the addresses: the request's
-      // source is now the reply's destination (IPv4 dst at +16, IPv6 dst at
-      // +24 of the IP header at l2_len; UDP dst port at +2 after l3_len).
-      // A denied reply is freed, never sent.
-      const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*) + v.l2_len;
+      // source is now the reply's destination. A denied reply is freed, never sent.
       std::optional<DropReason> denied;
       if (stun_reply && q.limiter != nullptr) {
-        const uint8_t* udp = ip + v.l3_len;
-        const auto port = static_cast<uint16_t>((udp[2] << 8) | udp[3]);
-        denied = q.limiter->check(*policy, {v.ipv6(), ip + (v.ipv6() ? 24 : 16), port}, now, q.global_credit);
+        denied = q.limiter->check(*policy, frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v), now, q.global_credit);
       } else if (!stun_reply && q.l3 != nullptr) {
         // MLD reports keep neighbour resolution alive through snooping switches: the same budget.
         const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert ||
@@ -170,10 +165,9 @@ uint16_t poll_impl(QueueContext& q) {
     c.add(kReplyCounter[static_cast<size_t>(v.kind)]);
     stun::count_rfc5780(v.rfc5780_bits(), c);
     if (q.sources != nullptr && stun_reply) {
-      // The reply's destination is the request's source (IPv4 dst at +16,
-      // IPv6 dst at +24 of the IP header the reflect wrote at l2_len).
-      const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*) + v.l2_len;
-      q.sources->record(ip + (v.ipv6() ? 24 : 16), v.ipv6());
+      // The reply's destination is the request's source.
+      const EndpointRef peer = frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v);
+      q.sources->record(peer.addr, peer.v6);
     }
     m->data_len = v.length;
     m->pkt_len = v.length;

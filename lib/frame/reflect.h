@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "core/address.h"
 #include "core/drop_reason.h"
 #include "stun/responder.h"
 
@@ -79,6 +80,16 @@ struct Verdict {
   uint8_t rfc5780_bits() const noexcept { return udp() ? static_cast<uint8_t>(reason) : 0; }
 };
 static_assert(sizeof(Verdict) == 8);
+
+// Where a UDP reply (v.udp()) that reflect wrote into `frame` goes: its
+// destination address and port, i.e. the request's source (or the port
+// RESPONSE-PORT named). A view into the frame, no copy; the callers (the
+// limiter, the top-sources sketch) need not know the reply's layout.
+inline EndpointRef reply_peer(const uint8_t* frame, const Verdict& v) noexcept {
+  const uint8_t* ip = frame + v.l2_len;
+  const uint8_t* udp = ip + v.l3_len;
+  return {ip + (v.ipv6() ? 24 : 16), static_cast<uint16_t>(udp[2] << 8 | udp[3]), v.ipv6()};
+}
 
 // The classification of a frame, from its verdict alone: answered here,
 // for the box but not answered here (the kernel's business: handed to the

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/address.h"
 #include "core/drop_reason.h"
 
 namespace stunbox::limits {
@@ -58,12 +59,10 @@ void set_tsc_hz(uint64_t hz);
 // elsewhere it returns now_ns().
 uint64_t ns_from_tsc(uint64_t tsc);
 
-// A source as the checks see it: IPv4 in the first 4 bytes of addr.
-struct Source {
-  bool v6 = false;
-  const uint8_t* addr = nullptr;  // 4 or 16 bytes, network order
-  uint16_t port = 0;              // host order
-};
+// A source as the checks see it: a view of its address (4 or 16 bytes,
+// network order) and port (host order), read from the frame or datagram
+// without a copy (core/address.h).
+using Source = EndpointRef;
 
 // GCRA state of one non-shared bucket (per-lcore L3 policers).
 class LocalBucket {

@@ -13,14 +13,6 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-std::string format_endpoint(bool v6, const uint8_t* addr, uint16_t port) {
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(v6 ? AF_INET6 : AF_INET, addr, text, sizeof text);
-  char out[INET6_ADDRSTRLEN + 10];
-  std::snprintf(out, sizeof out, v6 ? "[%s]:%u" : "%s:%u", text, static_cast<unsigned>(port));
-  return out;
-}
-
 uint16_t target_port(const BindTarget& t) {
   return t.v6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&t.addr)->sin6_port)
               : ntohs(reinterpret_cast<const sockaddr_in*>(&t.addr)->sin_port);
@@ -57,7 +49,7 @@ BindTarget make_target(const config::ListenAddress& la) {
     std::memcpy(&s->sin_addr, la.ip.bytes.data(), 4);
     t.len = sizeof(sockaddr_in);
   }
-  t.text = format_endpoint(la.ip.v6, la.ip.bytes.data(), la.port);
+  t.text = la.Endpoint::to_string();
   return t;
 }
 
@@ -117,7 +109,7 @@ Result<std::vector<std::vector<Fd>>> bind_workers(std::vector<BindTarget>& targe
                                   ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                   : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
         set_target_port(t, port);
-        t.text = format_endpoint(t.v6, target_ip(t), port);
+        t.text = endpoint_text(t.v6, target_ip(t), port);
       }
       sockets[w].push_back(std::move(*fd));
     }

@@ -43,21 +43,21 @@ void set_port(sockaddr_storage& ss, uint16_t port) {
   }
 }
 
-bool client_endpoint(const sockaddr_storage& ss, stun::Endpoint& ep) {
+bool client_endpoint(const sockaddr_storage& ss, Endpoint& ep) {
   if (ss.ss_family == AF_INET) {
     const auto& s = reinterpret_cast<const sockaddr_in&>(ss);
-    ep.v6 = false;
-    std::memcpy(ep.addr.data(), &s.sin_addr, 4);
+    ep.ip.v6 = false;
+    std::memcpy(ep.ip.bytes.data(), &s.sin_addr, 4);
     ep.port = ntohs(s.sin_port);
   } else if (ss.ss_family == AF_INET6) {
     const auto& s = reinterpret_cast<const sockaddr_in6&>(ss);
     ep.port = ntohs(s.sin6_port);
     if (IN6_IS_ADDR_V4MAPPED(&s.sin6_addr)) {
-      ep.v6 = false;
-      std::memcpy(ep.addr.data(), s.sin6_addr.s6_addr + 12, 4);
+      ep.ip.v6 = false;
+      std::memcpy(ep.ip.bytes.data(), s.sin6_addr.s6_addr + 12, 4);
     } else {
-      ep.v6 = true;
-      std::memcpy(ep.addr.data(), &s.sin6_addr, 16);
+      ep.ip.v6 = true;
+      std::memcpy(ep.ip.bytes.data(), &s.sin6_addr, 16);
     }
   } else {
     return false;
@@ -206,12 +206,12 @@ int Worker::receive_batch(uint32_t sock_index) {
       local_.drop(DropReason::sock_truncated);
       continue;
     }
-    stun::Endpoint client;
+    Endpoint client;
     if (!client_endpoint(peers_[i], client)) {
       local_.drop(DropReason::sock_bad_source);
       continue;
     }
-    sources_.record(client.addr.data(), client.v6);
+    sources_.record(client.ip.data(), client.ip.v6);
     uint8_t* buf = slot(static_cast<unsigned>(i));
     const stun::Answer a = stun::respond(rc, buf, len, kSlotSize, client, role.site);
     if (a.kind == stun::RequestKind::rfc5389) local_.add(Counter::stun_requests);
@@ -223,7 +223,7 @@ int Worker::receive_batch(uint32_t sock_index) {
     // Abuse controls only on what would be answered: garbage costs no
     // tokens. The port checked is where the reply would go (RESPONSE-PORT's).
     const uint16_t to_port = a.response_port != 0 ? a.response_port : client.port;
-    if (auto denied = shared_.limiter->check(policy, {client.v6, client.addr.data(), to_port}, now, &credit_)) {
+    if (auto denied = shared_.limiter->check(policy, {client.ip.data(), to_port, client.ip.v6}, now, &credit_)) {
       local_.drop(*denied);
       continue;
     }

@@ -6,18 +6,16 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/address.h"
 #include "core/counters.h"
 #include "core/drop_reason.h"
 #include "stun/message.h"
 
 namespace stunbox::stun {
 
-// The transport address the request came from, as the server saw it.
-struct Endpoint {
-  bool v6 = false;
-  std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes, network order
-  uint16_t port = 0;               // host order
-};
+// The transport address the request came from, as the server saw it
+// (core/address.h: the socket backend and the tests hold one of these).
+using Endpoint = stunbox::Endpoint;
 
 enum class FingerprintPolicy : uint8_t { mirror, always, never };
 
@@ -128,13 +126,10 @@ inline constexpr size_t kMaxResponseSize = kHeaderSize + 3 * (4 + 20)       // t
 // s6.1). answer.rfc5780 tells the caller where the reply leaves from.
 
 // The client as the frame path has it, without copying it into an Endpoint
-// (whose zero-initialisation showed in the profile): its address (4 or 16
-// bytes, network order; must not lie inside buf), port (host order), family.
-struct ClientRef {
-  const uint8_t* addr = nullptr;
-  uint16_t port = 0;
-  bool v6 = false;
-};
+// (whose zero-initialisation showed in the profile): a view of its address
+// (4 or 16 bytes, network order; must not lie inside buf), port (host
+// order), family. Kept a pointer view on purpose: it is the hot path's shape.
+using ClientRef = EndpointRef;
 //
 // The overload without `site` is the plain path (no RFC 5780 endpoint): it
 // is compiled apart, so plain requests pay nothing for RFC 5780.
@@ -144,11 +139,11 @@ Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capa
 
 inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity,
                       const Endpoint& client) noexcept {
-  return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6});
+  return respond(cfg, buf, len, capacity, EndpointRef::of(client));
 }
 inline Answer respond(const ResponderConfig& cfg, uint8_t* buf, size_t len, size_t capacity, const Endpoint& client,
                       Rfc5780Site site) noexcept {
-  return respond(cfg, buf, len, capacity, ClientRef{client.addr.data(), client.port, client.v6}, site);
+  return respond(cfg, buf, len, capacity, EndpointRef::of(client), site);
 }
 
 }  // namespace stunbox::stun

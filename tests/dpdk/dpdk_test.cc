@@ -27,6 +27,8 @@
 #include "dpdk/lcore_loop.h"
 #include "dpdk/lcore_map.h"
 #include "dpdk/port.h"
+#include "packet.h"
+#include "rows.h"
 #include "test_frames.h"
 
 namespace stunbox::dpdk {
@@ -43,10 +45,10 @@ config::IpPrefix prefix(bool v6, std::initializer_list<uint8_t> bytes) {
   return p;
 }
 
-const std::array<uint8_t, 16> kServer4 = {198, 18, 0, 2};
-const std::array<uint8_t, 16> kClient4 = {198, 18, 0, 1};
-const std::array<uint8_t, 16> kServer6 = {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-const std::array<uint8_t, 16> kClient6 = {0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const IpAddress kServer4 = pkt::ip("198.18.0.2");
+const IpAddress kClient4 = pkt::ip("198.18.0.1");
+const IpAddress kServer6 = pkt::ip("2001:2::2");
+const IpAddress kClient6 = pkt::ip("2001:2::1");
 
 config::PortSection lab_port(const std::string& device) {
   config::PortSection s;
@@ -59,7 +61,7 @@ config::PortSection lab_port(const std::string& device) {
 
 // A request flow from the lab client to the lab port's address (IPv4 or IPv6).
 test::Flow lab_flow(bool v6, uint16_t sport, uint16_t dport = kStunPort) {
-  return v6 ? test::Flow{true, kClient6, kServer6, sport, dport} : test::Flow{false, kClient4, kServer4, sport, dport};
+  return v6 ? test::Flow{{kClient6, sport}, {kServer6, dport}} : test::Flow{{kClient4, sport}, {kServer4, dport}};
 }
 
 // A net_ring port with its own rings; stopped, closed and drained on destruction.
@@ -573,7 +575,7 @@ TEST_F(EalTest, RandomRssKeySpreadsTuplesCraftedForAPeriodicKey) {
   for (unsigned i = 1; i <= 64; ++i) {
     const auto w = static_cast<uint16_t>(i * 0x9e37);
     test::Flow f = lab_flow(false, static_cast<uint16_t>(0x4000 ^ w));
-    f.src = {198, 18, static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)};
+    f.src.ip = IpAddress::v4({198, 18, static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)});
     flood.push_back(f);
   }
   auto spread = [&](const std::vector<uint8_t>& key) {
@@ -858,18 +860,15 @@ TEST_F(EalTest, ChecksumFlagsCountOnlyWhereThePacketTypeSaysTheNicLooked) {
     f[checksum_at] ^= 0x5a;
     return flagged(f, ptype);
   };
-  const std::vector<uint8_t> echo_body = {0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g'};
-  std::vector<uint8_t> ns_body(20, 0);  // reserved, then the target
-  std::copy(kServer6.begin(), kServer6.end(), ns_body.begin() + 4);
-  ns_body.insert(ns_body.end(), {1, 1});  // source link-layer address option
-  ns_body.insert(ns_body.end(), test::kClientMac.begin(), test::kClientMac.end());
+  const pkt::Bytes echo_body = {0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g'};
+  const pkt::Bytes slla = pkt::lla_option(1, test::kClientMac);  // source link-layer address option
   const auto& mac = port_->identity.mac;
   const test::Flow f4 = lab_flow(false, 40000), f6 = lab_flow(true, 40000);
 
   // Never trusted: ICMP and ICMPv6 (i40e types both L4_ICMP).
-  ASSERT_TRUE(send(lying(test::icmp_message(mac, f4, 8, echo_body), kIcmpSum, kIpv4 | RTE_PTYPE_L4_ICMP)));
-  ASSERT_TRUE(send(lying(test::icmp_message(mac, f6, 128, echo_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
-  ASSERT_TRUE(send(lying(test::icmp_message(mac, f6, 135, ns_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::from_client(mac, f4).icmp(8, 0, echo_body), kIcmpSum, kIpv4 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::from_client(mac, f6).icmp(128, 0, echo_body), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(lying(test::from_client(mac, f6).ns(kServer6, slla), kIcmp6Sum, kIpv6 | RTE_PTYPE_L4_ICMP)));
   // Not trusted without the packet type: unknown (0), or L3 only.
   ASSERT_TRUE(send(lying(request(f4, 1), kUdp4Sum, 0)));
   ASSERT_TRUE(send(lying(request(f4, 2), kUdp4Sum, kIpv4)));
@@ -878,8 +877,8 @@ TEST_F(EalTest, ChecksumFlagsCountOnlyWhereThePacketTypeSaysTheNicLooked) {
   ASSERT_TRUE(send(lying(request(f4, 4), kUdp4Sum, kIpv4 | RTE_PTYPE_L4_UDP)));
   ASSERT_TRUE(send(lying(request(f4, 5), kIpSum, kIpv4 | RTE_PTYPE_L4_UDP)));
   // The same ICMP messages intact are answered, flags or not.
-  ASSERT_TRUE(send(flagged(test::icmp_message(mac, f4, 8, echo_body), kIpv4 | RTE_PTYPE_L4_ICMP)));
-  ASSERT_TRUE(send(flagged(test::icmp_message(mac, f6, 135, ns_body), kIpv6 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(flagged(test::from_client(mac, f4).icmp(8, 0, echo_body), kIpv4 | RTE_PTYPE_L4_ICMP)));
+  ASSERT_TRUE(send(flagged(test::from_client(mac, f6).ns(kServer6, slla), kIpv6 | RTE_PTYPE_L4_ICMP)));
 
   EXPECT_EQ(poll(), 10);
   EXPECT_EQ(get(DropReason::icmp_bad_checksum), 1u);
@@ -1076,13 +1075,13 @@ TEST_F(EalTest, AnsweredRequestSourcesAreRecorded) {
   ASSERT_NO_FATAL_FAILURE(open_ring("src"));
   SourceSketch sketch;
   queue().sources = &sketch;
-  std::array<uint8_t, 16> other6 = kClient6;
-  other6[7] = 9;  // another /64
-  other6[15] = 77;
+  IpAddress other6 = kClient6;
+  other6.bytes[7] = 9;  // another /64
+  other6.bytes[15] = 77;
   for (uint32_t i = 0; i < 6; ++i) ASSERT_TRUE(send_request(lab_flow(false, static_cast<uint16_t>(20000 + i)), i));
   for (uint32_t i = 0; i < 2; ++i) {
     test::Flow f = lab_flow(true, static_cast<uint16_t>(21000 + i));
-    f.src = other6;
+    f.src.ip = other6;
     ASSERT_TRUE(send_request(f, 100 + i));
   }
   // Dropped (port not served): not a source of answered requests.
@@ -1102,17 +1101,8 @@ TEST_F(EalTest, AnsweredRequestSourcesAreRecorded) {
 }
 
 // Broadcast ARP request "who has target? tell sender" from kClientMac.
-std::vector<uint8_t> arp_request(const std::array<uint8_t, 16>& sender, const std::array<uint8_t, 16>& target) {
-  std::vector<uint8_t> f(42, 0);
-  std::fill(f.begin(), f.begin() + 6, 0xff);
-  std::copy(test::kClientMac.begin(), test::kClientMac.end(), f.begin() + 6);
-  f[12] = 0x08, f[13] = 0x06;                     // EtherType ARP
-  f[14] = 0, f[15] = 1, f[16] = 0x08, f[17] = 0;  // Ethernet / IPv4
-  f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1;     // lengths, op request
-  std::copy(test::kClientMac.begin(), test::kClientMac.end(), f.begin() + 22);
-  std::copy(sender.begin(), sender.begin() + 4, f.begin() + 28);
-  std::copy(target.begin(), target.begin() + 4, f.begin() + 38);
-  return f;
+pkt::Bytes arp_request(const IpAddress& sender, const IpAddress& target) {
+  return pkt::Packet().eth(golden::kBroadcast, test::kClientMac).arp(1, test::kClientMac, sender, {}, target);
 }
 
 // lib/limits on the DPDK path: checks run after the rewrite on the reply's
@@ -1129,7 +1119,7 @@ TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
   const limits::Policy policy(lc);
   use_limits(policy);
   test::Flow from_denied = lab_flow(false, 40000);
-  from_denied.src[3] = 9;
+  from_denied.src.ip.bytes[3] = 9;
   std::vector<std::vector<uint8_t>> frames;
   frames.push_back(request(lab_flow(false, 53), 1));
   frames.push_back(request(lab_flow(false, 123), 2));
@@ -1177,18 +1167,16 @@ TEST_F(EalTest, EchoFloodNeverSpendsTheNeighbourBudget) {
   limits::L3Policer l3;
   use_limits(policy, &l3);
   const auto& mac = port_->identity.mac;
-  const std::vector<uint8_t> echo_body = {0x12, 0x34, 0, 1};
-  std::vector<uint8_t> ns_body(20, 0);  // reserved, then the target
-  std::copy(kServer6.begin(), kServer6.end(), ns_body.begin() + 4);
+  const pkt::Bytes echo_body = {0x12, 0x34, 0, 1};
   constexpr unsigned kEchoes = 20;
   for (unsigned i = 0; i < kEchoes; ++i) {
-    ASSERT_TRUE(send(test::icmp_message(mac, lab_flow(i % 2 != 0, 0), i % 2 != 0 ? 128 : 8, echo_body)));
+    ASSERT_TRUE(send(test::from_client(mac, lab_flow(i % 2 != 0, 0)).icmp(i % 2 != 0 ? 128 : 8, 0, echo_body)));
   }
   // Behind the flood: 2 ARP requests and 2 neighbour solicitations (the
   // neighbour burst), then one more of each over it.
   for (int round = 0; round < 3; ++round) {
     ASSERT_TRUE(send(arp_request(kClient4, kServer4)));
-    ASSERT_TRUE(send(test::icmp_message(mac, lab_flow(true, 0), 135, ns_body)));
+    ASSERT_TRUE(send(test::from_client(mac, lab_flow(true, 0)).ns(kServer6)));
   }
   EXPECT_EQ(poll(), kEchoes + 6);
   EXPECT_EQ(get(Counter::icmp_echo_replies) + get(Counter::icmp6_echo_replies), 3u);
@@ -1218,6 +1206,140 @@ TEST_F(EalTest, LimitsPolicySwapTakesEffectAtTheNextBurst) {
   EXPECT_EQ(get(DropReason::source_port_denied), 1u);
   EXPECT_EQ(drain_tx(), 1u);
 }
+
+// ---- the golden rows through poll_queue --------------------------------
+//
+// Every row of tests/golden (rows.cc) through the real poll_queue on
+// net_ring, in each of the four select_poll variants, on the golden port
+// identity: the TX ring carries the golden reply (in the TX-offload variant
+// its offload form, with the mbuf's l2_len/l3_len and TX flags such that
+// the NIC's completion is the software reply), a drop is counted under the
+// row's reason and sent nowhere, and TearDown finds the mempool at its
+// baseline. net_ring reports no offloads, so each variant is forced with
+// select_poll and the RX flags are forged.
+
+// ol_flags and packet_type that make lcore_loop's rx_hints() say exactly `h`.
+void forge_rx_hints(rte_mbuf* m, frame::RxHints h) {
+  auto state = [](frame::CsumState s, uint64_t good, uint64_t bad) {
+    return s == frame::CsumState::good ? good : s == frame::CsumState::bad ? bad : 0;  // 0: UNKNOWN
+  };
+  m->ol_flags = state(h.ip, RTE_MBUF_F_RX_IP_CKSUM_GOOD, RTE_MBUF_F_RX_IP_CKSUM_BAD) |
+                state(h.udp, RTE_MBUF_F_RX_L4_CKSUM_GOOD, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  m->packet_type = RTE_PTYPE_L2_ETHER;
+  if (h.ip != frame::CsumState::unknown) m->packet_type |= RTE_PTYPE_L3_IPV4;
+  if (h.udp != frame::CsumState::unknown) m->packet_type |= RTE_PTYPE_L4_UDP;
+}
+
+// An mbuf holding `frame` with exactly `room` bytes of tailroom (the row's
+// capacity - length), or null when it does not fit the mbuf.
+rte_mbuf* mbuf_with_room(const pkt::Bytes& frame, size_t room) {
+  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  if (m == nullptr) return nullptr;
+  if (frame.size() + room > m->buf_len) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  m->data_off = static_cast<uint16_t>(m->buf_len - frame.size() - room);
+  std::copy(frame.begin(), frame.end(), rte_pktmbuf_mtod(m, uint8_t*));
+  m->data_len = static_cast<uint16_t>(frame.size());
+  m->pkt_len = static_cast<uint32_t>(frame.size());
+  return m;
+}
+
+struct PollVariant {
+  bool rx_hints;
+  bool tx_offload;
+};
+void PrintTo(const PollVariant& v, std::ostream* os) {
+  *os << "select_poll(" << v.rx_hints << ", " << v.tx_offload << ")";
+}
+
+class GoldenReplay : public EalTest, public ::testing::WithParamInterface<PollVariant> {};
+
+// The counter a reply of each kind adds to (lcore_loop's kReplyCounter).
+Counter reply_counter(frame::ReplyKind k) {
+  switch (k) {
+    case frame::ReplyKind::stun_success: return Counter::stun_success;
+    case frame::ReplyKind::stun_error: return Counter::stun_error;
+    case frame::ReplyKind::arp_reply: return Counter::arp_replies;
+    case frame::ReplyKind::ndp_advert: return Counter::ndp_adverts;
+    case frame::ReplyKind::icmp_echo_reply: return Counter::icmp_echo_replies;
+    case frame::ReplyKind::icmp6_echo_reply: return Counter::icmp6_echo_replies;
+  }
+  return Counter::rx_packets;
+}
+
+TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
+  const PollVariant variant = GetParam();
+  ASSERT_NO_FATAL_FAILURE(open_ring(variant.rx_hints ? (variant.tx_offload ? "g11" : "g10") : (variant.tx_offload ? "g01" : "g00")));
+  queue().poll = select_poll(variant.rx_hints, variant.tx_offload);
+  const frame::PortIdentity ports[2] = {golden::port_identity(false), golden::port_identity(true)};
+  size_t replayed = 0, answered = 0;
+  for (const golden::Row& row : golden::rows()) {
+    SCOPED_TRACE(row.name);
+    // Hints exist only where the variant reads them; an mbuf's tailroom is never negative.
+    const bool hinted = row.hints.ip != frame::CsumState::unknown || row.hints.udp != frame::CsumState::unknown;
+    if ((hinted && !variant.rx_hints) || row.room == golden::kBelowLength) continue;
+    ++replayed;
+    queue().port = &ports[row.tagged ? 1 : 0];
+    queue().stun.store(&row.cfg, std::memory_order_release);
+    rte_mbuf* m = mbuf_with_room(row.in, row.room);
+    ASSERT_NE(m, nullptr);
+    forge_rx_hints(m, row.hints);
+
+    const auto before = [&](auto c) { return get(c); };
+    const uint64_t tx0 = before(Counter::tx_packets), rx0 = before(Counter::rx_packets);
+    const uint64_t drop0 = row.drop() != nullptr ? before(*row.drop()) : 0;
+    const uint64_t kind0 = row.reply() != nullptr ? before(reply_counter(row.reply()->kind)) : 0;
+    ASSERT_TRUE(send(m));
+    ASSERT_EQ(poll(), 1);
+    EXPECT_EQ(get(Counter::rx_packets), rx0 + 1);
+    Mbuf out = take_reply();
+    if (const DropReason* reason = row.drop()) {
+      EXPECT_EQ(out, nullptr) << "expected drop " << name(*reason) << ", a frame was sent";
+      EXPECT_EQ(get(*reason), drop0 + 1) << "not counted as " << name(*reason);
+      EXPECT_EQ(get(Counter::tx_packets), tx0);
+      continue;
+    }
+    ++answered;
+    const golden::Reply& want = *row.reply();
+    ASSERT_NE(out, nullptr) << "expected a reply, dropped";
+    EXPECT_EQ(get(reply_counter(want.kind)), kind0 + 1);
+    EXPECT_EQ(get(Counter::tx_packets), tx0 + 1);
+    const uint8_t* data = rte_pktmbuf_mtod(out.get(), const uint8_t*);
+    const pkt::Bytes got(data, data + out->data_len);
+    const pkt::Bytes expected = golden::expected_frame(want, variant.tx_offload);
+    EXPECT_EQ(got, expected) << "got:\n" << pkt::hex_dump(got.data(), got.size()) << "\nwant:\n"
+                             << pkt::hex_dump(expected.data(), expected.size());
+    EXPECT_EQ(out->pkt_len, out->data_len);
+    EXPECT_EQ(out->nb_segs, 1);
+    const bool udp = golden::is_udp_reply(want.kind);
+    if (variant.tx_offload && udp) {
+      const size_t l2 = golden::l2_len_of(want.frame);
+      const bool v6 = want.frame[l2 - 2] == 0x86;
+      EXPECT_EQ(out->l2_len, l2);
+      EXPECT_EQ(out->l3_len, v6 ? 40u : 20u);
+      EXPECT_EQ(out->ol_flags, v6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
+                                  : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM));
+      // What the NIC puts on the wire, from the mbuf's own offload fields, is the software reply.
+      EXPECT_EQ(pkt::complete_offload(got, out->l2_len, out->l3_len, v6), want.frame);
+    } else {
+      EXPECT_EQ(out->ol_flags, 0u) << "RX flags leaked into TX, or TX flags on a software-checksum reply";
+    }
+  }
+  std::printf("golden rows through poll_queue (rx hints %d, tx offload %d): %zu replayed, %zu answered\n",
+              variant.rx_hints, variant.tx_offload, replayed, answered);
+  EXPECT_GT(answered, 50u);
+  EXPECT_GE(replayed, golden::rows().size() - (variant.rx_hints ? 1 : 13));
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, GoldenReplay,
+                         ::testing::Values(PollVariant{false, false}, PollVariant{false, true}, PollVariant{true, false},
+                                           PollVariant{true, true}),
+                         [](const ::testing::TestParamInfo<PollVariant>& p) {
+                           return std::string(p.param.rx_hints ? "RxHints" : "NoRxHints") +
+                                  (p.param.tx_offload ? "TxOffload" : "TxSoftware");
+                         });
 
 }  // namespace
 }  // namespace stunbox::dpdk

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "frame/reflect.h"
-#include "frame_builder.h"
+#include "packet.h"
 #include "fuzz_common.h"
 #include "stun/message.h"
 
@@ -148,7 +148,7 @@ void check_reply(const Run& r, const PortIdentity& port) {
   // Software checksums are all valid (an independent oracle checks them),
   // whatever the hints said: a lying hint never carries a bad sum through
   // (ICMPv6 echo, the one incremental update, takes no hint).
-  const std::string bad = golden::check_checksums(f, len);
+  const std::string bad = pkt::check_checksums(f, len);
   FUZZ_CHECK(bad.empty());
 
   size_t l4;
@@ -243,7 +243,7 @@ void run_one(const uint8_t* data, size_t size) {
   FUZZ_CHECK(hw.v.udp() == is_udp(sw.v.kind));
   if (hw.v.udp()) {
     // IPv4 header checksum 0 and the pseudo-header seed in the UDP checksum.
-    FUZZ_CHECK(hw.reply == golden::to_offload_form(sw.reply));
+    FUZZ_CHECK(hw.reply == pkt::to_offload_form(sw.reply));
   } else {
     FUZZ_CHECK(hw.reply == sw.reply);
   }

@@ -10,20 +10,23 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
-#include "frame_builder.h"
+#include "packet.h"
 #include "stun/message.h"
-#include "test_util.h"
 
 namespace {
 
-using stunbox::golden::Bytes;
-namespace g = stunbox::golden;
+using stunbox::IpAddress;
+using stunbox::pkt::Bytes;
+using stunbox::pkt::Packet;
+using stunbox::pkt::Stun;
+using stunbox::pkt::Vlan;
+namespace pkt = stunbox::pkt;
 namespace attr = stunbox::stun::attr;
-using stunbox::stun::test::MessageBuilder;
 
 class Writer {
  public:
@@ -63,18 +66,18 @@ std::vector<std::pair<std::string, Bytes>> stun_messages(const char* vectors_pat
     int i = 0;
     while (std::getline(in, line)) {
       if (line.empty() || line[0] == '#') continue;
-      m.emplace_back("rfc5769-" + std::to_string(++i), stunbox::stun::test::from_hex(line));
+      m.emplace_back("rfc5769-" + std::to_string(++i), pkt::from_hex(line));
     }
   }
 
-  m.emplace_back("binding", MessageBuilder().bytes());
-  m.emplace_back("binding-fp", MessageBuilder().fingerprint().bytes());
-  m.emplace_back("classic", MessageBuilder(0x0001, true).bytes());
-  m.emplace_back("classic-change-request", MessageBuilder(0x0001, true).attr(attr::kChangeRequest, value(4, 0)).bytes());
+  m.emplace_back("binding", Stun());
+  m.emplace_back("binding-fp", Stun().fingerprint());
+  m.emplace_back("classic", Stun().classic());
+  m.emplace_back("classic-change-request", Stun().classic().attr(attr::kChangeRequest, value(4, 0)));
   m.emplace_back("classic-response-address",
-                 MessageBuilder(0x0001, true).attr(attr::kResponseAddress, Bytes{0, 1, 0x0d, 0x96, 192, 0, 2, 9}).bytes());
+                 Stun().classic().attr(attr::kResponseAddress, Bytes{0, 1, 0x0d, 0x96, 192, 0, 2, 9}));
   m.emplace_back("classic-source-address",
-                 MessageBuilder(0x0001, true).attr(attr::kSourceAddress, Bytes{0, 1, 0, 80, 192, 0, 2, 9}).bytes());
+                 Stun().classic().attr(attr::kSourceAddress, Bytes{0, 1, 0, 80, 192, 0, 2, 9}));
 
   // Every understood type, the classic extras, the deliberately refused ones,
   // unknown comprehension-required and comprehension-optional types.
@@ -89,96 +92,97 @@ std::vector<std::pair<std::string, Bytes>> stun_messages(const char* vectors_pat
     char name[32];
     std::snprintf(name, sizeof name, "attr-%04x", t);
     // Odd value lengths exercise the padding.
-    m.emplace_back(name, MessageBuilder().attr(t, value(t % 7 + 1)).bytes());
-    m.emplace_back(std::string(name) + "-fp", MessageBuilder().attr(t, value(4)).fingerprint().bytes());
+    m.emplace_back(name, Stun().attr(t, value(t % 7 + 1)));
+    m.emplace_back(std::string(name) + "-fp", Stun().attr(t, value(4)).fingerprint());
   }
 
-  m.emplace_back("ice-check", MessageBuilder()
+  m.emplace_back("ice-check", Stun()
                                   .attr(attr::kSoftware, "fuzz client")
                                   .attr(attr::kPriority, value(4))
                                   .attr(attr::kIceControlled, value(8))
                                   .attr(attr::kUsername, "evtj:h6vY")
                                   .attr(attr::kMessageIntegrity, value(20))
                                   .fingerprint()
-                                  .bytes());
+                                  );
   // After MESSAGE-INTEGRITY unknown types are ignored (RFC 8489 s14.5).
   m.emplace_back("unknown-after-mi",
-                 MessageBuilder().attr(attr::kMessageIntegrity, value(20)).attr(0x0040, value(4)).fingerprint().bytes());
-  m.emplace_back("mi-sha256", MessageBuilder().attr(attr::kMessageIntegritySha256, value(32)).bytes());
+                 Stun().attr(attr::kMessageIntegrity, value(20)).attr(0x0040, value(4)).fingerprint());
+  m.emplace_back("mi-sha256", Stun().attr(attr::kMessageIntegritySha256, value(32)));
   {
-    MessageBuilder b;
+    Stun b;
     for (uint16_t t = 0x0040; t < 0x0040 + 18; ++t) b.attr(t, value(0));
-    m.emplace_back("eighteen-unknown", b.bytes());
+    m.emplace_back("eighteen-unknown", b);
   }
   m.emplace_back("unknown-repeated",
-                 MessageBuilder(0x0001, true).attr(0x0041, value(1)).attr(0x0041, value(2)).attr(0x0042, value(3)).bytes());
-  m.emplace_back("software-long", MessageBuilder().attr(attr::kSoftware, value(763, 'a')).bytes());
+                 Stun().classic().attr(0x0041, value(1)).attr(0x0041, value(2)).attr(0x0042, value(3)));
+  m.emplace_back("software-long", Stun().attr(attr::kSoftware, value(763, 'a')));
 
   // Malformed and non-request messages.
   {
-    Bytes fp = MessageBuilder().fingerprint().bytes();
+    Bytes fp = Stun().fingerprint();
     fp.back() ^= 1;
     m.emplace_back("fp-bad", fp);
-    m.emplace_back("fp-not-last", MessageBuilder().fingerprint().attr(attr::kPriority, value(4)).bytes());
-    Bytes overrun = MessageBuilder().attr(attr::kPriority, value(4)).bytes();
+    m.emplace_back("fp-not-last", Stun().fingerprint().attr(attr::kPriority, value(4)));
+    Bytes overrun = Stun().attr(attr::kPriority, value(4));
     overrun[23] = 8;  // attribute length past the end
     m.emplace_back("attr-overrun", overrun);
-    Bytes odd = MessageBuilder().bytes();
+    Bytes odd = Stun();
     odd.push_back(0);
     odd[3] = 1;
     m.emplace_back("length-not-4", odd);
-    Bytes top = MessageBuilder().bytes();
+    Bytes top = Stun();
     top[0] |= 0xC0;
     m.emplace_back("top-bits", top);
-    Bytes short19 = MessageBuilder().bytes();
+    Bytes short19 = Stun();
     short19.resize(19);
     m.emplace_back("short-19", short19);
     m.emplace_back("empty", Bytes{});
   }
-  m.emplace_back("indication", MessageBuilder(0x0011).bytes());
-  m.emplace_back("success-response", MessageBuilder(0x0101).attr(attr::kXorMappedAddress, value(8)).bytes());
-  m.emplace_back("error-response", MessageBuilder(0x0111).attr(attr::kErrorCode, value(8)).bytes());
-  m.emplace_back("allocate-request", MessageBuilder(0x0003).attr(attr::kRequestedTransport, value(4)).bytes());
-  m.emplace_back("classic-indication", MessageBuilder(0x0011, true).bytes());
+  m.emplace_back("indication", Stun(0x0011));
+  m.emplace_back("success-response", Stun(0x0101).attr(attr::kXorMappedAddress, value(8)));
+  m.emplace_back("error-response", Stun(0x0111).attr(attr::kErrorCode, value(8)));
+  m.emplace_back("allocate-request", Stun(0x0003).attr(attr::kRequestedTransport, value(4)));
+  m.emplace_back("classic-indication", Stun(0x0011).classic());
   return m;
 }
 
 // ---- frames: the golden tests' port and peers ----------------------------
 
-const g::Mac kOurMac{0x02, 0, 0, 0, 0, 0x01};
-const g::Mac kPeerMac{0x02, 0, 0, 0, 0, 0xAA};
-const g::Mac kBroadcast{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-const g::Ip4 kOur4{198, 18, 0, 2};
-const g::Ip4 kOur4b{198, 18, 1, 2};
-const g::Ip4 kPeer4{198, 18, 0, 1};
-const g::Ip6 kOur6 = g::ip6("2001:2::2");
-const g::Ip6 kPeer6 = g::ip6("2001:2::1");
-const g::Ip6 kPeerLl = g::ip6("fe80::1");
-const g::Ip6 kUnspec = g::ip6("::");
+const pkt::Mac kOurMac{0x02, 0, 0, 0, 0, 0x01};
+const pkt::Mac kPeerMac{0x02, 0, 0, 0, 0, 0xAA};
+const pkt::Mac kBroadcast{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+const IpAddress kOur4 = pkt::ip("198.18.0.2");
+const IpAddress kOur4b = pkt::ip("198.18.1.2");
+const IpAddress kPeer4 = pkt::ip("198.18.0.1");
+const IpAddress kOur6 = pkt::ip("2001:2::2");
+const IpAddress kPeer6 = pkt::ip("2001:2::1");
+const IpAddress kPeerLl = pkt::ip("fe80::1");
+const IpAddress kUnspec = pkt::ip("::");
 constexpr uint16_t kVlan = 100;
 constexpr uint16_t kPeerPort = 40000;
 
-Bytes v4_udp(const Bytes& payload, int vlan = -1, const g::Ip4Opts& o = {}, uint16_t dport = 3478, int csum = -1) {
-  return g::eth(kOurMac, kPeerMac, 0x0800, g::ipv4(kPeer4, kOur4, 17, g::udp4(kPeer4, kOur4, kPeerPort, dport, payload, csum), o),
-                vlan);
+// Frames from the peer to the port, tagged (PCP 1) or not.
+Packet to_us(std::optional<Vlan> vlan, const pkt::Mac& dmac = kOurMac) { return Packet().eth(dmac, kPeerMac, vlan); }
+Bytes v4_udp(const Bytes& payload, std::optional<Vlan> vlan, pkt::Ip4 ip = {}, uint16_t dport = 3478, int csum = -1) {
+  ip.src = kPeer4;
+  ip.dst = kOur4;
+  return to_us(vlan).ipv4(ip).udp(kPeerPort, dport, {.csum = csum}).payload(payload);
 }
-Bytes v6_udp(const Bytes& payload, int vlan = -1, uint16_t dport = 3478) {
-  return g::eth(kOurMac, kPeerMac, 0x86DD, g::ipv6(kPeer6, kOur6, 17, g::udp6(kPeer6, kOur6, kPeerPort, dport, payload)), vlan);
+Bytes v6_udp(const Bytes& payload, std::optional<Vlan> vlan, uint16_t dport = 3478) {
+  return to_us(vlan).ipv6({.src = kPeer6, .dst = kOur6}).udp(kPeerPort, dport).payload(payload);
 }
-Bytes v6_icmp(const g::Ip6& src, const g::Ip6& dst, uint8_t type, const Bytes& body, const g::Mac& dmac, int vlan = -1) {
-  g::Ip6Opts o;
-  o.hop = 255;
-  return g::eth(dmac, kPeerMac, 0x86DD, g::ipv6(src, dst, 58, g::icmp6(src, dst, type, 0, body), o), vlan);
+Packet v6_icmp(const IpAddress& src, const IpAddress& dst, const pkt::Mac& dmac, std::optional<Vlan> vlan) {
+  return to_us(vlan, dmac).ipv6({.src = src, .dst = dst, .hop = 255});
 }
 
-std::vector<std::pair<std::string, Bytes>> frames(int vlan) {
+std::vector<std::pair<std::string, Bytes>> frames(std::optional<Vlan> vlan) {
   std::vector<std::pair<std::string, Bytes>> f;
-  const std::array<uint8_t, 12> txid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  const std::array<uint8_t, 16> ctxid{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  const Bytes req = g::stun_request(txid, false);
-  const Bytes req_fp = g::stun_request(txid, true);
-  const Bytes classic = g::stun_classic_request(ctxid);
-  const Bytes unknown = MessageBuilder().attr(0x0040, value(4)).fingerprint().bytes();
+  const pkt::TxId txid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const pkt::ClassicTxId ctxid{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const Bytes req = Stun().txid(txid);
+  const Bytes req_fp = Stun().txid(txid).fingerprint();
+  const Bytes classic = Stun().classic(ctxid);
+  const Bytes unknown = Stun().attr(0x0040, value(4)).fingerprint();
   const Bytes echo{0x12, 0x34, 0x00, 0x01, 'p', 'i', 'n', 'g', '!', 0x00, 0xFF};
 
   f.emplace_back("v4-stun", v4_udp(req, vlan));
@@ -189,56 +193,35 @@ std::vector<std::pair<std::string, Bytes>> frames(int vlan) {
   f.emplace_back("v4-stun-port-unserved", v4_udp(req, vlan, {}, 53));
   f.emplace_back("v4-stun-udp-csum-0", v4_udp(req, vlan, {}, 3478, 0));
   f.emplace_back("v4-stun-udp-csum-bad", v4_udp(req, vlan, {}, 3478, 0x1234));
-  {
-    g::Ip4Opts o;
-    o.options = {0x01, 0x01, 0x01, 0x00, 0x94, 0x04, 0x00, 0x00};
-    f.emplace_back("v4-stun-options", v4_udp(req_fp, vlan, o));
-    o.options.assign(40, 0x01);
-    f.emplace_back("v4-stun-options-40", v4_udp(req, vlan, o));
-  }
-  {
-    g::Ip4Opts o;
-    o.frag = 0x2000;
-    f.emplace_back("v4-fragment", v4_udp(req, vlan, o));
-    g::Ip4Opts c;
-    c.bad_csum = true;
-    f.emplace_back("v4-bad-header-csum", v4_udp(req, vlan, c));
-  }
-  {
-    Bytes padded = g::eth(kOurMac, kPeerMac, 0x0800,
-                          g::ipv4(kPeer4, kOur4, 17, g::udp4(kPeer4, kOur4, kPeerPort, 3478, req)), vlan);
-    padded.resize(padded.size() + 12, 0);
-    f.emplace_back("v4-stun-eth-padding", padded);
-  }
+  f.emplace_back("v4-stun-options", v4_udp(req_fp, vlan, {.options = {0x01, 0x01, 0x01, 0x00, 0x94, 0x04, 0x00, 0x00}}));
+  f.emplace_back("v4-stun-options-40", v4_udp(req, vlan, {.options = Bytes(40, 0x01)}));
+  f.emplace_back("v4-fragment", v4_udp(req, vlan, {.frag = 0x2000}));
+  f.emplace_back("v4-bad-header-csum", v4_udp(req, vlan, {.bad_csum = true}));
+  f.emplace_back("v4-stun-eth-padding",
+                 to_us(vlan).ipv4({.src = kPeer4, .dst = kOur4}).udp(kPeerPort, 3478).payload(req).pad(Bytes(12, 0)));
   f.emplace_back("v6-stun", v6_udp(req, vlan));
   f.emplace_back("v6-stun-fp", v6_udp(req_fp, vlan));
   f.emplace_back("v6-stun-classic", v6_udp(classic, vlan));
   f.emplace_back("v6-stun-420", v6_udp(unknown, vlan));
-  f.emplace_back("v6-extension-header",
-                 g::eth(kOurMac, kPeerMac, 0x86DD, g::ipv6(kPeer6, kOur6, 0, Bytes(16, 0)), vlan));
+  f.emplace_back("v6-extension-header", to_us(vlan).ipv6({.src = kPeer6, .dst = kOur6, .next = 0}).payload(Bytes(16, 0)));
 
-  f.emplace_back("v4-echo", g::eth(kOurMac, kPeerMac, 0x0800, g::ipv4(kPeer4, kOur4, 1, g::icmp4(8, 0, echo)), vlan));
-  {
-    g::Ip4Opts o;
-    o.options = {0x01, 0x01, 0x01, 0x00};
-    f.emplace_back("v4-echo-options",
-                   g::eth(kOurMac, kPeerMac, 0x0800, g::ipv4(kPeer4, kOur4b, 1, g::icmp4(8, 0, echo), o), vlan));
-  }
-  f.emplace_back("v4-echo-empty", g::eth(kOurMac, kPeerMac, 0x0800, g::ipv4(kPeer4, kOur4, 1, g::icmp4(8, 0, Bytes(4, 0))), vlan));
-  f.emplace_back("v6-echo", v6_icmp(kPeer6, kOur6, 128, echo, kOurMac, vlan));
+  f.emplace_back("v4-echo", to_us(vlan).ipv4({.src = kPeer4, .dst = kOur4}).icmp(8, 0, echo));
+  f.emplace_back("v4-echo-options",
+                 to_us(vlan).ipv4({.src = kPeer4, .dst = kOur4b, .options = {0x01, 0x01, 0x01, 0x00}}).icmp(8, 0, echo));
+  f.emplace_back("v4-echo-empty", to_us(vlan).ipv4({.src = kPeer4, .dst = kOur4}).icmp(8, 0, Bytes(4, 0)));
+  f.emplace_back("v6-echo", v6_icmp(kPeer6, kOur6, kOurMac, vlan).icmp(128, 0, echo));
 
-  f.emplace_back("arp-request", g::eth(kBroadcast, kPeerMac, 0x0806, g::arp(1, kPeerMac, kPeer4, g::Mac{}, kOur4), vlan));
-  f.emplace_back("arp-request-unicast", g::eth(kOurMac, kPeerMac, 0x0806, g::arp(1, kPeerMac, kPeer4, g::Mac{}, kOur4b), vlan));
-  f.emplace_back("arp-gratuitous", g::eth(kBroadcast, kPeerMac, 0x0806, g::arp(1, kPeerMac, kPeer4, g::Mac{}, kPeer4), vlan));
+  f.emplace_back("arp-request", to_us(vlan, kBroadcast).arp(1, kPeerMac, kPeer4, pkt::Mac{}, kOur4));
+  f.emplace_back("arp-request-unicast", to_us(vlan).arp(1, kPeerMac, kPeer4, pkt::Mac{}, kOur4b));
+  f.emplace_back("arp-gratuitous", to_us(vlan, kBroadcast).arp(1, kPeerMac, kPeer4, pkt::Mac{}, kPeer4));
 
-  const Bytes slla = g::lla_option(1, kPeerMac);
-  f.emplace_back("ns-unicast", v6_icmp(kPeer6, kOur6, 135, g::ns_body(kOur6, slla), kOurMac, vlan));
-  f.emplace_back("ns-multicast", v6_icmp(kPeerLl, g::solicited_node(kOur6), 135, g::ns_body(kOur6, slla),
-                                         g::multicast_mac(g::solicited_node(kOur6)), vlan));
-  f.emplace_back("ns-dad", v6_icmp(kUnspec, g::solicited_node(kOur6), 135, g::ns_body(kOur6),
-                                   g::multicast_mac(g::solicited_node(kOur6)), vlan));
-  f.emplace_back("na-unsolicited", v6_icmp(kPeer6, g::ip6("ff02::1"), 136, g::na_body(0x20000000, kPeer6, kPeerMac),
-                                           g::Mac{0x33, 0x33, 0, 0, 0, 1}, vlan));
+  const Bytes slla = pkt::lla_option(1, kPeerMac);
+  const IpAddress sn = pkt::solicited_node(kOur6);
+  f.emplace_back("ns-unicast", v6_icmp(kPeer6, kOur6, kOurMac, vlan).ns(kOur6, slla));
+  f.emplace_back("ns-multicast", v6_icmp(kPeerLl, sn, pkt::multicast_mac(sn), vlan).ns(kOur6, slla));
+  f.emplace_back("ns-dad", v6_icmp(kUnspec, sn, pkt::multicast_mac(sn), vlan).ns(kOur6));
+  f.emplace_back("na-unsolicited",
+                 v6_icmp(kPeer6, pkt::ip("ff02::1"), pkt::Mac{0x33, 0x33, 0, 0, 0, 1}, vlan).na(0x20000000, kPeer6, kPeerMac));
   return f;
 }
 
@@ -287,7 +270,7 @@ int main(int argc, char** argv) {
   // frame: the golden recipes on an untagged and on a tagged port, a few
   // under each RX checksum hint, config and capacity.
   for (int tagged = 0; tagged < 2; ++tagged) {
-    const auto fs = frames(tagged ? kVlan : -1);
+    const auto fs = frames(tagged ? std::optional(Vlan{kVlan, 1}) : std::nullopt);
     const std::string tag = tagged ? "vlan-" : "";
     for (const auto& [name, body] : fs) w.put("frame", tag + name, {static_cast<uint8_t>(tagged), 0x20}, body);
     for (unsigned sel = 0; sel < 256; sel += 2)

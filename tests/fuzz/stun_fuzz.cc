@@ -80,15 +80,7 @@ const std::string& software_value(unsigned which) {
 
 // RFC 5769 s2.2 / s2.3 client addresses.
 Endpoint client_for(bool v6) {
-  Endpoint c;
-  c.v6 = v6;
-  c.port = 32853;
-  if (v6) {
-    c.addr = {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
-  } else {
-    c.addr = {192, 0, 2, 1};
-  }
-  return c;
+  return {*IpAddress::parse(v6 ? "2001:db8:1234:5678:11:2233:4455:6677" : "192.0.2.1"), 32853};
 }
 
 #ifdef STUNBOX_FUZZ_PLANT
@@ -203,22 +195,22 @@ void check_response(const uint8_t* r, size_t rlen, Outcome outcome, const std::v
 
   if (outcome == Outcome::success) {
     FUZZ_CHECK(!resp.find(attr::kErrorCode));
-    const size_t alen = client.v6 ? 16 : 4;
+    const size_t alen = client.ip.v6 ? 16 : 4;
     if (classic) {
       // RFC 3489 s11.2.1: MAPPED-ADDRESS in the clear.
       const auto ma = resp.find(attr::kMappedAddress);
       FUZZ_CHECK(ma && ma->length == 4 + alen);
-      FUZZ_CHECK(ma->value[1] == (client.v6 ? kFamilyIpv6 : kFamilyIpv4));
+      FUZZ_CHECK(ma->value[1] == (client.ip.v6 ? kFamilyIpv6 : kFamilyIpv4));
       FUZZ_CHECK(rd16(ma->value + 2) == client.port);
-      FUZZ_CHECK(std::memcmp(ma->value + 4, client.addr.data(), alen) == 0);
+      FUZZ_CHECK(std::memcmp(ma->value + 4, client.ip.data(), alen) == 0);
       FUZZ_CHECK(!resp.find(attr::kXorMappedAddress));
     } else {
       // RFC 8489 s14.2: X-Port = port ^ cookie>>16, X-Address ^ cookie||txid.
       const auto xa = resp.find(attr::kXorMappedAddress);
       FUZZ_CHECK(xa && xa->length == 4 + alen);
-      FUZZ_CHECK(xa->value[1] == (client.v6 ? kFamilyIpv6 : kFamilyIpv4));
+      FUZZ_CHECK(xa->value[1] == (client.ip.v6 ? kFamilyIpv6 : kFamilyIpv4));
       FUZZ_CHECK((rd16(xa->value + 2) ^ (kMagicCookie >> 16)) == client.port);
-      for (size_t i = 0; i < alen; ++i) FUZZ_CHECK((xa->value[4 + i] ^ r[4 + i]) == client.addr[i]);
+      for (size_t i = 0; i < alen; ++i) FUZZ_CHECK((xa->value[4 + i] ^ r[4 + i]) == client.ip.bytes[i]);
       FUZZ_CHECK(!resp.find(attr::kMappedAddress));
     }
   } else {
@@ -262,7 +254,7 @@ void run_one(const uint8_t* data, size_t size) {
   const Endpoint client = client_for(c & 0x20);
   // Bit 6: the request reached one of the four endpoints of an RFC 5780 pair of the client's family.
   Rfc5780Pair pair;
-  pair.v6 = client.v6;
+  pair.v6 = client.ip.v6;
   pair.local[0][0] = 198, pair.local[0][1] = 18, pair.local[0][3] = 2;
   pair.local[1][0] = 198, pair.local[1][1] = 18, pair.local[1][3] = 3;
   pair.advertised[0][0] = 203, pair.advertised[1][0] = 204;

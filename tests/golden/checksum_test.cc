@@ -6,12 +6,12 @@
 #include <cstring>
 #include <random>
 
-#include "frame_builder.h"
+#include "packet.h"
 
 namespace stunbox::frame {
 namespace {
 
-using golden::Bytes;
+using pkt::Bytes;
 
 TEST(Checksum, Rfc1071Example) {
   // RFC 1071 s3: the sum of 0001 f203 f4f5 f6f7 folds to ddf2.
@@ -41,7 +41,7 @@ TEST(Checksum, MatchesNaiveOracleForEveryLengthAndAlignment) {
     for (size_t start = 0; start < 8; ++start) {
       for (size_t n = 0; n + start <= 540; ++n) {
         Bytes slice(buf.begin() + static_cast<long>(start), buf.begin() + static_cast<long>(start + n));
-        ASSERT_EQ(csum::finish(csum::sum(buf.data() + start, n)), golden::ref_checksum(slice))
+        ASSERT_EQ(csum::finish(csum::sum(buf.data() + start, n)), pkt::ref_checksum(slice))
             << "start " << start << " n " << n;
       }
     }
@@ -68,7 +68,7 @@ TEST(Checksum, RawDomainMatchesOracle) {
     const uint16_t field = csum::raw_field(raw);
     uint8_t stored[2];
     std::memcpy(stored, &field, 2);
-    ASSERT_EQ(static_cast<uint16_t>(stored[0] << 8 | stored[1]), golden::ref_checksum(with)) << "n " << n;
+    ASSERT_EQ(static_cast<uint16_t>(stored[0] << 8 | stored[1]), pkt::ref_checksum(with)) << "n " << n;
     // Filled in, the region verifies; one flipped bit does not.
     Bytes region = with;
     region.push_back(stored[0]);
@@ -77,8 +77,8 @@ TEST(Checksum, RawDomainMatchesOracle) {
     region[rng() % region.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
     EXPECT_FALSE(csum::raw_verify(csum::raw_sum(region.data(), region.size())));
   }
-  const golden::Ip4 s{198, 18, 0, 1}, d{198, 18, 0, 2};
-  const golden::Ip6 s6 = golden::ip6("2001:2::1"), d6 = golden::ip6("ff02::1:ff00:2");
+  const IpAddress s = pkt::ip("198.18.0.1"), d = pkt::ip("198.18.0.2");
+  const IpAddress s6 = pkt::ip("2001:2::1"), d6 = pkt::ip("ff02::1:ff00:2");
   EXPECT_EQ(csum::fold(csum::raw_addr_v4(s.data()) + csum::raw_addr_v4(d.data())),
             bswap16(csum::fold(csum::sum(s.data(), 4) + csum::sum(d.data(), 4))));
   EXPECT_EQ(csum::fold(csum::raw_addr_v6(s6.data()) + csum::raw_addr_v6(d6.data())),
@@ -87,16 +87,16 @@ TEST(Checksum, RawDomainMatchesOracle) {
 
 TEST(Checksum, InitialValueCarries) {
   const Bytes b{0xff, 0xff, 0xff, 0xff};
-  EXPECT_EQ(csum::finish(csum::sum(b.data(), b.size(), 0x1FFFE)), golden::ref_checksum(b, 0x1FFFE));
+  EXPECT_EQ(csum::finish(csum::sum(b.data(), b.size(), 0x1FFFE)), pkt::ref_checksum(b, 0x1FFFE));
 }
 
 TEST(Checksum, PseudoHeaders) {
-  const golden::Ip4 s{198, 18, 0, 1}, d{198, 18, 0, 2};
+  const IpAddress s = pkt::ip("198.18.0.1"), d = pkt::ip("198.18.0.2");
   EXPECT_EQ(csum::fold(csum::pseudo_v4(s.data(), d.data(), 17, 36)),
-            csum::fold(golden::ref_pseudo4(s, d, 17, 36)));
-  const golden::Ip6 s6 = golden::ip6("2001:2::1"), d6 = golden::ip6("ff02::1:ff00:2");
+            csum::fold(pkt::ref_pseudo(s, d, 17, 36)));
+  const IpAddress s6 = pkt::ip("2001:2::1"), d6 = pkt::ip("ff02::1:ff00:2");
   EXPECT_EQ(csum::fold(csum::pseudo_v6(s6.data(), d6.data(), 58, 0x10020)),
-            csum::fold(golden::ref_pseudo6(s6, d6, 58, 0x10020)));
+            csum::fold(pkt::ref_pseudo(s6, d6, 58, 0x10020)));
 }
 
 TEST(Checksum, IncrementalUpdateMatchesRecompute) {

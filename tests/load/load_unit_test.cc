@@ -28,19 +28,8 @@ const char* const kResponseV6 =
     "010100482112a442b7e7a701bc34d686fa87dfae8022000b7465737420766563746f7220002000140002a1470113a9fa"
     "a5d3f179bc25f4b5bed2b9d900080014a382954e4be67bf11784c97c8292c275bfe3ed4180280004c8fb0b4c";
 
-Endpoint v4(const char* ip, uint16_t port) {
-  Endpoint e;
-  inet_pton(AF_INET, ip, e.addr.data());
-  e.port = port;
-  return e;
-}
-Endpoint v6(const char* ip, uint16_t port) {
-  Endpoint e;
-  e.v6 = true;
-  inet_pton(AF_INET6, ip, e.addr.data());
-  e.port = port;
-  return e;
-}
+Endpoint v4(const char* ip, uint16_t port) { return {IpAddress::parse(ip).value(), port}; }
+Endpoint v6(const char* ip, uint16_t port) { return {IpAddress::parse(ip).value(), port}; }
 
 TEST(StunCheck, Rfc5769ResponsesAreValidForTheirClient) {
   const Expect e;
@@ -113,7 +102,7 @@ std::vector<uint8_t> response(const uint8_t* req, const std::vector<std::vector<
 std::vector<uint8_t> addr_attr(uint16_t type, const Endpoint& ep, const uint8_t* key) {
   std::vector<uint8_t> a = {static_cast<uint8_t>(type >> 8), static_cast<uint8_t>(type), 0, 8, 0, 1,
                             static_cast<uint8_t>(ep.port >> 8), static_cast<uint8_t>(ep.port)};
-  for (int i = 0; i < 4; ++i) a.push_back(ep.addr[i]);
+  for (int i = 0; i < 4; ++i) a.push_back(ep.ip.bytes[i]);
   if (key != nullptr) {
     a[6] ^= key[0];
     a[7] ^= key[1];

@@ -368,8 +368,8 @@ const std::vector<BadCase>& bad_cases() {
        "dpdk: {ports: [{device: a, addresses: [198.18.0.2/24]}]}\n", {},
        "bad.yaml:2: stun.rfc5780[0].primary: 198.18.0.9 is not an address of any dpdk.ports entry (list it in its addresses)"},
       // structure
-      {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got a list"},
-      {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits), got 'just text'"},
+      {"- 1\n- 2\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits, health), got a list"},
+      {"just text\n", {}, "bad.yaml:1: the top level must be a map of sections (mode, stun, socket, dpdk, stats, control, limits, health), got 'just text'"},
       {"a: [1\nb: 2\n", {}, "bad.yaml:2: YAML syntax error: end of sequence flow not found"},
       {"stun:\n  ports: [1]\n bad: 1\n", {}, "bad.yaml:3: YAML syntax error: end of map not found"},
       {"mode: socket\n---\nmode: dpdk\n", {}, "bad.yaml:2: more than one YAML document in the file"},
@@ -383,7 +383,7 @@ const std::vector<BadCase>& bad_cases() {
       // unknown keys
       {"socket:\n  wokers: 2\n", {}, "bad.yaml:2: socket.wokers: unknown key 'wokers', did you mean 'workers'?"},
       {"sockets: {}\n", {}, "bad.yaml:1: sockets: unknown key 'sockets', did you mean 'socket'?"},
-      {"xyzzy: 1\n", {}, "bad.yaml:1: xyzzy: unknown key 'xyzzy' (allowed: mode, stun, socket, dpdk, stats, control, limits)"},
+      {"xyzzy: 1\n", {}, "bad.yaml:1: xyzzy: unknown key 'xyzzy' (allowed: mode, stun, socket, dpdk, stats, control, limits, health)"},
       {"dpdk:\n  ports:\n    - device: a\n      quees: 2\n", {},
        "bad.yaml:4: dpdk.ports[0].quees: unknown key 'quees', did you mean 'queues'?"},
       {"dpdk:\n  rss:\n    type: [ipv4]\n", {}, "bad.yaml:3: dpdk.rss.type: unknown key 'type', did you mean 'types'?"},
@@ -618,9 +618,11 @@ TEST(ConfigRoundTrip, ToYamlListsEveryKey) {
     EXPECT_NE(text.find(line), std::string::npos) << k.path << " in\n" << text;
   }
   for (const Key<PortSection>& k : port_keys()) {
-    const std::string key = std::string(k.path) + ":";
-    EXPECT_TRUE(text.find(std::string("\n    - ") + key) != std::string::npos ||
-                text.find(std::string("\n      ") + key) != std::string::npos)
+    // An entry's keys sit at 6 spaces (the first after "    - "), sub-maps two more per level.
+    const auto depth = static_cast<size_t>(std::count(k.path.begin(), k.path.end(), '.'));
+    const std::string key = std::string(k.path.substr(k.path.rfind('.') + 1)) + ":";
+    EXPECT_TRUE((depth == 0 && text.find(std::string("\n    - ") + key) != std::string::npos) ||
+                text.find("\n" + std::string(6 + 2 * depth, ' ') + key) != std::string::npos)
         << "dpdk.ports[0]." << k.path << " in\n" << text;
   }
 }

@@ -145,7 +145,7 @@ TEST(ConfigReload, TodaysLiveKeys) {
                                                  "stats.port_xstats", "limits.rate.pps", "limits.rate.burst", "limits.rate.ipv4_prefix",
                                                  "limits.rate.ipv6_prefix", "limits.global_pps", "limits.allow",
                                                  "limits.deny", "limits.deny_source_ports", "limits.l3_pps",
-                                                 "limits.nd_pps"}));
+                                                 "limits.nd_pps", "health.drain_on_stop_s"}));
 }
 
 TEST(ConfigReload, ManyChangesInSchemaOrder) {

@@ -25,16 +25,15 @@ config::IpPrefix cidr(const std::string& text) {
   return p;
 }
 
-struct Addr {
-  bool v6 = false;
-  std::array<uint8_t, 16> b{};
-  Source src(uint16_t port = 40000) const { return {v6, b.data(), port}; }
+// An address that hands out source views of itself (the view points into it).
+struct Addr : IpAddress {
+  Source src(uint16_t port = 40000) const { return {data(), port, v6}; }
 };
 
 Addr ip(const std::string& text) {
-  auto a = config::parse_ip(text);
+  auto a = IpAddress::parse(text);
   EXPECT_TRUE(a.has_value()) << text;
-  return Addr{a->v6, a->bytes};
+  return Addr{a.value_or(IpAddress{})};
 }
 
 config::LimitsSection rate_cfg(unsigned pps, unsigned burst) {
@@ -107,8 +106,8 @@ TEST(RateTable, FloodOfDistinctSourcesKeepsMemoryAndHeavySourceLimited) {
   for (uint32_t i = 0; i < 1000000; ++i) {
     const uint64_t now = start + uint64_t{i} * 10000;  // 10 us apart
     const uint32_t a = 0x0a000000u + i;
-    spoof.b[0] = static_cast<uint8_t>(a >> 24), spoof.b[1] = static_cast<uint8_t>(a >> 16);
-    spoof.b[2] = static_cast<uint8_t>(a >> 8), spoof.b[3] = static_cast<uint8_t>(a);
+    spoof.bytes[0] = static_cast<uint8_t>(a >> 24), spoof.bytes[1] = static_cast<uint8_t>(a >> 16);
+    spoof.bytes[2] = static_cast<uint8_t>(a >> 8), spoof.bytes[3] = static_cast<uint8_t>(a);
     t.allow(p, spoof.src(), now);
     if (i % 100 == 0) heavy_allowed += t.allow(p, heavy.src(), now);
   }

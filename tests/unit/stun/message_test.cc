@@ -9,7 +9,7 @@ namespace stunbox::stun {
 namespace {
 
 using test::Bytes;
-using test::MessageBuilder;
+using test::Stun;
 
 TEST(MessageType, MethodAndClassRoundTrip) {
   // RFC 8489 s5 examples: Binding request 0x0001, success 0x0101, error 0x0111, indication 0x0011.
@@ -27,7 +27,7 @@ TEST(MessageType, MethodAndClassRoundTrip) {
 }
 
 TEST(MessageView, AccessorsAndFind) {
-  const Bytes m = MessageBuilder().attr(attr::kUsername, "user").attr(attr::kPriority, Bytes{1, 2, 3, 4}).fingerprint().bytes();
+  const Bytes m = Stun().attr(attr::kUsername, "user").attr(attr::kPriority, Bytes{1, 2, 3, 4}).fingerprint().bytes();
   MessageView v(m.data(), m.size());
   ASSERT_EQ(v.validate(), std::nullopt);
   EXPECT_EQ(v.type(), kBindingRequest);
@@ -50,7 +50,7 @@ TEST(MessageView, AccessorsAndFind) {
 }
 
 TEST(MessageView, ClassicTransactionIdIs16Bytes) {
-  const Bytes m = MessageBuilder(0x0001, true).bytes();
+  const Bytes m = Stun().classic().bytes();
   MessageView v(m.data(), m.size());
   ASSERT_EQ(v.validate(), std::nullopt);
   EXPECT_TRUE(v.classic());
@@ -59,7 +59,7 @@ TEST(MessageView, ClassicTransactionIdIs16Bytes) {
 }
 
 TEST(ScanAttributes, RecordsUnknownOnceAndStopsAtIntegrity) {
-  const Bytes m = MessageBuilder()
+  const Bytes m = Stun()
                       .attr(0x0040, Bytes{})
                       .attr(0x7FFF, Bytes{1})
                       .attr(0x0040, Bytes{2, 2})
@@ -80,7 +80,7 @@ TEST(ScanAttributes, RecordsUnknownOnceAndStopsAtIntegrity) {
 }
 
 TEST(ScanAttributes, CapsUnknownList) {
-  MessageBuilder b;
+  Stun b;
   for (uint16_t t = 0x100; t < 0x100 + 40; ++t) b.attr(t, Bytes{});
   const Bytes m = b.bytes();
   AttributeScan s;
@@ -99,7 +99,7 @@ TEST(ScanAttributes, ChangeRequestUnderstoodOnlyWithoutFlags) {
                         {"", false}};
   for (const Case& c : cases) {
     for (bool classic : {false, true}) {
-      const Bytes m = MessageBuilder(kBindingRequest, classic).attr(attr::kChangeRequest, test::from_hex(c.value)).bytes();
+      const Bytes m = test::classic_or_not(classic).attr(attr::kChangeRequest, test::from_hex(c.value)).bytes();
       AttributeScan s;
       ASSERT_EQ(scan_attributes(m.data(), m.size(), classic, s), std::nullopt) << c.value;
       EXPECT_EQ(s.change_request, c.understood) << c.value;

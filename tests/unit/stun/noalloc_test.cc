@@ -14,7 +14,7 @@ namespace stunbox::stun {
 namespace {
 
 using test::Bytes;
-using test::MessageBuilder;
+using test::Stun;
 
 TEST(NoAllocation, CounterSeesAllocations) {
   // The instrument works: a heap allocation is counted.
@@ -27,15 +27,15 @@ TEST(NoAllocation, CounterSeesAllocations) {
 TEST(NoAllocation, RespondNeverAllocates) {
   // Inputs prepared up front: success, 420, classic, drops, long SOFTWARE.
   std::vector<Bytes> inputs = {
-      MessageBuilder().bytes(),
-      MessageBuilder().attr(attr::kUsername, "evtj:h6vY").attr(attr::kMessageIntegrity, Bytes(20, 1)).fingerprint().bytes(),
-      MessageBuilder().attr(0x0040, Bytes{}).attr(attr::kChangeRequest, Bytes(4, 0)).fingerprint().bytes(),
-      MessageBuilder(kBindingRequest, true).bytes(),
-      MessageBuilder(kBindingRequest, true).attr(attr::kResponseAddress, Bytes(8, 0)).bytes(),
-      MessageBuilder(0x0101).bytes(),
-      MessageBuilder(0x0011).bytes(),
-      MessageBuilder(0x0003).bytes(),
-      MessageBuilder().fingerprint().attr(attr::kSoftware, "x").bytes(),
+      Stun().bytes(),
+      Stun().attr(attr::kUsername, "evtj:h6vY").attr(attr::kMessageIntegrity, Bytes(20, 1)).fingerprint().bytes(),
+      Stun().attr(0x0040, Bytes{}).attr(attr::kChangeRequest, Bytes(4, 0)).fingerprint().bytes(),
+      Stun().classic().bytes(),
+      Stun().classic().attr(attr::kResponseAddress, Bytes(8, 0)).bytes(),
+      Stun(0x0101).bytes(),
+      Stun(0x0011).bytes(),
+      Stun(0x0003).bytes(),
+      Stun().fingerprint().attr(attr::kSoftware, "x").bytes(),
       Bytes(19, 0),
   };
   for (const Bytes& v : test::load_rfc5769_vectors()) inputs.push_back(v);
@@ -48,12 +48,12 @@ TEST(NoAllocation, RespondNeverAllocates) {
   cfgs[5].software = long_sw;
   cfgs[5].fingerprint = FingerprintPolicy::always;
   Endpoint v4;
-  v4.addr = {198, 18, 0, 1};
+  v4.ip = IpAddress::v4({198, 18, 0, 1});
   v4.port = 1234;
   Endpoint v6;
-  v6.v6 = true;
-  v6.addr[0] = 0x20;
-  v6.addr[15] = 1;
+  v6.ip.v6 = true;
+  v6.ip.bytes[0] = 0x20;
+  v6.ip.bytes[15] = 1;
   v6.port = 4321;
   std::vector<uint8_t> buf(kMaxResponseSize + 4096);
 

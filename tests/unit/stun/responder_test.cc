@@ -15,7 +15,7 @@ namespace {
 
 using test::Bytes;
 using test::from_hex;
-using test::MessageBuilder;
+using test::Stun;
 using test::to_hex;
 
 constexpr size_t kGuard = 32;
@@ -43,20 +43,8 @@ Trial run(const Bytes& in, const ResponderConfig& cfg = {}, const Endpoint& clie
   return r;
 }
 
-Endpoint v4_client() {
-  Endpoint c;
-  c.addr = {198, 18, 0, 1};
-  c.port = 54321;
-  return c;
-}
-Endpoint v6_client() {
-  Endpoint c;
-  c.v6 = true;
-  const Bytes a = from_hex("2001 0002 0000 0000 0000 0000 0000 0001");
-  std::copy(a.begin(), a.end(), c.addr.begin());
-  c.port = 3479;
-  return c;
-}
+Endpoint v4_client() { return {*IpAddress::parse("198.18.0.1"), 54321}; }
+Endpoint v6_client() { return {*IpAddress::parse("2001:2::1"), 3479}; }
 
 ResponderConfig config(FingerprintPolicy fp = FingerprintPolicy::mirror, bool classic = true,
                        std::string_view software = {}) {
@@ -81,9 +69,9 @@ Bytes concat(Bytes a, const Bytes& b) {
   return a;
 }
 
-const Bytes kRequest = MessageBuilder().bytes();
-const Bytes kClassicRequest = MessageBuilder(kBindingRequest, true).bytes();
-const Bytes kRequestFp = MessageBuilder().attr(attr::kUsername, "abcd").fingerprint().bytes();
+const Bytes kRequest = Stun().bytes();
+const Bytes kClassicRequest = Stun().classic().bytes();
+const Bytes kRequestFp = Stun().attr(attr::kUsername, "abcd").fingerprint().bytes();
 
 // --- drops -----------------------------------------------------------------
 
@@ -117,24 +105,24 @@ std::vector<DropCase> drop_cases() {
       {"fingerprint value wrong", with_byte(kRequestFp, kRequestFp.size() - 1, kRequestFp.back() ^ 0x01),
        DropReason::stun_bad_fingerprint, RequestKind::rfc5389, def, cap},
       {"fingerprint over a modified body", with_byte(kRequestFp, 24, 'X'), DropReason::stun_bad_fingerprint, RequestKind::rfc5389, def, cap},
-      {"fingerprint of length 8", MessageBuilder().attr(attr::kFingerprint, Bytes(8, 0)).bytes(), DropReason::stun_bad_fingerprint, RequestKind::rfc5389, def, cap},
-      {"fingerprint before SOFTWARE", MessageBuilder().fingerprint().attr(attr::kSoftware, "x").bytes(),
+      {"fingerprint of length 8", Stun().attr(attr::kFingerprint, Bytes(8, 0)).bytes(), DropReason::stun_bad_fingerprint, RequestKind::rfc5389, def, cap},
+      {"fingerprint before SOFTWARE", Stun().fingerprint().attr(attr::kSoftware, "x").bytes(),
        DropReason::stun_fingerprint_not_last, RequestKind::rfc5389, def, cap},
-      {"fingerprint before MESSAGE-INTEGRITY", MessageBuilder().fingerprint().attr(attr::kMessageIntegrity, Bytes(20, 0)).bytes(),
+      {"fingerprint before MESSAGE-INTEGRITY", Stun().fingerprint().attr(attr::kMessageIntegrity, Bytes(20, 0)).bytes(),
        DropReason::stun_fingerprint_not_last, RequestKind::rfc5389, def, cap},
-      {"Binding indication", MessageBuilder(0x0011).bytes(), DropReason::stun_indication, RequestKind::none, def, cap},
-      {"Binding success response", MessageBuilder(0x0101).bytes(), DropReason::stun_response, RequestKind::none, def, cap},
-      {"Binding error response", MessageBuilder(0x0111).bytes(), DropReason::stun_response, RequestKind::none, def, cap},
-      {"classic Binding response", MessageBuilder(0x0101, true).bytes(), DropReason::stun_response, RequestKind::none, def, cap},
-      {"Allocate request", MessageBuilder(0x0003).bytes(), DropReason::stun_not_binding, RequestKind::none, def, cap},
-      {"classic Shared Secret request", MessageBuilder(0x0002, true).bytes(), DropReason::stun_not_binding, RequestKind::none, def, cap},
-      {"GOOG-PING request", MessageBuilder(message_type(0x080, MessageClass::request)).bytes(), DropReason::stun_not_binding, RequestKind::none, def, cap},
-      {"Send indication", MessageBuilder(0x0016).bytes(), DropReason::stun_indication, RequestKind::none, def, cap},
+      {"Binding indication", Stun(0x0011).bytes(), DropReason::stun_indication, RequestKind::none, def, cap},
+      {"Binding success response", Stun(0x0101).bytes(), DropReason::stun_response, RequestKind::none, def, cap},
+      {"Binding error response", Stun(0x0111).bytes(), DropReason::stun_response, RequestKind::none, def, cap},
+      {"classic Binding response", Stun(0x0101).classic().bytes(), DropReason::stun_response, RequestKind::none, def, cap},
+      {"Allocate request", Stun(0x0003).bytes(), DropReason::stun_not_binding, RequestKind::none, def, cap},
+      {"classic Shared Secret request", Stun(0x0002).classic().bytes(), DropReason::stun_not_binding, RequestKind::none, def, cap},
+      {"GOOG-PING request", Stun(message_type(0x080, MessageClass::request)).bytes(), DropReason::stun_not_binding, RequestKind::none, def, cap},
+      {"Send indication", Stun(0x0016).bytes(), DropReason::stun_indication, RequestKind::none, def, cap},
       {"classic request, classic off", kClassicRequest, DropReason::stun_classic_disabled, RequestKind::classic, config(FingerprintPolicy::mirror, false), cap},
       {"no room for the success", kRequest, DropReason::stun_no_room, RequestKind::rfc5389, def, 31},
       {"no room for FINGERPRINT", kRequestFp, DropReason::stun_no_room, RequestKind::rfc5389, def, 39},
       {"no room for SOFTWARE", kRequest, DropReason::stun_no_room, RequestKind::rfc5389, config(FingerprintPolicy::never, true, "abcde"), 43},
-      {"no room for the 420", MessageBuilder().attr(0x0040, Bytes{}).bytes(), DropReason::stun_no_room, RequestKind::rfc5389, def, 55},
+      {"no room for the 420", Stun().attr(0x0040, Bytes{}).bytes(), DropReason::stun_no_room, RequestKind::rfc5389, def, 55},
       {"classic: no room", kClassicRequest, DropReason::stun_no_room, RequestKind::classic, def, 31},
   };
   return t;
@@ -164,7 +152,7 @@ TEST(ResponderDrops, TableCoversEveryStunReason) {
 
 TEST(ResponderDrops, ResponsesWeBuildAreNeverAnswered) {
   // Feeding our own success and 420 back in must not produce a reply (no loops).
-  for (const Bytes& req : {kRequest, kRequestFp, MessageBuilder().attr(0x0040, Bytes{}).bytes(), kClassicRequest}) {
+  for (const Bytes& req : {kRequest, kRequestFp, Stun().attr(0x0040, Bytes{}).bytes(), kClassicRequest}) {
     const Trial first = run(req, config(FingerprintPolicy::always, true, "sbx"), v4_client());
     ASSERT_NE(first.answer.outcome, Outcome::drop);
     const Trial second = run(first.out, config(FingerprintPolicy::always, true, "sbx"), v4_client());
@@ -194,7 +182,7 @@ TEST(ResponderSuccess, Ipv6ExactBytes) {
 }
 
 TEST(ResponderSuccess, IgnoresUnderstoodAndOptionalAttributes) {
-  MessageBuilder b;
+  Stun b;
   for (uint16_t t : kUnderstoodTypes) {
     if (t != attr::kMessageIntegrity && t != attr::kMessageIntegritySha256) b.attr(t, Bytes{1, 2, 3});
   }
@@ -206,7 +194,7 @@ TEST(ResponderSuccess, IgnoresUnderstoodAndOptionalAttributes) {
 
 TEST(ResponderSuccess, UnknownAfterIntegrityIsIgnored) {
   for (uint16_t mi : {attr::kMessageIntegrity, attr::kMessageIntegritySha256}) {
-    const Bytes req = MessageBuilder().attr(mi, Bytes(mi == attr::kMessageIntegrity ? 20 : 32, 7)).attr(0x0040, Bytes{}).attr(attr::kChangeRequest, Bytes(4, 0)).fingerprint().bytes();
+    const Bytes req = Stun().attr(mi, Bytes(mi == attr::kMessageIntegrity ? 20 : 32, 7)).attr(0x0040, Bytes{}).attr(attr::kChangeRequest, Bytes(4, 0)).fingerprint().bytes();
     const Trial r = run(req, config(), v4_client());
     EXPECT_EQ(r.answer.outcome, Outcome::success) << mi;
     EXPECT_EQ(r.answer.length, 40) << mi;  // FINGERPRINT mirrored
@@ -227,7 +215,7 @@ TEST(ResponderSuccess, FingerprintPolicy) {
   for (const Case& c : cases) {
     for (bool error : {false, true}) {
       SCOPED_TRACE(testing::Message() << "policy " << int(c.policy) << " request fp " << c.request_has_fp << " error " << error);
-      MessageBuilder b;
+      Stun b;
       if (error) b.attr(0x0040, Bytes{});
       if (c.request_has_fp) b.fingerprint();
       const Trial r = run(b.bytes(), config(c.policy), v6_client());
@@ -286,17 +274,17 @@ TEST(ResponderClassic, SoftwarePaddedWithSpacesInsideLength) {
 }
 
 TEST(ResponderClassic, RequestWithFingerprintGetsNone) {
-  const Bytes req = MessageBuilder(kBindingRequest, true).fingerprint().bytes();
+  const Bytes req = Stun().classic().fingerprint().bytes();
   const Trial r = run(req, config(FingerprintPolicy::mirror), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::success);
   EXPECT_EQ(r.answer.length, 32);
 }
 
 TEST(ResponderClassic, Rfc3489ResponseOnlyTypesAreIgnored) {
-  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kSourceAddress, Bytes(8, 0)).attr(attr::kReflectedFrom, Bytes(8, 0)).bytes();
+  const Bytes req = Stun().classic().attr(attr::kSourceAddress, Bytes(8, 0)).attr(attr::kReflectedFrom, Bytes(8, 0)).bytes();
   EXPECT_EQ(run(req, config(), v4_client()).answer.outcome, Outcome::success);
   // ...but they are reserved in RFC 5389+ requests.
-  const Bytes modern = MessageBuilder().attr(attr::kSourceAddress, Bytes(8, 0)).bytes();
+  const Bytes modern = Stun().attr(attr::kSourceAddress, Bytes(8, 0)).bytes();
   EXPECT_EQ(run(modern, config(), v4_client()).answer.outcome, Outcome::error);
 }
 
@@ -304,7 +292,7 @@ TEST(ResponderClassic, Rfc3489ResponseOnlyTypesAreIgnored) {
 
 // "Unknown Attribute" = 556e6b6e6f776e20417474726962757465 (17 bytes).
 TEST(Responder420, UnknownRequiredAttributeExactBytes) {
-  const Trial r = run(MessageBuilder().attr(0x0040, Bytes{}).bytes(), config(), v4_client());
+  const Trial r = run(Stun().attr(0x0040, Bytes{}).bytes(), config(), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   EXPECT_EQ(r.answer.kind, RequestKind::rfc5389);
   EXPECT_EQ(to_hex(r.out), to_hex(from_hex("0111 0024 2112a442 101112131415161718191a1b"
@@ -321,7 +309,7 @@ TEST(Responder420, ChangeRequestResponseAddressResponsePort) {
                         {attr::kResponseAddress, from_hex("0001 1234 c6120002")},
                         {attr::kResponsePort, from_hex("1234 0000")}};
   for (const Case& c : cases) {
-    const Trial r = run(MessageBuilder().attr(c.type, c.value).bytes(), config(), v4_client());
+    const Trial r = run(Stun().attr(c.type, c.value).bytes(), config(), v4_client());
     ASSERT_EQ(r.answer.outcome, Outcome::error) << c.type;
     const Bytes want = {0x00, 0x0a, 0x00, 0x02, static_cast<uint8_t>(c.type >> 8), static_cast<uint8_t>(c.type), 0, 0};
     EXPECT_EQ(to_hex(r.out.data() + 48, 8), to_hex(want));
@@ -329,7 +317,7 @@ TEST(Responder420, ChangeRequestResponseAddressResponsePort) {
 }
 
 TEST(Responder420, ListsEachUnknownOnceInOrder) {
-  const Bytes req = MessageBuilder()
+  const Bytes req = Stun()
                         .attr(attr::kChangeRequest, from_hex("00000004"))
                         .attr(0x7FFF, Bytes{})
                         .attr(attr::kChangeRequest, from_hex("00000002"))
@@ -346,14 +334,14 @@ TEST(Responder420, ListsEachUnknownOnceInOrder) {
 }
 
 TEST(Responder420, UnknownBeforeIntegrityCounts) {
-  const Bytes req = MessageBuilder().attr(0x0040, Bytes{}).attr(attr::kMessageIntegrity, Bytes(20, 0)).fingerprint().bytes();
+  const Bytes req = Stun().attr(0x0040, Bytes{}).attr(attr::kMessageIntegrity, Bytes(20, 0)).fingerprint().bytes();
   const Trial r = run(req, config(), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   EXPECT_TRUE(MessageView(r.out.data(), r.out.size()).find(attr::kFingerprint).has_value());
 }
 
 TEST(Responder420, ListCappedAndLargestResponseFitsExactly) {
-  MessageBuilder b;
+  Stun b;
   for (uint16_t t = 0x1000; t < 0x1000 + 3 * kMaxUnknownAttributes; ++t) b.attr(t, Bytes{});
   const Bytes req = b.bytes();
   const std::string sw(kMaxSoftwareBytes, 's');
@@ -378,7 +366,7 @@ TEST(Responder420, ListCappedAndLargestResponseFitsExactly) {
 TEST(Responder420, ClassicChangeRequestExactBytes) {
   // RFC 3489 s11.2.9/s11.2.10: phrase padded with spaces inside the length,
   // an odd list repeats one type; never FINGERPRINT.
-  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, from_hex("00000006")).bytes();
+  const Bytes req = Stun().classic().attr(attr::kChangeRequest, from_hex("00000006")).bytes();
   const Trial r = run(req, config(FingerprintPolicy::always), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   EXPECT_EQ(r.answer.kind, RequestKind::classic);
@@ -388,7 +376,7 @@ TEST(Responder420, ClassicChangeRequestExactBytes) {
 }
 
 TEST(Responder420, ClassicEvenListNotRepeated) {
-  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, from_hex("00000004")).attr(attr::kResponseAddress, Bytes(8, 0)).bytes();
+  const Bytes req = Stun().classic().attr(attr::kChangeRequest, from_hex("00000004")).attr(attr::kResponseAddress, Bytes(8, 0)).bytes();
   const Trial r = run(req, config(), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   EXPECT_EQ(to_hex(r.out.data() + 48, 8), to_hex(from_hex("000a 0004 0003 0002")));
@@ -408,15 +396,15 @@ TEST(ResponderChangeRequest, NoFlagsIsAPlainBindingRequest) {
   };
   const Bytes zero = from_hex("00000000");
   const Case cases[] = {
-      {"RFC 5389, IPv4", MessageBuilder().attr(attr::kChangeRequest, zero).bytes(), kRequest, v4_client()},
-      {"RFC 5389, IPv6", MessageBuilder().attr(attr::kChangeRequest, zero).bytes(), kRequest, v6_client()},
-      {"with FINGERPRINT", MessageBuilder().attr(attr::kChangeRequest, zero).fingerprint().bytes(),
-       MessageBuilder().fingerprint().bytes(), v4_client()},
-      {"classic", MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, zero).bytes(), kClassicRequest,
+      {"RFC 5389, IPv4", Stun().attr(attr::kChangeRequest, zero).bytes(), kRequest, v4_client()},
+      {"RFC 5389, IPv6", Stun().attr(attr::kChangeRequest, zero).bytes(), kRequest, v6_client()},
+      {"with FINGERPRINT", Stun().attr(attr::kChangeRequest, zero).fingerprint().bytes(),
+       Stun().fingerprint().bytes(), v4_client()},
+      {"classic", Stun().classic().attr(attr::kChangeRequest, zero).bytes(), kClassicRequest,
        v4_client()},
-      {"unused bits set", MessageBuilder().attr(attr::kChangeRequest, from_hex("fffffff9")).bytes(), kRequest,
+      {"unused bits set", Stun().attr(attr::kChangeRequest, from_hex("fffffff9")).bytes(), kRequest,
        v4_client()},
-      {"twice", MessageBuilder().attr(attr::kChangeRequest, zero).attr(attr::kChangeRequest, zero).bytes(), kRequest,
+      {"twice", Stun().attr(attr::kChangeRequest, zero).attr(attr::kChangeRequest, zero).bytes(), kRequest,
        v4_client()},
   };
   for (const Case& c : cases) {
@@ -431,7 +419,7 @@ TEST(ResponderChangeRequest, NoFlagsIsAPlainBindingRequest) {
 
 TEST(ResponderChangeRequest, ClassicNoFlagsExactBytes) {
   // RFC 3489 s11.2.1: MAPPED-ADDRESS 198.18.0.1:54321, the 16-byte id echoed.
-  const Bytes req = MessageBuilder(kBindingRequest, true).attr(attr::kChangeRequest, from_hex("00000000")).bytes();
+  const Bytes req = Stun().classic().attr(attr::kChangeRequest, from_hex("00000000")).bytes();
   const Trial r = run(req, config(FingerprintPolicy::always), v4_client());
   ASSERT_EQ(r.answer.outcome, Outcome::success);
   EXPECT_EQ(to_hex(r.out), to_hex(from_hex("0101 000c a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
@@ -448,7 +436,7 @@ TEST(ResponderChangeRequest, RequestedChangeIs420ListingChangeRequest) {
                         {"00000006", false, true},  {"00000002", true, false},  {"00000004", true, false},
                         {"00000006", true, false},  {"0000000000000000", false, false}};
   for (const Case& c : cases) {
-    MessageBuilder b(kBindingRequest, c.classic);
+    Stun b = test::classic_or_not(c.classic);
     b.attr(attr::kChangeRequest, from_hex(c.value));
     if (c.fingerprint) b.fingerprint();
     const Trial r = run(b.bytes(), config(), v4_client());
@@ -498,7 +486,7 @@ TEST(ResponderCapacity, ExactFitSucceedsOneLessDrops) {
 
 TEST(ResponderCapacity, ResponseShorterThanRequestInPlace) {
   // A long ICE-style request shrinks into a short response over the same bytes.
-  const Bytes req = MessageBuilder().attr(attr::kUsername, std::string(200, 'u')).attr(attr::kMessageIntegrity, Bytes(20, 1)).fingerprint().bytes();
+  const Bytes req = Stun().attr(attr::kUsername, std::string(200, 'u')).attr(attr::kMessageIntegrity, Bytes(20, 1)).fingerprint().bytes();
   const Trial r = run(req, config(), v4_client(), req.size());
   ASSERT_EQ(r.answer.outcome, Outcome::success);
   EXPECT_EQ(r.answer.length, 40);

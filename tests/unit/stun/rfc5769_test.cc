@@ -130,7 +130,7 @@ TEST_F(Rfc5769, LongTermIntegrityVerifies) {
 // Builds a Binding request with the vector's transaction id, answers it for
 // `client`, and returns the response.
 Bytes answer_for(const Bytes& vector, const Endpoint& client, const ResponderConfig& cfg = {}) {
-  Bytes buf = test::MessageBuilder().transaction_id(vector.data() + 8).bytes();
+  Bytes buf = test::Stun().txid(vector.data() + 8).bytes();
   buf.resize(kMaxResponseSize);
   const Answer a = respond(cfg, buf.data(), 20, buf.size(), client);
   EXPECT_EQ(a.outcome, Outcome::success);
@@ -149,7 +149,7 @@ void expect_same_attribute(const Bytes& ours, const Bytes& theirs, uint16_t type
 
 TEST_F(Rfc5769, XorMappedAddressIpv4MatchesVector) {
   Endpoint c;
-  c.addr = {192, 0, 2, 1};
+  c.ip = IpAddress::v4({192, 0, 2, 1});
   c.port = 32853;
   const Bytes resp = answer_for(vectors_[kResponse22], c);
   expect_same_attribute(resp, vectors_[kResponse22], attr::kXorMappedAddress);
@@ -158,11 +158,7 @@ TEST_F(Rfc5769, XorMappedAddressIpv4MatchesVector) {
 }
 
 TEST_F(Rfc5769, XorMappedAddressIpv6MatchesVector) {
-  Endpoint c;
-  c.v6 = true;
-  const Bytes a = test::from_hex("20010db8123456780011223344556677");
-  std::copy(a.begin(), a.end(), c.addr.begin());
-  c.port = 32853;
+  const Endpoint c{*IpAddress::parse("2001:db8:1234:5678:11:2233:4455:6677"), 32853};
   const Bytes resp = answer_for(vectors_[kResponse23], c);
   expect_same_attribute(resp, vectors_[kResponse23], attr::kXorMappedAddress);
 }
@@ -172,7 +168,7 @@ TEST_F(Rfc5769, SoftwareMatchesVector) {
   ResponderConfig cfg;
   cfg.software = "test vector";
   Endpoint c;
-  c.addr = {192, 0, 2, 1};
+  c.ip = IpAddress::v4({192, 0, 2, 1});
   c.port = 32853;
   const Bytes resp = answer_for(vectors_[kResponse22], c, cfg);
   auto ours = MessageView(resp.data(), resp.size()).find(attr::kSoftware);
@@ -188,7 +184,7 @@ TEST_F(Rfc5769, IceRequestGetsNormalAnswer) {
   const size_t len = buf.size();
   buf.resize(kMaxResponseSize);
   Endpoint c;
-  c.addr = {198, 18, 0, 1};
+  c.ip = IpAddress::v4({198, 18, 0, 1});
   c.port = 4242;
   const Answer a = respond(ResponderConfig{}, buf.data(), len, buf.size(), c);
   ASSERT_EQ(a.outcome, Outcome::success);

@@ -15,7 +15,7 @@ namespace {
 using test::Bytes;
 using test::from_hex;
 using test::get16;
-using test::MessageBuilder;
+using test::Stun;
 using test::to_hex;
 
 // 198.18.0.2:3478 (primary) / 198.18.0.3:3479 (alternate), advertised as 203.0.113.2/.3 when asked.
@@ -44,12 +44,7 @@ Rfc5780Pair pair_v6() {
 }
 
 Endpoint client_for(bool v6) {
-  Endpoint c;
-  c.v6 = v6;
-  const Bytes a = v6 ? from_hex("2001 0002 0000 0000 0000 0000 0000 0001") : from_hex("c6120001");
-  std::copy(a.begin(), a.end(), c.addr.begin());
-  c.port = 40000;
-  return c;
+  return {*IpAddress::parse(v6 ? "2001:2::1" : "198.18.0.1"), 40000};
 }
 
 struct Result {
@@ -101,7 +96,7 @@ TEST(Rfc5780, EveryChangeFromEveryEndpoint) {
           for (uint8_t port : {0, 1}) {
             SCOPED_TRACE(std::string(v6 ? "v6" : "v4") + (classic ? " classic" : " rfc5389") + " flags " +
                          std::to_string(flags) + " endpoint " + (ip ? "A" : "P") + (port ? "A" : "P"));
-            MessageBuilder b(kBindingRequest, classic);
+            Stun b = test::classic_or_not(classic);
             if (flags >= 0) b.attr(attr::kChangeRequest, change_request(static_cast<uint8_t>(flags)));
             const Endpoint client = client_for(v6);
             const Result r = run(b.bytes(), client, Rfc5780Site{&pair, ip, port});
@@ -120,7 +115,7 @@ TEST(Rfc5780, EveryChangeFromEveryEndpoint) {
             const uint16_t other = classic ? attr::kChangedAddress : attr::kOtherAddress;
             EXPECT_EQ(address_attr(r.out, origin), endpoint_of(pair, from_ip, from_port));
             EXPECT_EQ(address_attr(r.out, other), endpoint_of(pair, ip ^ 1, port ^ 1));
-            const Addr own{v6, client.port, Bytes(client.addr.begin(), client.addr.begin() + (v6 ? 16 : 4))};
+            const Addr own{v6, client.port, Bytes(client.ip.data(), client.ip.data() + client.ip.size())};
             if (classic) {
               EXPECT_EQ(address_attr(r.out, attr::kMappedAddress), own);
               EXPECT_FALSE(MessageView(r.out.data(), r.out.size()).find(attr::kXorMappedAddress));
@@ -141,7 +136,7 @@ TEST(Rfc5780, EveryChangeFromEveryEndpoint) {
 // The whole reply, byte for byte: CHANGE-REQUEST 6 to PP over IPv4.
 TEST(Rfc5780, ExactBytesChangeBothFromPrimary) {
   const Rfc5780Pair pair = pair_v4();
-  const Bytes req = MessageBuilder().attr(attr::kChangeRequest, change_request(6)).bytes();
+  const Bytes req = Stun().attr(attr::kChangeRequest, change_request(6)).bytes();
   const Result r = run(req, client_for(false), Rfc5780Site{&pair, 0, 0});
   ASSERT_EQ(r.answer.outcome, Outcome::success);
   EXPECT_EQ(to_hex(r.out), to_hex(from_hex("0101 0024 2112a442 101112131415161718191a1b"
@@ -152,7 +147,7 @@ TEST(Rfc5780, ExactBytesChangeBothFromPrimary) {
 
 TEST(Rfc5780, AdvertisedAddressesAreWhatClientsAreTold) {
   const Rfc5780Pair pair = pair_v4(true);
-  const Result r = run(MessageBuilder().attr(attr::kChangeRequest, change_request(4)).bytes(), client_for(false),
+  const Result r = run(Stun().attr(attr::kChangeRequest, change_request(4)).bytes(), client_for(false),
                        Rfc5780Site{&pair, 0, 1});
   ASSERT_EQ(r.answer.outcome, Outcome::success);
   EXPECT_EQ(address_attr(r.out, attr::kResponseOrigin), endpoint_of(pair, 1, 1));
@@ -165,7 +160,7 @@ TEST(Rfc5780, AdvertisedAddressesAreWhatClientsAreTold) {
 
 TEST(Rfc5780, ResponsePortIsHonoured) {
   const Rfc5780Pair pair = pair_v4();
-  const Bytes req = MessageBuilder().attr(attr::kResponsePort, from_hex("1f90 0000")).fingerprint().bytes();
+  const Bytes req = Stun().attr(attr::kResponsePort, from_hex("1f90 0000")).fingerprint().bytes();
   const Result r = run(req, client_for(false), Rfc5780Site{&pair, 0, 0});
   ASSERT_EQ(r.answer.outcome, Outcome::success);
   EXPECT_EQ(r.answer.response_port, 8080);
@@ -181,14 +176,14 @@ TEST(Rfc5780, ResponsePortIsHonoured) {
 TEST(Rfc5780, PaddingWithResponsePortIs400) {
   const Rfc5780Pair pair = pair_v4();
   const Bytes req =
-      MessageBuilder().attr(attr::kResponsePort, from_hex("1f90 0000")).attr(attr::kPadding, Bytes(64, 0)).bytes();
+      Stun().attr(attr::kResponsePort, from_hex("1f90 0000")).attr(attr::kPadding, Bytes(64, 0)).bytes();
   const Result r = run(req, client_for(false), Rfc5780Site{&pair, 0, 0});
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   EXPECT_EQ(r.answer.response_port, 0);
   EXPECT_EQ(to_hex(r.out), to_hex(from_hex("0111 0014 2112a442 101112131415161718191a1b"
                                            "0009 000f 00000400 42616420526571756573740" "0")));
   const Result zero =
-      run(MessageBuilder().attr(attr::kResponsePort, from_hex("0000 0000")).bytes(), client_for(false),
+      run(Stun().attr(attr::kResponsePort, from_hex("0000 0000")).bytes(), client_for(false),
           Rfc5780Site{&pair, 0, 0});
   ASSERT_EQ(zero.answer.outcome, Outcome::error);
   auto ec = MessageView(zero.out.data(), zero.out.size()).find(attr::kErrorCode);
@@ -201,7 +196,7 @@ TEST(Rfc5780, PaddingNeverOutgrowsTheRequest) {
   const Rfc5780Pair pair = pair_v4();
   for (size_t n : {0, 4, 8, 36, 40, 100, 400, 1200}) {
     SCOPED_TRACE(n);
-    const Bytes req = MessageBuilder().attr(attr::kPadding, Bytes(n, 0)).bytes();
+    const Bytes req = Stun().attr(attr::kPadding, Bytes(n, 0)).bytes();
     const Result r = run(req, client_for(false), Rfc5780Site{&pair, 0, 0});
     ASSERT_EQ(r.answer.outcome, Outcome::success);
     EXPECT_LE(r.out.size(), std::max<size_t>(req.size(), 56));
@@ -216,7 +211,7 @@ TEST(Rfc5780, PaddingNeverOutgrowsTheRequest) {
     }
   }
   // Not an RFC 5780 endpoint: PADDING is understood and ignored.
-  const Result plain = run(MessageBuilder().attr(attr::kPadding, Bytes(400, 0)).bytes(), client_for(false), {});
+  const Result plain = run(Stun().attr(attr::kPadding, Bytes(400, 0)).bytes(), client_for(false), {});
   ASSERT_EQ(plain.answer.outcome, Outcome::success);
   EXPECT_EQ(plain.out.size(), 32u);
 }
@@ -224,14 +219,14 @@ TEST(Rfc5780, PaddingNeverOutgrowsTheRequest) {
 // Away from a configured pair nothing changes: a requested change and
 // RESPONSE-PORT get 420, and OTHER-ADDRESS is never sent.
 TEST(Rfc5780, NotAnEndpointGets420AndNoOtherAddress) {
-  for (const Bytes& req : {MessageBuilder().attr(attr::kChangeRequest, change_request(4)).bytes(),
-                           MessageBuilder().attr(attr::kResponsePort, from_hex("1f90 0000")).bytes()}) {
+  for (const Bytes& req : {Stun().attr(attr::kChangeRequest, change_request(4)).bytes(),
+                           Stun().attr(attr::kResponsePort, from_hex("1f90 0000")).bytes()}) {
     const Result r = run(req, client_for(false), {});
     ASSERT_EQ(r.answer.outcome, Outcome::error);
     EXPECT_FALSE(MessageView(r.out.data(), r.out.size()).find(attr::kOtherAddress));
     EXPECT_EQ(r.answer.rfc5780, 0);
   }
-  const Result plain = run(MessageBuilder().bytes(), client_for(false), {});
+  const Result plain = run(Stun().bytes(), client_for(false), {});
   ASSERT_EQ(plain.answer.outcome, Outcome::success);
   EXPECT_FALSE(MessageView(plain.out.data(), plain.out.size()).find(attr::kOtherAddress));
   EXPECT_FALSE(MessageView(plain.out.data(), plain.out.size()).find(attr::kResponseOrigin));
@@ -239,7 +234,7 @@ TEST(Rfc5780, NotAnEndpointGets420AndNoOtherAddress) {
 
 TEST(Rfc5780, MalformedResponsePortIs420) {
   const Rfc5780Pair pair = pair_v4();
-  const Result r = run(MessageBuilder().attr(attr::kResponsePort, from_hex("1f90")).bytes(), client_for(false),
+  const Result r = run(Stun().attr(attr::kResponsePort, from_hex("1f90")).bytes(), client_for(false),
                        Rfc5780Site{&pair, 0, 0});
   ASSERT_EQ(r.answer.outcome, Outcome::error);
   auto ua = MessageView(r.out.data(), r.out.size()).find(attr::kUnknownAttributes);
@@ -254,13 +249,13 @@ TEST(Rfc5780, LargestReplyFitsExactly) {
   ResponderConfig cfg;
   cfg.fingerprint = FingerprintPolicy::always;
   cfg.software = sw;
-  Bytes buf = MessageBuilder().bytes();
+  Bytes buf = Stun().bytes();
   const size_t len = buf.size();
   buf.resize(kMaxResponseSize);
   Answer a = respond(cfg, buf.data(), len, kMaxResponseSize, client_for(true), Rfc5780Site{&pair, 1, 1});
   ASSERT_EQ(a.outcome, Outcome::success);
   EXPECT_EQ(a.length, kMaxResponseSize);
-  buf = MessageBuilder().bytes();
+  buf = Stun().bytes();
   buf.resize(kMaxResponseSize);
   a = respond(cfg, buf.data(), len, kMaxResponseSize - 1, client_for(true), Rfc5780Site{&pair, 1, 1});
   EXPECT_EQ(a.reason, DropReason::stun_no_room);
