@@ -5,7 +5,11 @@
 #include <cstring>
 #include <string_view>
 
+#include <ctime>
+
 #include "bench_frames.h"
+#include "core/source_sketch.h"
+#include "limits/limiter.h"
 
 using namespace stunbox;
 using namespace stunbox::bench;
@@ -19,7 +23,9 @@ int usage() {
   std::fprintf(stderr,
                "usage: stunbox-instr-count WHAT N\n"
                "  WHAT: empty | respond_v4 | respond_v6 | respond_fp_v4 | reflect_sw_v4 | reflect_sw_v6 |\n"
-               "        reflect_offload_v4 | reflect_sw_fp_v4\n");
+               "        reflect_offload_v4 | reflect_sw_fp_v4 |\n"
+               "        per_reply_base | sketch_every | sketch_sample64 | global_cas | global_claim |\n"
+               "        clock_base | clock_coarse | clock_tsc\n");
   return 2;
 }
 
@@ -78,6 +84,43 @@ int main(int argc, char** argv) {
     if (!run_reflect(udp4_frame(lab, 40000, stun_request(StunKind::plain)), true)) return 1;
   } else if (what == "reflect_sw_fp_v4") {
     if (!run_reflect(udp4_frame(lab, 40000, stun_request(StunKind::fingerprint)), false)) return 1;
+  } else if (what == "per_reply_base" || what == "sketch_every" || what == "sketch_sample64" ||
+             what == "global_cas" || what == "global_claim") {
+    // Issue 14 item 7, per answered request: "show top sources" recording one of 1024 sources
+    // (every packet, as before, or 1 in 64, the default), and limits.global_pps checked with one
+    // CAS per reply (before) or against the worker's claimed tokens (after). per_reply_base is the
+    // loop alone.
+    static uint8_t addrs[1024][4];
+    for (unsigned i = 0; i < 1024; ++i) {
+      addrs[i][0] = 198, addrs[i][1] = 18, addrs[i][2] = static_cast<uint8_t>(i >> 8), addrs[i][3] = static_cast<uint8_t>(i);
+    }
+    SourceSketch sketch(16, 32, 64, what == "sketch_sample64" ? 6 : 0);
+    config::LimitsSection lc;
+    lc.global_pps = 1000000000;
+    const limits::Policy policy(lc);
+    limits::Limiter limiter(1024, 1);
+    limits::GlobalCredit credit;
+    const bool sk = what.starts_with("sketch"), cap = what.starts_with("global");
+    for (long i = 0; i < n; ++i) {
+      const uint8_t* a = addrs[i & 1023];
+      if (sk) sketch.record(a, false);
+      if (cap) sink += limiter.check(policy, {a, 40000, false}, static_cast<uint64_t>(i) * 2, what == "global_claim" ? &credit : nullptr).has_value();
+      sink += a[3];
+    }
+  } else if (what == "clock_base" || what == "clock_coarse" || what == "clock_tsc") {
+    // The limiter's clock, read once per burst: CLOCK_MONOTONIC_COARSE (before) or the TSC (after).
+    if (what == "clock_tsc") limits::set_tsc_hz(2000000000);  // a fixed scale: no calibration in the count
+    for (long i = 0; i < n; ++i) {
+      if (what == "clock_coarse") {
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        sink += static_cast<unsigned long>(ts.tv_nsec);
+      } else if (what == "clock_tsc") {
+        sink += limits::now_ns();
+      } else {
+        sink += static_cast<unsigned long>(i);
+      }
+    }
   } else {
     return usage();
   }

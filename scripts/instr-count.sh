@@ -20,3 +20,14 @@ for what in respond_v4 respond_v6 respond_fp_v4 reflect_sw_v4 reflect_sw_v6 refl
   t=$(total "$what")
   awk -v w="$what" -v t="$t" -v b="$base" -v n="$n" 'BEGIN { printf "%-20s %7.1f instructions per call\n", w, (t - b) / n }'
 done
+# Issue 14 item 7: per answered request, each against its own harness loop.
+base=$(total per_reply_base)
+for what in sketch_every sketch_sample64 global_cas global_claim; do
+  t=$(total "$what")
+  awk -v w="$what" -v t="$t" -v b="$base" -v n="$n" 'BEGIN { printf "%-20s %7.1f instructions per call\n", w, (t - b) / n }'
+done
+base=$(total clock_base)
+for what in clock_coarse clock_tsc; do
+  t=$(total "$what")
+  awk -v w="$what" -v t="$t" -v b="$base" -v n="$n" 'BEGIN { printf "%-20s %7.1f instructions per call\n", w, (t - b) / n }'
+done

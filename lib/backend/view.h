@@ -92,6 +92,11 @@ class View {
   // key, offloads (hardware or software), addresses. No trailing newline needed.
   virtual std::string port_info(size_t port) const = 0;
   virtual std::vector<XStat> xstats(size_t port) const = 0;
+  // The extended statistics /metrics exports as stunbox_port_xstat: the
+  // device's drop and error counters (a per-driver allow-list, since
+  // rte_eth_stats' imissed misses the PHY's drops), or every xstat with
+  // stats.port_xstats all. Socket mode: none.
+  virtual std::vector<XStat> metric_xstats(size_t) const { return {}; }
 
   // Every (port, queue) pair; fixed for the view's life.
   virtual std::span<const QueueView> queues() const = 0;

@@ -17,6 +17,8 @@ bool is_wildcard(const IpAddress& a) { return a.is_wildcard(); }
 
 std::string_view to_string(Mode m) { return kModeNames[static_cast<size_t>(m)]; }
 std::string_view to_string(Idle i) { return kIdleNames[static_cast<size_t>(i)]; }
+std::string_view to_string(TxChecksum t) { return kTxChecksumNames[static_cast<size_t>(t)]; }
+std::string_view to_string(PortXstats x) { return kPortXstatsNames[static_cast<size_t>(x)]; }
 std::string_view to_string(Steering s) { return kSteeringNames[static_cast<size_t>(s)]; }
 std::string_view to_string(stun::FingerprintPolicy f) { return kFingerprintNames[static_cast<size_t>(f)]; }
 

@@ -88,6 +88,10 @@ struct ExceptionSection {
   unsigned pps = 20000;  // frames per second each way; the excess is dropped (exception_policed)
   bool operator==(const ExceptionSection&) const = default;
 };
+// Who computes a port's reply IPv4/UDP checksums. auto: software on drivers
+// whose vector TX path a checksum offload switches off (i40e, ixgbe, ice
+// without AVX2), the NIC elsewhere (lib/dpdk choose_tx_checksum).
+enum class TxChecksum : uint8_t { automatic, hw, sw };
 
 // How a port shares its traffic with the kernel (dpdk.ports[].steering):
 // all = stunbox takes every frame (answers ARP/NDP/ping; the rest goes to
@@ -106,6 +110,7 @@ struct PortSection {
   std::optional<uint16_t> vlan;    // 802.1Q VLAN id 1..4094
   unsigned mtu = 1500;
   ExceptionSection exception;
+  TxChecksum tx_checksum = TxChecksum::automatic;
   Steering steering = Steering::all;
   bool operator==(const PortSection&) const = default;
 };
@@ -152,9 +157,21 @@ struct DpdkSection {
   bool operator==(const DpdkSection&) const = default;
 };
 
+// Which extended statistics of a DPDK port /metrics exports (stunbox_port_xstat).
+enum class PortXstats : uint8_t { drops, all };
+
+// log2 of a power of two (stats.top_sources_sample -> SourceSketch's sample_shift).
+inline unsigned log2_of(unsigned power_of_two) {
+  unsigned s = 0;
+  while ((1u << s) < power_of_two) ++s;
+  return s;
+}
+
 struct StatsSection {
   unsigned period = 0;  // seconds between periodic stats blocks; 0 = off
   std::optional<ListenAddress> metrics_listen;  // Prometheus /metrics endpoint; nullopt = off
+  unsigned top_sources_sample = 64;  // "show top sources" records one answered request in N (power of two)
+  PortXstats port_xstats = PortXstats::drops;  // dpdk: which xstats /metrics exports
   bool operator==(const StatsSection&) const = default;
 };
 
@@ -237,6 +254,8 @@ bool is_wildcard(const IpAddress& a);
 // Enum names as written in the YAML file.
 std::string_view to_string(Mode m);
 std::string_view to_string(Idle i);
+std::string_view to_string(TxChecksum t);
+std::string_view to_string(PortXstats x);
 std::string_view to_string(Steering s);
 std::string_view to_string(stun::FingerprintPolicy f);
 

@@ -107,6 +107,8 @@ template <typename E>
 constexpr std::span<const std::string_view> names_of() {
   if constexpr (std::is_same_v<E, Mode>) return kModeNames;
   if constexpr (std::is_same_v<E, Idle>) return kIdleNames;
+  if constexpr (std::is_same_v<E, TxChecksum>) return kTxChecksumNames;
+  if constexpr (std::is_same_v<E, PortXstats>) return kPortXstatsNames;
   if constexpr (std::is_same_v<E, Steering>) return kSteeringNames;
   if constexpr (std::is_same_v<E, stun::FingerprintPolicy>) return kFingerprintNames;
 }
@@ -215,6 +217,19 @@ void check_control_socket(const At& at, const Config& c) {
 void check_power_of_two(const At& at, const Config& c) {
   const unsigned t = c.limits.rate.table_size;
   if (t & (t - 1)) fail(at.node.origin, at.path, "must be a power of two, got " + at.node.text);
+}
+
+void check_sample(const At& at, const Config& c) {
+  const unsigned n = c.stats.top_sources_sample;
+  if (n & (n - 1)) fail(at.node.origin, at.path, "must be a power of two, got " + at.node.text);
+}
+
+// i40e/ice vector RX (i40e_rxtx_vec_avx2.c, ice_rxtx_vec_avx2.c) process descriptors 8 at a time
+// (RTE_I40E_DESCS_PER_LOOP_AVX / ICE_DESCS_PER_LOOP_AVX) and floor the burst to that multiple.
+void check_burst(const At& at, const Config& c) {
+  if (c.dpdk.burst % 8 != 0)
+    fail(at.node.origin, at.path,
+         "must be a multiple of 8 (i40e and ice vector RX round a burst down to one), got " + at.node.text);
 }
 
 void check_device(const At& at, const PortSection& port) {
@@ -602,10 +617,14 @@ constexpr Key<Config> kKeys[] = {
      .example = "{1: [\"0:0\"]}",
      .late = true},
     {.path = "dpdk.burst",
-     .value = integer<&C::dpdk, &D::burst>(1, 512),
+     .value = integer<&C::dpdk, &D::burst>(8, 512, check_burst),
      .modes = Modes::dpdk,
-     .help = "packets per rx_burst/tx_burst",
-     .meaning = "Packets per `rx_burst` / `tx_burst`."},
+     .range = "8..512, a multiple of 8",
+     .help = "packets per rx_burst/tx_burst (a multiple of 8)",
+     .meaning = "Packets per `rx_burst` / `tx_burst`. A multiple of 8: the AVX2/AVX-512 vector RX paths of i40e "
+                "and ice round the burst down to a multiple of 8 (their SSE paths to 4), so a burst of 1..7 "
+                "receives nothing at all and any other is silently cut (docs/deployment.md, \"Per-driver "
+                "rules\")."},
     {.path = "dpdk.idle",
      .value = enumeration<&C::dpdk, &D::idle>(),
      .modes = Modes::dpdk,
@@ -687,6 +706,26 @@ constexpr Key<Config> kKeys[] = {
                 "keep it on loopback or a management address, e.g. `\"127.0.0.1:9478\"`. Metric names: "
                 "docs/deployment.md, \"Metrics reference\".",
      .example = "\"127.0.0.1:9478\""},
+    {.path = "stats.top_sources_sample",
+     .value = integer<&C::stats, &StatsSection::top_sources_sample>(1, 1024, check_sample),
+     .range = "power of two, 1..1024",
+     .help = "show top sources records one packet in N; 1 = every packet",
+     .meaning = "`show top sources` records one packet in N (at random gaps averaging N, so no traffic pattern "
+                "can hide from it) into each worker's sketch; 1 = every packet. Counts are scaled by N and the "
+                "shown error bound widens by the sampling error (docs/operations.md, \"Top sources\"). The "
+                "default, 64, keeps the sketch under 2 cycles per answered request (docs/benchmarks.md); a "
+                "prefix with 1% of a 1 Mpps flood is still found within a second. Needs a restart to change."},
+    {.path = "stats.port_xstats",
+     .value = enumeration<&C::stats, &StatsSection::port_xstats>(),
+     .reload = Reload::live,
+     .modes = Modes::dpdk,
+     .help = "xstats /metrics exports: drops (per-driver allow-list) or all",
+     .meaning = "Which of a port's extended statistics (`show port xstats`) `/metrics` exports as "
+                "`stunbox_port_xstat{port,name}`. `drops`: the device's drop and error counters, an allow-list per "
+                "driver (mlx5 `rx_discards_phy`, `rx_out_of_buffer`; i40e/ice `rx_dropped_packets`; ixgbe "
+                "`rx_total_missed_packets`; ethdev's `rx_missed_errors`, `rx_mbuf_allocation_errors` for every "
+                "driver; the full list: docs/deployment.md): `imissed` alone misses what the PHY drops. `all`: "
+                "every xstat the driver has (hundreds on mlx5 and i40e)."},
 
     // control
     {.path = "control.socket",
@@ -825,8 +864,9 @@ constexpr Key<PortSection> kPortKeys[] = {
      .value = integer<&P::rx_desc>(64, 32768),
      .modes = Modes::dpdk,
      .help = "RX descriptors per queue",
-     .meaning = "RX descriptors per queue. A power of two is not required by stunbox, but many NICs require one "
-                "(or a multiple of 8/32); DPDK reports that at start."},
+     .meaning = "RX descriptors per queue. Use a power of two: i40e keeps its vector RX path only then (stunbox "
+                "warns at start, naming this key, when it is not), and devices round counts to their own "
+                "alignment (also warned about)."},
     {.path = "tx_desc",
      .value = integer<&P::tx_desc>(64, 32768),
      .modes = Modes::dpdk,
@@ -879,6 +919,16 @@ constexpr Key<PortSection> kPortKeys[] = {
      .meaning = "Frames per second the exception path carries in each direction (to the kernel, from the kernel), "
                 "burst a tenth of a second's worth; the excess is dropped as `exception_policed`, so a flood of "
                 "TCP or multicast at the box cannot cost the STUN path more than this."},
+    {.path = "tx_checksum",
+     .value = enumeration<&P::tx_checksum>(),
+     .modes = Modes::dpdk,
+     .help = "reply IPv4/UDP checksums: auto, hw (the NIC) or sw",
+     .meaning = "Who computes the IPv4 header and UDP checksums of STUN replies. `sw`: stunbox, from values it "
+                "already holds in registers (a few cycles per reply). `hw`: the NIC (TX checksum offload); start-up "
+                "fails if the device does not offer it. `auto`: software on drivers where a TX checksum offload "
+                "switches off their vector TX path (i40e, ixgbe; ice unless its AVX2/AVX-512 TX path is usable), "
+                "the NIC elsewhere when it offers the offload (mlx5, net_tap, ...). The start-up summary and `show "
+                "port info` say what was chosen and why; docs/deployment.md has the per-driver table."},
     {.path = "steering",
      .value = enumeration<&P::steering>(check_steering),
      .modes = Modes::dpdk,

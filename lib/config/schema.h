@@ -75,6 +75,8 @@ std::span<const Key<PortSection>> port_keys();
 // Enum names as written in the file, in each enum's order.
 inline constexpr std::array<std::string_view, 2> kModeNames = {"socket", "dpdk"};
 inline constexpr std::array<std::string_view, 2> kIdleNames = {"poll", "adaptive"};
+inline constexpr std::array<std::string_view, 3> kTxChecksumNames = {"auto", "hw", "sw"};
+inline constexpr std::array<std::string_view, 2> kPortXstatsNames = {"drops", "all"};
 inline constexpr std::array<std::string_view, 3> kSteeringNames = {"all", "xdp", "flow"};
 inline constexpr std::array<std::string_view, 3> kFingerprintNames = {"mirror", "always", "never"};
 

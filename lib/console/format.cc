@@ -124,7 +124,8 @@ std::string format_top_sources(std::span<const SourceEntry> top, uint64_t total,
                      e.count, share, e.error);
   }
   if (top.empty()) o += "  (nothing recorded yet)\n";
-  o += "  (estimates: the true count lies within requests +- error; the sketches refresh every few ms under load)\n";
+  o += "  (estimates: the true count lies within requests +- error, at about 95% confidence when sampled "
+       "(stats.top_sources_sample > 1); the sketches refresh every few ms under load)\n";
   return o;
 }
 

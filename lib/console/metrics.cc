@@ -269,6 +269,21 @@ std::string render_metrics(const View& view, const HealthMonitor* health, const 
            "Link up/down transitions seen since start (dpdk: checked every 250 ms; socket mode: 0)");
   for (size_t i = 0; i < nports; ++i) p.sample("stunbox_link_changes_total", plabels[i], links[i].changes);
 
+  // The device's own drop/error counters (dpdk; an allow-list per driver, or all with stats.port_xstats all).
+  bool xstat_family = false;
+  for (size_t i = 0; i < nports; ++i) {
+    for (const XStat& x : view.metric_xstats(i)) {
+      if (!xstat_family) {
+        // "untyped": the name the operators asked for has no _total, and the values are the
+        // driver's own (counters for every name exported by default).
+        p.family("stunbox_port_xstat", "untyped",
+                 "The device's extended statistics by driver name (drop and error counters; see docs/deployment.md)");
+        xstat_family = true;
+      }
+      p.sample("stunbox_port_xstat", plabels[i] + "," + label("name", x.name), x.value);
+    }
+  }
+
   // DPDK mbuf pools (none in socket mode): a leak shows as in_use creeping up at a steady load.
   const std::vector<MempoolView> pools = view.mempools();
   if (!pools.empty()) {

@@ -31,7 +31,9 @@ namespace stunbox {
   X(icmp_echo_replies, "ICMP echo replies built")                                 \
   X(icmp6_echo_replies, "ICMPv6 echo replies built")                              \
   X(exception_to_kernel, "frames for the box the data path does not answer, handed to the kernel (exception path)") \
-  X(exception_from_kernel, "frames the kernel sent through the exception interface, sent out of the port")
+  X(exception_from_kernel, "frames the kernel sent through the exception interface, sent out of the port") \
+  X(mld_reports, "MLDv2 reports built in answer to MLD queries (dpdk)")          \
+  X(announcements, "gratuitous ARPs, unsolicited NAs and MLDv2 reports sent after a link-up (dpdk)")
 
 enum class Counter : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -72,8 +72,10 @@ namespace stunbox {
   /* exception path (lib/dpdk), dpdk mode */                                          \
   X(exception_policed, "frame to or from the kernel over dpdk.ports[].exception.pps")  \
   X(exception_full, "exception ring, kernel TAP queue or TX queue full: frame to or from the kernel freed") \
+  X(mld_not_query, "MLD message other than a query (another host's report or done)")  \
+  X(mld_invalid, "MLD query failing RFC 3810 s5.1.14 validation (hop limit 1, link-local source)") \
   /* steering (lib/frame), dpdk mode */                                               \
-  X(steering_not_stun, "ARP, NDP or ICMP on a port whose steering (xdp, flow) leaves them to the kernel")
+  X(steering_not_stun, "ARP, NDP, MLD or ICMP on a port whose steering (xdp, flow) leaves them to the kernel")
 
 enum class DropReason : uint8_t {
 #define STUNBOX_X(name, desc) name,

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -68,12 +69,15 @@ class SourceSketch {
 
   // buckets: rounded up to a power of two (>= 1); total slots = buckets * 8.
   // v4_len / v6_len: prefix lengths the sources are grouped by.
-  // sample_shift: record one packet in 2^sample_shift (0 = every packet);
-  // readers scale counts back up, and the bounds become estimates.
+  // sample_shift: record one packet in N = 2^sample_shift (0 = every
+  // packet); readers scale counts back up by N and widen the bound by the
+  // sampling error (merge_top_sources).
   explicit SourceSketch(unsigned buckets = 16, unsigned v4_len = 32, unsigned v6_len = 64, unsigned sample_shift = 0)
       : v4_len_(static_cast<uint8_t>(std::min(v4_len, 32u))),
         v6_len_(static_cast<uint8_t>(std::min(v6_len, 128u))),
         sample_shift_(std::min(sample_shift, 20u)) {
+    rng_ = 0x9E3779B97F4A7C15ull ^ reinterpret_cast<uintptr_t>(this);
+    countdown_ = next_gap();
     unsigned b = 1;
     while (b < buckets) b <<= 1;
     bucket_mask_ = b - 1;
@@ -106,8 +110,14 @@ class SourceSketch {
   size_t bucket_of(const SourcePrefix& p) const { return static_cast<size_t>(hash(pack(p)) & bucket_mask_); }
 
   // Data path: one packet from `addr` (network order; 4 bytes when !v6).
+  // Sampled, one packet in N: a countdown per packet (a decrement and a
+  // predictable branch), the hash and the bucket scan only for the sampled
+  // ones. The gaps are random, uniform in 1..2N-1 (mean N), so a source
+  // whose packets arrive in step with N (two sources alternating, N even) is
+  // sampled as often as any other; every packet's chance is 1/N in the long run.
   void record(const uint8_t* addr, bool v6) {
-    if (sample_shift_ != 0 && (++seen_ & ((uint64_t{1} << sample_shift_) - 1)) != 0) return;
+    if (--countdown_ != 0) [[likely]] return;
+    countdown_ = next_gap();
     const Key k = pack(prefix_of(addr, v6));
     Slot* b = &slots_[static_cast<size_t>(hash(k) & bucket_mask_) * kBucketSize];
     ++total_;
@@ -220,10 +230,21 @@ class SourceSketch {
   uint8_t v6_len_;
   unsigned sample_shift_;
   uint64_t bucket_mask_ = 0;
+  // The next sampling gap: 1 without sampling, else uniform in 1..2N-1 (xorshift64).
+  uint64_t next_gap() {
+    if (sample_shift_ == 0) return 1;
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    const uint64_t span = (uint64_t{2} << sample_shift_) - 1;
+    return 1 + rng_ % span;
+  }
+
   // owner: rw
   std::unique_ptr<Slot[]> slots_;
   uint64_t total_ = 0;
-  uint64_t seen_ = 0;
+  uint64_t countdown_ = 1;
+  uint64_t rng_ = 0;
   bool dirty_ = false;
   // owner: wo (publish), readers: ro (read)
   alignas(64) std::atomic<uint64_t> seq_{0};
@@ -236,7 +257,12 @@ class SourceSketch {
 // workers' counts; its error sums the workers' errors plus, for a worker
 // whose sketch lacks it, that worker's absent bound, so the true number lies
 // within count +- error (count - error <= true <= count + error). Counts are
-// scaled by the sampling. `total` receives the (scaled) recorded packets.
+// scaled by the sampling (x N), and so are those bounds; with sampling the
+// error also carries the sampling's own: two standard deviations of a
+// 1-in-N Bernoulli sample, 2 N sqrt(sampled + 1) (the random-gap sampler
+// varies less than that), so "true within count +- error" holds with about
+// 95% confidence instead of always. `total` receives the (scaled) recorded
+// packets.
 inline std::vector<SourceEntry> merge_top_sources(const std::vector<SourceSketchSnapshot>& sketches, size_t top,
                                                   uint64_t& total) {
   std::vector<SourceEntry> merged;
@@ -262,14 +288,23 @@ inline std::vector<SourceEntry> merge_top_sources(const std::vector<SourceSketch
       for (size_t v = 0; v < w && !earlier; ++v) earlier = find_in(sketches[v]) != nullptr;
       if (earlier) continue;
       SourceEntry sum{e.prefix, 0, 0};
+      double sampling_var = 0;  // of the scaled count, summed over the sampled sketches
       for (const SourceSketchSnapshot& s : sketches) {
+        uint64_t sampled = 0;
         if (const SourceEntry* f = find_in(s)) {
           sum.count += f->count << s.sample_shift;
           sum.error += f->error << s.sample_shift;
+          sampled = f->count;
         } else if (s.slots.size() == sw.slots.size() && s.bucket_size == sw.bucket_size) {
           sum.error += s.absent_bound(bucket) << s.sample_shift;
+          sampled = s.absent_bound(bucket);
+        }
+        if (s.sample_shift != 0) {
+          const double n = static_cast<double>(uint64_t{1} << s.sample_shift);
+          sampling_var += n * n * static_cast<double>(sampled + 1);
         }
       }
+      if (sampling_var > 0) sum.error += static_cast<uint64_t>(std::ceil(2.0 * std::sqrt(sampling_var)));
       merged.push_back(sum);
     }
   }

@@ -7,8 +7,10 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "config/config.h"
 #include "dpdk/eal.h"
@@ -36,6 +39,31 @@ constexpr unsigned kMempoolMargin = 1024;
 // How often the main lcore reads every port's link (rte_eth_link_get_nowait:
 // a register read on a NIC, one ioctl on net_tap). Off the data path.
 constexpr auto kLinkCheckInterval = std::chrono::milliseconds(250);
+
+// Per-lcore state in memory of the lcore's NUMA socket (rte_zmalloc_socket), so
+// an lcore's counters, policers and queue contexts never cross the
+// inter-socket link. Freed (destructor + rte_free) before EAL is cleaned up.
+struct SocketDelete {
+  template <typename T>
+  void operator()(T* p) const {
+    if (p == nullptr) return;
+    p->~T();
+    rte_free(p);
+  }
+};
+template <typename T>
+using SocketPtr = std::unique_ptr<T, SocketDelete>;
+
+// A value-initialised T on `socket`; any socket when that one has no free
+// memory (e.g. --no-huge, where all memory is socket 0's). Null if none at all.
+template <typename T>
+SocketPtr<T> make_on_socket(int socket) {
+  const unsigned align = static_cast<unsigned>(std::max<size_t>(alignof(T), RTE_CACHE_LINE_SIZE));
+  void* mem = rte_zmalloc_socket("stunbox_lcore", sizeof(T), align, socket);
+  if (mem == nullptr) mem = rte_zmalloc("stunbox_lcore", sizeof(T), align);
+  if (mem == nullptr) return nullptr;
+  return SocketPtr<T>(new (mem) T());
+}
 
 // The link as the watcher last saw it, per port.
 // main lcore (setup, watch_links): wo; console, metrics, telemetry: ro (relaxed).
@@ -93,6 +121,7 @@ class Backend final : public backend::Backend {
   std::vector<backend::MempoolView> mempools() const override;
   std::string port_info(size_t port) const override;
   std::vector<backend::XStat> xstats(size_t port) const override;
+  std::vector<backend::XStat> metric_xstats(size_t port) const override;
   std::span<const backend::QueueView> queues() const override { return queue_views_; }
   std::span<const backend::WorkerInfo> workers() const override { return worker_infos_; }
   backend::WorkerUsage usage(size_t worker) const override;
@@ -107,8 +136,18 @@ class Backend final : public backend::Backend {
   Snapshot total() const;
   // Reads every port's link; report: say and count what changed (null: record the starting point).
   void watch_links(backend::Reporter* report);
+  // A port's link came up while serving: its announcements (gratuitous ARP,
+  // unsolicited NA, MLDv2 report) go to the control ring of the lcore that
+  // owns its TX queue 0, which sends them between two polls. The main lcore
+  // never touches a TX queue a worker owns.
+  void announce_after_link_up(const PortSetup& p, backend::Reporter& report);
 
   const config::Config& cfg_;  // as set up; the live keys are config()'s
+  // rte_eth_stats_get and rte_eth_xstats_get are not thread-safe: i40e and mlx5 keep the last
+  // hardware reading inside to extend 32/48-bit registers, so two readers at once (console,
+  // /metrics, telemetry, the periodic stats on the main thread) can corrupt the totals. Every
+  // stunbox read of them takes this lock; DPDK's own /ethdev/* telemetry commands do not.
+  mutable std::mutex ethdev_stats_mu_;
   std::vector<std::string> extra_eal_;
   bool eal_up_ = false;
   // main: wo (setup, apply); readers: ro. Every generation outlives the backend (the daemon keeps them).
@@ -122,17 +161,18 @@ class Backend final : public backend::Backend {
   std::map<int, unsigned> pool_sizes_;
   std::map<int, unsigned> pool_baseline_;  // in-use count right after creation (no queue holds any yet)
   std::unique_ptr<LinkWatch[]> links_;     // one per port in ports_
-  std::vector<std::unique_ptr<QueueContext>> queues_;
+  std::vector<SocketPtr<QueueContext>> queues_;  // on their lcore's socket
   // One per port in ports_ (nullptr = no exception path); closed after the lcores stop.
   std::vector<std::unique_ptr<ExceptionScope>> exceptions_;
   std::vector<LcoreWork> work_;
+  std::vector<rte_ring*> control_rings_;  // one per lcore in work_: main enqueues, the lcore sends (announcements)
   std::vector<std::unique_ptr<SourceSketch>> sources_;  // one per lcore in work_; the lcore: wo, console: read()
   std::atomic<bool> stop_{false};
   bool launched_ = false;
   // The view's fixed tables (built at the end of setup) and lcore accounting.
   std::vector<backend::QueueView> queue_views_;
   std::vector<backend::WorkerInfo> worker_infos_;
-  std::unique_ptr<LcoreUsage[]> usage_;
+  std::vector<SocketPtr<LcoreUsage>> usage_;  // one per lcore in work_, on its socket
   double ns_per_cycle_ = 0;
   // While serving: /stunbox/* telemetry and rte_pdump.
   std::unique_ptr<TelemetryScope> telemetry_;
@@ -150,13 +190,18 @@ class Backend final : public backend::Backend {
   // kept across reloads), one ARP/NDP and echo policer per lcore.
   std::vector<std::unique_ptr<limits::Policy>> policies_;
   std::unique_ptr<limits::Limiter> limiter_;
-  std::vector<std::unique_ptr<limits::L3Policer>> l3_policers_;
+  std::vector<SocketPtr<limits::L3Policer>> l3_policers_;     // one per lcore, on its socket
+  std::vector<SocketPtr<limits::GlobalCredit>> credits_;  // one per lcore: its claimed global_pps tokens
+  std::vector<SocketPtr<uint64_t>> tscs_;  // one per lcore: the TSC of its last poll (the limiter's clock)
 };
 
 backend::PortStats Backend::port_stats(size_t port) const {
   rte_eth_stats st{};
   backend::PortStats p;
-  if (rte_eth_stats_get(ports_.at(port).port_id, &st) != 0) return p;
+  {
+    std::lock_guard<std::mutex> lock(ethdev_stats_mu_);
+    if (rte_eth_stats_get(ports_.at(port).port_id, &st) != 0) return p;
+  }
   p.rx_packets = st.ipackets;
   p.rx_missed = st.imissed;
   p.rx_bytes = st.ibytes;
@@ -208,6 +253,28 @@ void Backend::watch_links(backend::Reporter* report) {
       // start again, so nothing needs restarting here.
       report->info("port " + std::to_string(p.index) + " " + link_text(l));
     }
+    if (up && !was_up) announce_after_link_up(p, *report);
+  }
+}
+
+void Backend::announce_after_link_up(const PortSetup& p, backend::Reporter& report) {
+  if (!launched_) return;  // at start, build() sent them itself before any lcore ran
+  for (size_t w = 0; w < work_.size(); ++w) {
+    const bool owner = std::any_of(work_[w].queues.begin(), work_[w].queues.end(), [&p](const QueueContext* q) {
+      return q->port_index == p.index && q->queue_id == 0;
+    });
+    if (!owner) continue;
+    std::vector<rte_mbuf*> frames = announcement_frames(p, pools_[p.socket]);
+    const unsigned queued = frames.empty() ? 0
+                                           : rte_ring_sp_enqueue_burst(control_rings_[w], reinterpret_cast<void**>(frames.data()),
+                                                                       static_cast<unsigned>(frames.size()), nullptr);
+    for (size_t i = queued; i < frames.size(); ++i) rte_pktmbuf_free(frames[i]);
+    if (queued < frames.size()) {
+      report.warn("port " + std::to_string(p.index) + ": " + std::to_string(frames.size() - queued) +
+                  " announcement(s) after link-up dropped: lcore " + std::to_string(work_[w].lcore) +
+                  "'s control ring is full");
+    }
+    return;
   }
 }
 
@@ -228,6 +295,10 @@ std::string Backend::port_info(size_t port) const {
   o += "Device: " + p.device + "\n";
   o += "Driver: " + p.driver + "\n";
   o += "Port id: " + std::to_string(p.port_id) + ", NUMA socket " + std::to_string(p.socket) + "\n";
+  char fw[128] = {};
+  const int fw_rc = rte_eth_dev_fw_version_get(p.port_id, fw, sizeof fw);
+  o += "Firmware: " + std::string(fw_rc == 0 ? fw : fw_rc > 0 ? "(longer than 128 bytes)" : "- (not reported by the driver)") +
+       "\n";
   o += "MAC address: " + hex(p.identity.mac.data(), 6, ":") + "\n";
   o += "MTU: " + std::to_string(section.mtu) + "\n";
   o += "Queues: " + std::to_string(p.queues) + " RX/TX pairs, " + std::to_string(p.rx_desc) + " RX and " +
@@ -243,7 +314,7 @@ std::string Backend::port_info(size_t port) const {
     o += "RSS: off (" + std::string(p.queues > 1 ? "not supported by the device" : "single queue") + ")\n";
   }
   o += std::string("RX checksum: ") + (p.rx_csum ? "hardware" : "software") + "\n";
-  o += std::string("TX IPv4/UDP checksum: ") + (p.tx_csum ? "hardware" : "software") + "\n";
+  o += std::string("TX IPv4/UDP checksum: ") + (p.tx_csum ? "hardware" : "software") + " (" + p.tx_csum_why + ")\n";
   o += std::string("TX fast free: ") + (p.fast_free ? "on" : "off") + "\n";
   o += "Multicast: " + (p.multicast.empty() ? std::string("-") : p.multicast) + "\n";
   o += "VLAN: " + (section.vlan ? std::to_string(*section.vlan) : std::string("untagged")) + "\n";
@@ -268,9 +339,18 @@ std::string Backend::port_info(size_t port) const {
   return o;
 }
 
+std::vector<backend::XStat> Backend::metric_xstats(size_t port) const {
+  std::vector<backend::XStat> all = xstats(port);
+  if (config().stats.port_xstats == config::PortXstats::all) return all;
+  const std::string& driver = ports_.at(port).driver;
+  std::erase_if(all, [&driver](const backend::XStat& x) { return !is_drop_xstat(driver, x.name); });
+  return all;
+}
+
 std::vector<backend::XStat> Backend::xstats(size_t port) const {
   const uint16_t id = ports_.at(port).port_id;
   std::vector<backend::XStat> out;
+  std::lock_guard<std::mutex> lock(ethdev_stats_mu_);
   const int n = rte_eth_xstats_get_names(id, nullptr, 0);
   if (n <= 0) return out;
   std::vector<rte_eth_xstat_name> names(static_cast<size_t>(n));
@@ -287,7 +367,7 @@ std::vector<backend::XStat> Backend::xstats(size_t port) const {
 }
 
 backend::WorkerUsage Backend::usage(size_t worker) const {
-  const LcoreUsage& u = usage_[worker];
+  const LcoreUsage& u = *usage_[worker];
   return backend::WorkerUsage{
       static_cast<uint64_t>(static_cast<double>(u.busy_cycles.load(std::memory_order_relaxed)) * ns_per_cycle_),
       static_cast<uint64_t>(static_cast<double>(u.total_cycles.load(std::memory_order_relaxed)) * ns_per_cycle_),
@@ -345,9 +425,13 @@ Status Backend::build(backend::Reporter& report) {
     if (!mq) return mq.error();
     max_queues.push_back(*mq);
   }
+  Topology topology;
+  for (uint16_t id : port_ids_) topology.port_socket.push_back(rte_eth_dev_socket_id(id));  // -1: vdev, any
+  topology.lcore_socket = [](unsigned lc) { return static_cast<int>(rte_lcore_to_socket_id(lc)); };
   auto plan = plan_lcores(d, workers_, max_queues, rte_get_main_lcore(),
-                          [](unsigned lc) { return rte_lcore_is_enabled(lc) != 0; });
+                          [](unsigned lc) { return rte_lcore_is_enabled(lc) != 0; }, topology);
   if (!plan) return plan.error();
+  for (const std::string& w : plan->warnings) report.warn(w);
 
   // One mempool per NUMA socket in use.
   std::map<int, unsigned long> need;
@@ -441,6 +525,7 @@ Status Backend::build(backend::Reporter& report) {
   // Queue contexts and the work of each lcore.
   responders_.push_back(std::make_unique<stun::ResponderConfig>(cfg_.stun.responder()));
   policies_.push_back(std::make_unique<limits::Policy>(cfg_.limits));
+  limits::set_tsc_hz(rte_get_tsc_hz());  // the limiter's clock: EAL's TSC frequency, no calibration of its own
   limiter_ = std::make_unique<limits::Limiter>(cfg_.limits.rate.table_size);
   for (const LcorePlan& lp : plan->lcores) {
     LcoreWork w;
@@ -448,12 +533,19 @@ Status Backend::build(backend::Reporter& report) {
     w.idle = d.idle;
     w.stop = &stop_;
     // One source-prefix sketch per lcore ("show top sources"): /32 and /64.
-    auto sketch = std::make_unique<SourceSketch>();
+    auto sketch = std::make_unique<SourceSketch>(16, 32, 64, config::log2_of(cfg_.stats.top_sources_sample));
     w.sources = sketch.get();
-    auto l3 = std::make_unique<limits::L3Policer>();
+    const int lcore_socket = static_cast<int>(rte_lcore_to_socket_id(lp.lcore));
+    auto l3 = make_on_socket<limits::L3Policer>(lcore_socket);
+    auto credit = make_on_socket<limits::GlobalCredit>(lcore_socket);
+    auto tsc = make_on_socket<uint64_t>(lcore_socket);
+    if (!l3 || !credit || !tsc)
+      return Error{"cannot allocate lcore " + std::to_string(lp.lcore) + "'s state (give EAL more memory)"};
+    w.tsc = tsc.get();
     for (const config::QueueRef& ref : lp.queues) {
       const PortSetup& p = ports_[ref.port];
-      auto q = std::make_unique<QueueContext>();
+      auto q = make_on_socket<QueueContext>(lcore_socket);
+      if (!q) return Error{"cannot allocate lcore " + std::to_string(lp.lcore) + "'s queue state (give EAL more memory)"};
       q->port_id = p.port_id;
       q->queue_id = static_cast<uint16_t>(ref.queue);
       q->port_index = ref.port;
@@ -465,6 +557,8 @@ Status Backend::build(backend::Reporter& report) {
       q->limits.store(policies_.back().get(), std::memory_order_relaxed);  // before launch
       q->limiter = limiter_.get();
       q->l3 = l3.get();
+      q->global_credit = credit.get();
+      q->lcore_tsc = w.tsc;
       q->poll = select_poll(p.rx_csum, p.tx_csum);
       if (ExceptionScope* x = exceptions_[ref.port].get()) {
         q->exception = &x->path;
@@ -474,21 +568,30 @@ Status Backend::build(backend::Reporter& report) {
       queues_.push_back(std::move(q));
     }
     if (!w.queues.empty()) {
+      const std::string ring_name = "stunbox_ctl_" + std::to_string(lp.lcore);
+      rte_ring* ring = rte_ring_create(ring_name.c_str(), 64, lcore_socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (ring == nullptr) ring = rte_ring_create(ring_name.c_str(), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (ring == nullptr) return Error{"cannot create lcore " + std::to_string(lp.lcore) + "'s control ring"};
+      control_rings_.push_back(ring);
+      w.control = ring;
       work_.push_back(std::move(w));
       sources_.push_back(std::move(sketch));
       l3_policers_.push_back(std::move(l3));
+      credits_.push_back(std::move(credit));
+      tscs_.push_back(std::move(tsc));
     }
   }
 
-  // A port shared by steering is the kernel's to announce (it holds the addresses).
-  for (const PortSetup& p : ports_)
-    if (!p.identity.stun_only) announce(p, pools_[p.socket]);
+  for (const PortSetup& p : ports_) announce(p, pools_[p.socket]);  // none on a port shared by steering
 
   // The console's view: fixed tables and one usage block per lcore.
-  usage_ = std::make_unique<LcoreUsage[]>(work_.size());
+  for (const LcoreWork& w : work_) {
+    usage_.push_back(make_on_socket<LcoreUsage>(static_cast<int>(rte_lcore_to_socket_id(w.lcore))));
+    if (!usage_.back()) return Error{"cannot allocate lcore " + std::to_string(w.lcore) + "'s usage counters"};
+  }
   ns_per_cycle_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
   for (size_t i = 0; i < work_.size(); ++i) {
-    work_[i].usage = &usage_[i];
+    work_[i].usage = usage_[i].get();
     backend::WorkerInfo info;
     info.id = work_[i].lcore;
     for (const QueueContext* q : work_[i].queues) {
@@ -600,6 +703,11 @@ void Backend::stop() {
     rte_eal_mp_wait_lcore();
     launched_ = false;
   }
+  // Frames still on a control ring (a link-up just before stop) go back to their pool.
+  for (rte_ring* r : control_rings_) {
+    void* m;
+    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+  }
   // No telemetry answer from here on reads lcores that are gone.
   telemetry_.reset();
   capture_.reset();
@@ -651,6 +759,18 @@ void Backend::close_ports() {
 void Backend::teardown() {
   stop();
   close_ports();
+  for (rte_ring* r : control_rings_) rte_ring_free(r);  // emptied by stop()
+  control_rings_.clear();
+  for (LcoreWork& w : work_) w.control = nullptr;
+  // rte_malloc'd per-lcore state goes before EAL does (the destructor cleans EAL up next).
+  queue_views_.clear();
+  for (LcoreWork& w : work_) w.usage = nullptr;
+  queues_.clear();
+  usage_.clear();
+  l3_policers_.clear();
+  credits_.clear();
+  for (LcoreWork& w : work_) w.tsc = nullptr;
+  tscs_.clear();
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
   pools_.clear();
 }

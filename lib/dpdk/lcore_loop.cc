@@ -56,16 +56,17 @@ frame::RxHints rx_hints(uint64_t flags, uint32_t ptype) {
 
 // The counter of each reply kind, indexed by ReplyKind: one indexed add per
 // reply instead of a switch (its jump table was an indirect branch per packet).
-constexpr std::array<Counter, 6> kReplyCounter = {
-    Counter::stun_success,  Counter::stun_error,        Counter::arp_replies,
-    Counter::ndp_adverts,   Counter::icmp_echo_replies, Counter::icmp6_echo_replies,
+constexpr std::array<Counter, 7> kReplyCounter = {
+    Counter::stun_success,      Counter::stun_error,         Counter::arp_replies, Counter::ndp_adverts,
+    Counter::icmp_echo_replies, Counter::icmp6_echo_replies, Counter::mld_reports,
 };
 static_assert(static_cast<size_t>(frame::ReplyKind::stun_success) == 0 &&
               static_cast<size_t>(frame::ReplyKind::stun_error) == 1 &&
               static_cast<size_t>(frame::ReplyKind::arp_reply) == 2 &&
               static_cast<size_t>(frame::ReplyKind::ndp_advert) == 3 &&
               static_cast<size_t>(frame::ReplyKind::icmp_echo_reply) == 4 &&
-              static_cast<size_t>(frame::ReplyKind::icmp6_echo_reply) == 5);
+              static_cast<size_t>(frame::ReplyKind::icmp6_echo_reply) == 5 &&
+              static_cast<size_t>(frame::ReplyKind::mld_report) == 6);
 
 // Frames the verdict gave to the kernel (frame::for_kernel), to the port's
 // exception ring: policed by the port's shared bucket, never waited for (a
@@ -109,8 +110,9 @@ uint16_t poll_impl(QueueContext& q) {
   // One load per burst: a reload swaps the pointer; the old options stay alive.
   const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
   const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
-  // One clock read per burst (vDSO, no syscall), only when limits are on.
-  const uint64_t now = policy != nullptr ? limits::now_ns() : 0;
+  // One clock read per burst (the TSC, scaled), only when limits are on.
+  const uint64_t now =
+      policy == nullptr ? 0 : q.lcore_tsc != nullptr ? limits::ns_from_tsc(*q.lcore_tsc) : limits::now_ns();
 
   c.add(Counter::rx_packets, n);
   uint64_t rx_bytes = 0;
@@ -147,9 +149,11 @@ uint16_t poll_impl(QueueContext& q) {
       // source is now the reply's destination. A denied reply is freed, never sent.
       std::optional<DropReason> denied;
       if (stun_reply && q.limiter != nullptr) {
-        denied = q.limiter->check(*policy, frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v), now);
+        denied = q.limiter->check(*policy, frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v), now, q.global_credit);
       } else if (!stun_reply && q.l3 != nullptr) {
-        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert;
+        // MLD reports keep neighbour resolution alive through snooping switches: the same budget.
+        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert ||
+                               v.kind == frame::ReplyKind::mld_report;
         denied = q.l3->check(*policy, neighbour, now);
       }
       if (denied) {
@@ -170,8 +174,9 @@ uint16_t poll_impl(QueueContext& q) {
     uint64_t ol = 0;
     if constexpr (kTxOffload) {
       if (stun_reply) {
-        m->l2_len = v.l2_len;
-        m->l3_len = v.l3_len;
+        // One 64-bit store of the whole tx_offload word (l2_len, l3_len, the rest 0), not two
+        // read-modify-writes of its bitfields.
+        m->tx_offload = rte_mbuf_tx_offload(v.l2_len, v.l3_len, 0, 0, 0, 0, 0);
         ol = v.ipv6() ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
                       : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
       }
@@ -263,6 +268,32 @@ PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload) {
   return tx_csum_offload ? &poll_impl<false, true> : &poll_impl<false, false>;
 }
 
+unsigned drain_control(const LcoreWork& work) {
+  if (work.control == nullptr || rte_ring_empty(work.control)) return 0;
+  constexpr unsigned kMax = 32;
+  void* objs[kMax];
+  const unsigned n = rte_ring_sc_dequeue_burst(work.control, objs, kMax, nullptr);
+  unsigned sent = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = static_cast<rte_mbuf*>(objs[i]);
+    QueueContext* q = nullptr;
+    for (QueueContext* c : work.queues) {
+      if (c->port_id == m->port) {
+        q = c;
+        break;
+      }
+    }
+    if (q == nullptr || rte_eth_tx_burst(q->port_id, q->queue_id, &m, 1) != 1) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    ++sent;
+    q->local.add(Counter::announcements);
+    q->counters.publish(q->local);
+  }
+  return sent;
+}
+
 int lcore_main(void* arg) {
   const LcoreWork& work = *static_cast<const LcoreWork*>(arg);
   LcoreUsage unused;
@@ -271,6 +302,7 @@ int lcore_main(void* arg) {
   // One TSC read per poll: the cycles since the previous read belong to this
   // poll (and any idle pause/sleep before it), busy when it carried packets.
   const uint64_t start = rte_rdtsc();
+  if (work.tsc != nullptr) *work.tsc = start;
   uint64_t prev = start;
   uint64_t busy = 0;
   uint64_t loops = 0;
@@ -279,6 +311,7 @@ int lcore_main(void* arg) {
     usage.total_cycles.store(prev - start, std::memory_order_relaxed);
     usage.loops.store(++loops, std::memory_order_relaxed);
     if (work.sources != nullptr) work.sources->publish();  // no-op when nothing was recorded
+    drain_control(work);  // announcements after a link-up: one look at the ring's indices when empty
     for (QueueContext* q : work.queues)
       if (q->exception_owner) service_exception(*q);
     for (unsigned i = 0; i < kPollsPerStopCheck; ++i) {
@@ -287,6 +320,7 @@ int lcore_main(void* arg) {
       const uint64_t now = rte_rdtsc();
       if (got != 0) busy += now - prev;
       prev = now;
+      if (work.tsc != nullptr) *work.tsc = now;  // the limiter's clock for the next polls
       if (work.idle == config::Idle::poll) continue;
       if (got != 0) {
         empty_polls = 0;

@@ -67,6 +67,11 @@ struct alignas(64) QueueContext {
   // nullptr = unchecked.
   limits::Limiter* limiter = nullptr;
   limits::L3Policer* l3 = nullptr;
+  // The lcore's claimed tokens of limits.global_pps (shared by its queues); nullptr = one CAS per reply.
+  limits::GlobalCredit* global_credit = nullptr;
+  // The TSC the lcore loop read after its last poll (lcore_main: wo, this lcore's polls: ro), the
+  // limiter's clock without a second rdtsc per burst; nullptr = read the TSC (tests).
+  const uint64_t* lcore_tsc = nullptr;
   // setup: wo, dataplane: ro. The port's exception path (nullptr = none:
   // frames for the kernel are dropped by reason); this queue moves its
   // frames (ring -> TAP, TAP -> this TX queue) when exception_owner.
@@ -109,7 +114,20 @@ struct LcoreWork {
   const std::atomic<bool>* stop = nullptr;  // main: wo, worker: ro
   LcoreUsage* usage = nullptr;              // optional: nullptr = not recorded
   SourceSketch* sources = nullptr;          // optional: the lcore's sketch, published every kPollsPerStopCheck polls
+  // Frames the main lcore hands over for sending (announcements after a
+  // link-up), mbuf->port = the port. Single producer (main), single consumer
+  // (this lcore): the lcore sends them on its own TX queue of that port, so
+  // no TX queue is ever used by two threads. nullptr = none.
+  rte_ring* control = nullptr;
+  // Where lcore_main keeps the TSC it read after each poll (the queues' lcore_tsc points here).
+  uint64_t* tsc = nullptr;
 };
+
+// Sends what the main lcore put on work.control, each on the first queue the
+// lcore owns of the frame's port (counted as announcements there; a frame for
+// a port it does not serve, or that the TX ring refuses, is freed). Returns
+// the frames sent. lcore_main calls it every kPollsPerStopCheck polls.
+unsigned drain_control(const LcoreWork& work);
 
 // The worker lcore's main loop (rte_eal_remote_launch entry point; arg is a
 // LcoreWork*). Returns 0 when *stop becomes true.

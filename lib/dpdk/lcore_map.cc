@@ -8,13 +8,36 @@ namespace stunbox::dpdk {
 
 Result<QueuePlan> plan_lcores(const config::DpdkSection& dpdk, const std::vector<unsigned>& workers,
                               const std::vector<uint16_t>& max_queues, unsigned main_lcore,
-                              const std::function<bool(unsigned)>& lcore_enabled) {
+                              const std::function<bool(unsigned)>& lcore_enabled, const Topology& topology) {
   const size_t n_ports = dpdk.ports.size();
   if (workers.empty()) {
     return Error{"need at least one worker lcore besides the main lcore: give EAL -l 0-1 or more"};
   }
   QueuePlan plan;
   plan.queues.resize(n_ports);
+  auto lcore_socket = [&](unsigned lc) { return topology.lcore_socket ? topology.lcore_socket(lc) : 0; };
+  auto port_socket = [&](size_t p) { return p < topology.port_socket.size() ? topology.port_socket[p] : -1; };
+  // auto: the workers that may serve port p (those on its socket; all of them when none is, or
+  // when the port's socket is unknown), computed once per port.
+  std::vector<std::vector<unsigned>> candidates(n_ports);
+  if (dpdk.lcores_auto) {
+    for (size_t p = 0; p < n_ports; ++p) {
+      const int s = port_socket(p);
+      if (s >= 0) {
+        for (unsigned w : workers)
+          if (lcore_socket(w) == s) candidates[p].push_back(w);
+      }
+      if (candidates[p].empty()) {
+        candidates[p] = workers;
+        if (s >= 0) {
+          plan.warnings.push_back("dpdk.lcores auto: no worker lcore on NUMA socket " + std::to_string(s) +
+                                  " of dpdk.ports[" + std::to_string(p) + "] (\"" + dpdk.ports[p].device +
+                                  "\"): its queues are served from other sockets (give EAL lcores on socket " +
+                                  std::to_string(s) + ")");
+        }
+      }
+    }
+  }
 
   if (!dpdk.lcores_auto) {
     for (const config::LcoreAssignment& a : dpdk.lcores) {
@@ -39,7 +62,7 @@ Result<QueuePlan> plan_lcores(const config::DpdkSection& dpdk, const std::vector
     unsigned q = dpdk.ports[p].queues;
     if (q == 0) {
       if (dpdk.lcores_auto) {
-        q = std::min<unsigned>(static_cast<unsigned>(workers.size()), max_queues[p]);
+        q = std::min<unsigned>(static_cast<unsigned>(candidates[p].size()), max_queues[p]);
       } else {
         for (const config::LcoreAssignment& a : dpdk.lcores) {
           for (const config::QueueRef& r : a.queues) {
@@ -58,19 +81,32 @@ Result<QueuePlan> plan_lcores(const config::DpdkSection& dpdk, const std::vector
   }
 
   if (dpdk.lcores_auto) {
-    plan.lcores.resize(std::min<size_t>(workers.size(), [&] {
-      size_t total = 0;
-      for (unsigned q : plan.queues) total += q;
-      return total;
-    }()));
-    for (size_t i = 0; i < plan.lcores.size(); ++i) plan.lcores[i].lcore = workers[i];
-    size_t next = 0;
+    // Round-robin per set of candidates, one cursor per set, so ports that share a socket share
+    // its workers evenly (on one socket: exactly the round-robin over all workers).
+    std::vector<std::pair<std::vector<unsigned>, size_t>> cursors;
+    auto lcore_plan = [&plan](unsigned lc) -> LcorePlan& {
+      for (LcorePlan& lp : plan.lcores)
+        if (lp.lcore == lc) return lp;
+      plan.lcores.push_back({lc, {}});
+      return plan.lcores.back();
+    };
     for (unsigned p = 0; p < n_ports; ++p) {
+      size_t* next = nullptr;
+      for (auto& [set, cursor] : cursors)
+        if (set == candidates[p]) next = &cursor;
+      if (next == nullptr) {
+        cursors.emplace_back(candidates[p], 0);
+        next = &cursors.back().second;
+      }
       for (unsigned q = 0; q < plan.queues[p]; ++q) {
-        plan.lcores[next % plan.lcores.size()].queues.push_back({p, q});
-        ++next;
+        lcore_plan(candidates[p][(*next)++ % candidates[p].size()]).queues.push_back({p, q});
       }
     }
+    std::sort(plan.lcores.begin(), plan.lcores.end(),
+              [&workers](const LcorePlan& a, const LcorePlan& b) {
+                return std::find(workers.begin(), workers.end(), a.lcore) <
+                       std::find(workers.begin(), workers.end(), b.lcore);
+              });
     return plan;
   }
 
@@ -98,6 +134,12 @@ Result<QueuePlan> plan_lcores(const config::DpdkSection& dpdk, const std::vector
       }
       o = static_cast<int>(a.lcore);
       lp->queues.push_back(r);
+      const int ps = port_socket(r.port), ls = lcore_socket(a.lcore);
+      if (ps >= 0 && ls != ps) {
+        plan.warnings.push_back("dpdk.lcores: lcore " + std::to_string(a.lcore) + " (NUMA socket " +
+                                std::to_string(ls) + ") serves " + what + " on socket " + std::to_string(ps) +
+                                ": every packet crosses the inter-socket link");
+      }
     }
   }
   for (size_t p = 0; p < n_ports; ++p) {

@@ -1,13 +1,16 @@
 // Port setup: everything decided once per port before the data path starts.
 #include "dpdk/port.h"
 
+#include <rte_cpuflags.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_vect.h>
 #include <rte_mbuf.h>
 #include <sys/random.h>
 
 #include <algorithm>
 #include <cctype>
+#include <span>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -148,6 +151,74 @@ RssTypeChoice choose_rss_types(uint64_t requested, uint64_t offered) {
 }
 
 uint16_t reta_queue(size_t entry, uint16_t queues) { return static_cast<uint16_t>(entry % queues); }
+
+bool is_drop_xstat(std::string_view driver, std::string_view name) {
+  // ethdev's own (rte_eth_stats as xstats), every driver.
+  static constexpr std::string_view kGeneric[] = {"rx_missed_errors", "rx_errors", "tx_errors",
+                                                  "rx_mbuf_allocation_errors"};
+  // mlx5: PHY and vport drops the ethdev stats do not carry (rx_out_of_buffer: no WQE posted, i.e.
+  // the lcore was too slow; rx_discards_phy: the port's buffer overflowed before any queue).
+  static constexpr std::string_view kMlx5[] = {"rx_discards_phy",   "rx_out_of_buffer",  "tx_discards_phy",
+                                               "rx_crc_errors_phy", "rx_symbol_err_phy", "rx_in_range_len_errors_phy",
+                                               "rx_oversize_pkts_phy", "tx_errors_phy"};
+  // i40e and ice share the names (both from the port's eth_stats / hw_port_stats).
+  static constexpr std::string_view kI40eIce[] = {
+      "rx_dropped_packets",        "tx_dropped_packets",   "rx_unknown_protocol_packets",
+      "rx_crc_errors",             "rx_length_errors",     "rx_undersized_errors",
+      "rx_oversize_errors",        "rx_fragmented_errors", "rx_jabber_errors",
+      "rx_illegal_byte_errors",    "mac_local_errors",     "mac_remote_errors",
+      "rx_undersize_errors",       "rx_fragment_errors",   "tx_dropped_link_down_packets"};
+  static constexpr std::string_view kIxgbe[] = {"rx_total_missed_packets", "rx_crc_errors",     "rx_length_errors",
+                                                "rx_undersize_errors",     "rx_fragment_errors", "rx_oversize_errors",
+                                                "rx_jabber_errors",        "rx_illegal_byte_errors",
+                                                "rx_management_dropped",   "mac_local_errors",  "mac_remote_errors"};
+  auto in = [name](std::span<const std::string_view> list) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  if (in(kGeneric)) return true;
+  if (driver == "mlx5_pci") return in(kMlx5);
+  if (driver == "net_i40e" || driver == "net_ice") return in(kI40eIce);
+  if (driver == "net_ixgbe" || driver == "net_ixgbe_vf") return in(kIxgbe);
+  return false;
+}
+
+TxChecksumChoice choose_tx_checksum(config::TxChecksum mode, std::string_view driver, bool offered,
+                                    bool vector_offload_tx) {
+  TxChecksumChoice c;
+  const bool ixgbe = driver == "net_ixgbe" || driver == "net_ixgbe_vf";
+  // ixgbe's simple/vector TX wants txq->offloads == 0: fast free would switch it off as well.
+  c.fast_free = !ixgbe;
+  switch (mode) {
+    case config::TxChecksum::sw:
+      c.why = "tx_checksum sw";
+      return c;
+    case config::TxChecksum::hw:
+      if (!offered) {
+        c.error = "hw: device driver " + std::string(driver) + " offers no IPv4/UDP TX checksum offload (use auto or sw)";
+        return c;
+      }
+      c.hw = true;
+      c.why = "tx_checksum hw";
+      if (ixgbe || driver == "net_i40e" || (driver == "net_ice" && !vector_offload_tx))
+        c.why += ", which costs this driver its vector TX path";
+      return c;
+    case config::TxChecksum::automatic:
+      break;
+  }
+  if (driver == "net_i40e") {
+    c.why = "auto: i40e keeps vector TX only without TX checksum offloads";
+  } else if (ixgbe) {
+    c.why = "auto: ixgbe keeps vector TX only with no TX offload at all (no fast free either)";
+  } else if (driver == "net_ice" && !vector_offload_tx) {
+    c.why = "auto: ice's SSE TX path takes no checksum offload (no AVX2 here)";
+  } else if (!offered) {
+    c.why = "auto: the device offers no IPv4/UDP TX checksum offload";
+  } else {
+    c.hw = true;
+    c.why = "auto: the device offers it and keeps its fast TX path";
+  }
+  return c;
+}
 
 bool is_pci_address(const std::string& d) {
   // [DDDD:]BB:DD.F, hex digits.
@@ -290,16 +361,24 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
     s.rx_csum = true;
   }
   constexpr uint64_t kTxCsum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-  if ((info.tx_offload_capa & kTxCsum) == kTxCsum) {
+  // ice takes checksum offloads on its AVX2/AVX-512 TX paths only, used when the CPU has AVX2 and
+  // EAL's max SIMD bitwidth allows 256 bits (the default).
+  const bool ice_vector_offload = rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX2) > 0 &&
+                                  rte_vect_get_max_simd_bitwidth() >= RTE_VECT_SIMD_256;
+  const TxChecksumChoice tx = choose_tx_checksum(section.tx_checksum, s.driver,
+                                                 (info.tx_offload_capa & kTxCsum) == kTxCsum, ice_vector_offload);
+  if (!tx.error.empty()) return Error{where + ".tx_checksum " + tx.error};
+  if (tx.hw) {
     conf.txmode.offloads |= kTxCsum;
     s.tx_csum = true;
   }
+  s.tx_csum_why = tx.why;
   // Fast free (no refcnt or pool check per mbuf) holds: an lcore sends only
   // mbufs this port's RX queues filled from `pool` (and the start-up
   // announcements, from the same pool), each with refcnt 1. A driver that
   // hands out mbufs with an external buffer attached does not offer it then:
   // mlx5 under multi-packet RQ (mprq_en) turns fast free off itself.
-  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
+  if (tx.fast_free && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     s.fast_free = true;
   }
@@ -344,6 +423,13 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
   }
   s.rx_desc = rxd;
   s.tx_desc = txd;
+  // i40e keeps its vector RX path only with a power-of-two ring (i40e_rxtx_vec_common.h,
+  // i40e_rx_vec_dev_conf_condition_check_default); otherwise it silently falls back to scalar RX.
+  if ((rxd & (rxd - 1)) != 0) {
+    s.warnings.push_back(where + ".rx_desc " + std::to_string(rxd) +
+                         ": not a power of two: i40e then gives up vector RX for the scalar path (use 512, 1024, "
+                         "2048, ...)");
+  }
 
   rc = rte_eth_dev_set_mtu(port_id, static_cast<uint16_t>(section.mtu));
   if (rc == -EINVAL) {
@@ -438,12 +524,16 @@ Status start_port(PortSetup& s, unsigned link_wait_ms) {
     for (const auto& e : mc) dup = dup || rte_is_same_ether_addr(&e, &m);
     if (!dup) mc.push_back(m);
   }
+  // All-nodes (33:33:00:00:00:01): MLD general queries come to ff02::1. NICs with an exact
+  // multicast list (ixgbe's MTA, mlx5's MAC flows) drop it otherwise, and a switch with MLD
+  // snooping then forgets our solicited-node groups.
+  if (!mc.empty()) mc.push_back(rte_ether_addr{{0x33, 0x33, 0, 0, 0, 0x01}});
   if (s.identity.stun_only) {
     s.multicast = "the kernel's (steering)";
   } else if (mc.empty()) {
     s.multicast = "none";
   } else if (rte_eth_dev_set_mc_addr_list(s.port_id, mc.data(), static_cast<uint32_t>(mc.size())) == 0) {
-    s.multicast = std::to_string(mc.size()) + " solicited-node MAC(s)";
+    s.multicast = std::to_string(mc.size() - 1) + " solicited-node MAC(s) + all-nodes";
   } else if (rte_eth_allmulticast_enable(s.port_id) == 0) {
     s.multicast = "allmulticast";
   } else {
@@ -467,26 +557,35 @@ Status start_port(PortSetup& s, unsigned link_wait_ms) {
   return Status::ok();
 }
 
-unsigned announce(const PortSetup& s, rte_mempool* pool) {
-  unsigned sent = 0;
-  auto send = [&](auto build, size_t i) {
+std::vector<rte_mbuf*> announcement_frames(const PortSetup& s, rte_mempool* pool) {
+  std::vector<rte_mbuf*> out;
+  if (s.identity.stun_only) return out;  // steering: the kernel holds the addresses and announces them
+  auto add = [&](auto build) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) return;
-    const size_t len = build(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m), s.identity, i);
+    const size_t len = build(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m));
     if (len == 0) {
       rte_pktmbuf_free(m);
       return;
     }
     m->data_len = static_cast<uint16_t>(len);
     m->pkt_len = static_cast<uint32_t>(len);
-    if (rte_eth_tx_burst(s.port_id, 0, &m, 1) == 1) {
-      ++sent;
-    } else {
-      rte_pktmbuf_free(m);
-    }
+    m->port = s.port_id;  // where it goes (the owning lcore reads it)
+    out.push_back(m);
   };
-  for (size_t i = 0; i < s.identity.n_v4; ++i) send(frame::build_gratuitous_arp, i);
-  for (size_t i = 0; i < s.identity.n_v6; ++i) send(frame::build_unsolicited_na, i);
+  for (size_t i = 0; i < s.identity.n_v4; ++i)
+    add([&](uint8_t* p, size_t cap) { return frame::build_gratuitous_arp(p, cap, s.identity, i); });
+  for (size_t i = 0; i < s.identity.n_v6; ++i)
+    add([&](uint8_t* p, size_t cap) { return frame::build_unsolicited_na(p, cap, s.identity, i); });
+  add([&](uint8_t* p, size_t cap) { return frame::build_mld_report(p, cap, s.identity); });
+  return out;
+}
+
+unsigned announce(const PortSetup& s, rte_mempool* pool) {
+  std::vector<rte_mbuf*> frames = announcement_frames(s, pool);
+  const uint16_t sent =
+      frames.empty() ? 0 : rte_eth_tx_burst(s.port_id, 0, frames.data(), static_cast<uint16_t>(frames.size()));
+  for (size_t i = sent; i < frames.size(); ++i) rte_pktmbuf_free(frames[i]);
   return sent;
 }
 
@@ -514,7 +613,7 @@ std::string describe(const PortSetup& s) {
     out += std::string("    rss off (") + (s.queues > 1 ? "device has no RSS" : "one queue") + ")\n";
   }
   out += std::string("    offloads: rx checksum ") + (s.rx_csum ? "hw" : "sw") + ", tx ipv4/udp checksum " +
-         (s.tx_csum ? "hw" : "sw") + (s.fast_free ? ", mbuf fast free" : "") + "; multicast " + s.multicast +
+         (s.tx_csum ? "hw" : "sw") + " (" + s.tx_csum_why + ")" + (s.fast_free ? ", mbuf fast free" : "") + "; multicast " + s.multicast +
          "\n    vlan " + (s.identity.vlan >= 0 ? std::to_string(s.identity.vlan) : std::string("none")) +
          ", addresses:";
   char buf[64];

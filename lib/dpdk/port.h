@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
 #include "core/result.h"
 #include "frame/reflect.h"
 
+struct rte_mbuf;
 struct rte_mempool;
 
 namespace stunbox::dpdk {
@@ -42,6 +44,33 @@ RssTypeChoice choose_rss_types(uint64_t requested, uint64_t offered);
 // The even RETA spread programmed on every multi-queue port: entry i -> i % queues.
 uint16_t reta_queue(size_t entry, uint16_t queues);
 
+// Who computes a port's reply IPv4/UDP checksums, decided from dpdk.ports[i].tx_checksum, the
+// driver (dev_info.driver_name) and what it offers. Pure: unit-tested without a NIC.
+struct TxChecksumChoice {
+  bool hw = false;         // reflect<true> + RTE_MBUF_F_TX_*_CKSUM
+  bool fast_free = true;   // RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE may be requested (when offered)
+  std::string why;         // for the summary and show port info
+  std::string error;       // non-empty: start-up fails with this line
+};
+// driver: dev_info.driver_name; offered: the device has IPv4 and UDP TX checksum offload;
+// vector_offload_tx: the CPU and EAL allow ice's AVX2/AVX-512 TX path (the one vector path of ice
+// that takes checksum offloads). From DPDK 22.11's drivers:
+// - net_i40e: vector (and simple) TX only when the TX offloads are a subset of MBUF_FAST_FREE
+//   (i40e_set_tx_function_flag) -> auto = software.
+// - net_ixgbe, net_ixgbe_vf: simple/vector TX only with no TX offload at all, fast free included
+//   (ixgbe_set_tx_function: txq->offloads == 0) -> auto = software, and no fast free.
+// - net_ice: its SSE path refuses offloads (ice_set_tx_function drops vector TX for the offload
+//   path unless AVX2/AVX-512 is used) -> auto = hardware only with vector_offload_tx.
+// - everything else (mlx5_pci, net_tap, ...): hardware when offered.
+TxChecksumChoice choose_tx_checksum(config::TxChecksum mode, std::string_view driver, bool offered,
+                                    bool vector_offload_tx);
+
+// Whether /metrics exports xstat `name` of a port driven by `driver` under stats.port_xstats drops:
+// ethdev's generic drop counters for every driver, and each driver's own drop and error counters
+// (DPDK 22.11 names: mlx5_xstats.c / mlx5_os.c, i40e_ethdev.c rte_i40e_stats_strings,
+// ice_ethdev.c, ixgbe_ethdev.c rte_ixgbe_stats_strings).
+bool is_drop_xstat(std::string_view driver, std::string_view name);
+
 // What setup decided and did for one port (for the summary and for tests).
 struct PortSetup {
   unsigned index = 0;  // in cfg.dpdk.ports
@@ -61,6 +90,7 @@ struct PortSetup {
   uint16_t reta_size = 0;      // 0 = device has no RETA
   bool rx_csum = false;        // RX checksum flags trusted (RxHints)
   bool tx_csum = false;        // reflect<true> + TX checksum offload flags
+  std::string tx_csum_why;     // TxChecksumChoice::why
   bool fast_free = false;
   std::string multicast;       // how solicited-node multicast is admitted
   bool link_up = false;
@@ -96,9 +126,13 @@ Result<PortSetup> configure_port(uint16_t port_id, unsigned index, const config:
 // for link (a warning if still down).
 Status start_port(PortSetup& port, unsigned link_wait_ms);
 
-// Sends a gratuitous ARP per owned IPv4 and an unsolicited NA per owned IPv6
-// on queue 0. Call before the workers run (TX queues are not shared).
-// Returns the number of frames sent.
+// The port's announcements, built in mbufs of `pool` with mbuf->port set to
+// the port: a gratuitous ARP per owned IPv4, an unsolicited NA per owned
+// IPv6, and one MLDv2 report of its solicited-node groups.
+std::vector<rte_mbuf*> announcement_frames(const PortSetup& port, rte_mempool* pool);
+// Sends announcement_frames on TX queue 0. Only while no worker runs (at
+// start, from the main lcore): TX queues are not thread-safe. After start,
+// the owning lcore sends them (LcoreWork::control). Returns frames sent.
 unsigned announce(const PortSetup& port, rte_mempool* pool);
 
 // One line per port for the summary.

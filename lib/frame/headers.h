@@ -117,6 +117,11 @@ inline constexpr uint8_t kIcmp6EchoRequest = 128;
 inline constexpr uint8_t kIcmp6EchoReply = 129;
 inline constexpr uint8_t kIcmp6NeighborSolicit = 135;
 inline constexpr uint8_t kIcmp6NeighborAdvert = 136;
+inline constexpr uint8_t kIcmp6MldQuery = 130;     // RFC 2710 s3 / RFC 3810 s5.1
+inline constexpr uint8_t kIcmp6MldV2Report = 143;  // RFC 3810 s5.2
+inline constexpr uint8_t kProtoHopByHop = 0;       // RFC 8200 s4.3
+inline constexpr uint8_t kHbhOptPad1 = 0, kHbhOptPadN = 1, kHbhOptRouterAlert = 5;  // RFC 2711
+inline constexpr uint8_t kMldRecordModeIsExclude = 2, kMldRecordChangeToExclude = 4;  // RFC 3810 s5.2.12
 
 // RFC 4861 s4.3 / s4.4: NS and NA share this layout (flags are reserved in NS).
 struct [[gnu::packed, gnu::may_alias]] NdpHdr {

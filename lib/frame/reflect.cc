@@ -31,6 +31,15 @@ constexpr uint8_t kNdpHopLimit = 255;  // RFC 4861 s7.1.1 / s7.1.2
 
 constexpr uint8_t kAllNodes[16] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
 constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 0x01};
+// ff02::16, all MLDv2-capable routers (RFC 3810 s5.2.14), and its MAC (RFC 2464 s7).
+constexpr uint8_t kMldRouters[16] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16};
+constexpr uint8_t kMldRoutersMac[6] = {0x33, 0x33, 0, 0, 0, 0x16};
+// Hop-by-Hop header of an MLD message: next header ICMPv6, length 0 (8 bytes), Router Alert
+// value 0 = MLD (RFC 2711 s2.1), PadN of 0 bytes.
+constexpr uint8_t kMldHopByHop[8] = {58, 0, 5, 2, 0, 0, 1, 0};
+constexpr size_t kMldReportHeader = 8;   // type, code, checksum, reserved, number of records
+constexpr size_t kMldRecord = 20;        // type, aux len 0, sources 0, the group (RFC 3810 s5.2.4)
+constexpr size_t kMldV1QueryLen = 24;    // RFC 2710 s3; MLDv2 queries are longer (RFC 3810 s5.1)
 // ff02::1:ff00:0/104, RFC 4291 s2.7.1.
 constexpr uint8_t kSolicitedNodePrefix[13] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xFF};
 
@@ -390,6 +399,133 @@ Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortI
   return drop(DropReason::ipv4_unsupported_proto);
 }
 
+// ---- MLD (RFC 3810) ------------------------------------------------------
+
+// The groups a port reports: the solicited-node groups of its IPv6 addresses, each once, in
+// address order, then that of its EUI-64 link-local address (the reports' source; with an
+// exception path the kernel TAP has the same MAC, so the same link-local, and answers neighbour
+// solicitations for it). None when the port has no IPv6 address.
+using GroupList = std::array<std::array<uint8_t, 16>, kMaxPortAddresses + 1>;
+size_t solicited_groups(const PortIdentity& port, GroupList& out) noexcept {
+  size_t n = 0;
+  auto add = [&](const uint8_t* addr) {
+    std::array<uint8_t, 16> g{};
+    std::memcpy(g.data(), kSolicitedNodePrefix, sizeof(kSolicitedNodePrefix));
+    std::memcpy(g.data() + 13, addr + 13, 3);
+    bool dup = false;
+    for (size_t k = 0; k < n; ++k) dup = dup || out[k] == g;
+    if (!dup) out[n++] = g;
+  };
+  for (size_t i = 0; i < port.n_v6; ++i) add(port.v6[i].data());
+  if (n != 0) add(link_local_of(port.mac).data());
+  return n;
+}
+
+// Writes IPv6 + Hop-by-Hop + an MLDv2 report of `groups` (records of `record_type`) at frame + l2;
+// the Ethernet header up to l2 is the caller's. Returns the frame length, 0 if it does not fit.
+size_t write_mld_report(uint8_t* frame, size_t capacity, size_t l2, const PortIdentity& port,
+                        const std::array<uint8_t, 16>* groups, size_t n, uint8_t record_type) noexcept {
+  const size_t icmp_len = kMldReportHeader + n * kMldRecord;
+  const size_t total = l2 + sizeof(Ipv6Hdr) + sizeof(kMldHopByHop) + icmp_len;
+  if (total > capacity || n == 0) return 0;
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
+  const std::array<uint8_t, 16> src = link_local_of(port.mac);
+  ip->ver_tc_flow = be32(0x60000000u);
+  ip->payload_len = be16(static_cast<uint16_t>(sizeof(kMldHopByHop) + icmp_len));
+  ip->next = kProtoHopByHop;
+  ip->hop_limit = 1;  // RFC 3810 s5: link-local, never forwarded
+  std::memcpy(ip->src, src.data(), 16);
+  std::memcpy(ip->dst, kMldRouters, 16);
+  uint8_t* hbh = frame + l2 + sizeof(Ipv6Hdr);
+  std::memcpy(hbh, kMldHopByHop, sizeof(kMldHopByHop));
+  uint8_t* m = hbh + sizeof(kMldHopByHop);
+  m[0] = kIcmp6MldV2Report;
+  m[1] = 0;
+  m[2] = m[3] = 0;  // checksum
+  m[4] = m[5] = 0;  // reserved
+  m[6] = static_cast<uint8_t>(n >> 8);
+  m[7] = static_cast<uint8_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t* r = m + kMldReportHeader + i * kMldRecord;
+    r[0] = record_type;
+    r[1] = 0;         // aux data length
+    r[2] = r[3] = 0;  // number of sources: EXCLUDE {} = every source
+    std::memcpy(r + 4, groups[i].data(), 16);
+  }
+  const uint16_t c = csum::compute(m, icmp_len, csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, static_cast<uint32_t>(icmp_len)));
+  m[2] = static_cast<uint8_t>(c >> 8);
+  m[3] = static_cast<uint8_t>(c);
+  return total;
+}
+
+// A frame with a Hop-by-Hop header: only an MLD query (Router Alert 0, then ICMPv6 type 130) is
+// accepted, and answered in place with an MLDv2 report (RFC 3810 s6.2) of the groups it asks
+// about. The answer is immediate (a 0 delay is one of the delays s6.2 allows; a box has few groups).
+// MLDv1 queries get an MLDv2 report too: snooping switches learn from either.
+Verdict mld_query(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const PortIdentity& port) noexcept {
+  auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
+  const size_t hbh_at = l2 + sizeof(Ipv6Hdr);
+  const size_t end = hbh_at + l4_len;
+  if (l4_len < 8) return drop(DropReason::ipv6_extension_header);
+  const size_t hbh_len = (static_cast<size_t>(frame[hbh_at + 1]) + 1) * 8;
+  if (hbh_len > l4_len) return drop(DropReason::ipv6_extension_header);
+  bool router_alert_mld = false;
+  for (size_t off = hbh_at + 2; off < hbh_at + hbh_len;) {
+    const uint8_t type = frame[off];
+    if (type == kHbhOptPad1) {
+      ++off;
+      continue;
+    }
+    if (off + 2 > hbh_at + hbh_len) return drop(DropReason::ipv6_extension_header);
+    const size_t olen = frame[off + 1];
+    if (off + 2 + olen > hbh_at + hbh_len) return drop(DropReason::ipv6_extension_header);
+    if (type == kHbhOptRouterAlert && olen == 2 && frame[off + 2] == 0 && frame[off + 3] == 0) router_alert_mld = true;
+    off += 2 + olen;
+  }
+  // Hop-by-Hop is accepted for MLD alone.
+  if (!router_alert_mld || frame[hbh_at] != kProtoIcmp6) return drop(DropReason::ipv6_extension_header);
+  const size_t icmp_at = hbh_at + hbh_len;
+  const size_t icmp_len = end - icmp_at;
+  if (icmp_len < 4) return drop(DropReason::icmp6_malformed);
+  if (!csum::verify(csum::sum(frame + icmp_at, icmp_len,
+                              csum::pseudo_v6(ip->src, ip->dst, kProtoIcmp6, static_cast<uint32_t>(icmp_len)))))
+    return drop(DropReason::icmp6_bad_checksum);
+  if (frame[icmp_at] != kIcmp6MldQuery) return drop(DropReason::mld_not_query);
+  // RFC 3810 s5.1.14 / RFC 2710 s3: hop limit 1, a link-local source, code 0.
+  if (icmp_len < kMldV1QueryLen || ip->hop_limit != 1 || frame[icmp_at + 1] != 0 || ip->src[0] != 0xFE ||
+      (ip->src[1] & 0xC0) != 0x80)
+    return drop(DropReason::mld_invalid);
+  // Which groups: all of ours (general query, to ff02::1) or the one asked about (to that group).
+  GroupList ours;
+  const size_t n_ours = solicited_groups(port, ours);
+  const uint8_t* group = frame + icmp_at + 8;
+  const std::array<uint8_t, 16>* report = ours.data();
+  size_t n = n_ours;
+  if (!is_unspecified_v6(group)) {
+    n = 0;
+    for (size_t i = 0; i < n_ours; ++i) {
+      if (equal_v6(ours[i].data(), group)) {
+        report = &ours[i];
+        n = 1;
+      }
+    }
+    if (n == 0 || !equal_v6(ip->dst, group)) return drop(DropReason::ipv6_not_ours);
+  } else if (!equal_v6(ip->dst, kAllNodes)) {
+    return drop(DropReason::mld_invalid);
+  }
+  if (n == 0) return drop(DropReason::ipv6_not_ours);  // no IPv6 address: no group to report
+  // The destination MAC matches the destination group (RFC 2464 s7).
+  const auto* eth = reinterpret_cast<const EthHdr*>(frame);
+  if (eth->dst[0] != 0x33 || eth->dst[1] != 0x33 || std::memcmp(eth->dst + 2, ip->dst + 12, 4) != 0)
+    return drop(DropReason::eth_not_ours);
+  GroupList groups;
+  std::copy(report, report + n, groups.begin());  // the frame is overwritten below
+  const size_t length = write_mld_report(frame, capacity, l2, port, groups.data(), n, kMldRecordModeIsExclude);
+  if (length == 0) return drop(DropReason::mbuf_no_tailroom);
+  set_macs(reinterpret_cast<EthHdr*>(frame), kMldRoutersMac, port);
+  return reply(ReplyKind::mld_report, length, l2, sizeof(Ipv6Hdr));
+}
+
 // ---- IPv6 ----------------------------------------------------------------
 
 template <bool kTxCsumOffload>
@@ -528,6 +664,10 @@ Verdict ipv6(uint8_t* frame, size_t len, size_t capacity, size_t l2, bool l2_to_
   const size_t l4_len = host(ip->payload_len);
   if ((host(ip->ver_tc_flow) >> 28) != 6 || l4_len > len - l2 - sizeof(Ipv6Hdr))
     return drop(DropReason::ipv6_malformed);
+  if (ip->next == kProtoHopByHop) {
+    if (port.stun_only) return drop(DropReason::steering_not_stun);  // MLD: the kernel reports its groups
+    return mld_query(frame, capacity, l2, l4_len, port);
+  }
   if (is_extension_header(ip->next)) return drop(DropReason::ipv6_extension_header);
 
   bool dst_multicast = false;
@@ -614,7 +754,11 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
   if (type == kEtherTypeVlan) {
     auto* tag = header_at<VlanTag>(frame, len, l2);
     if (tag == nullptr) return drop(DropReason::eth_too_short);
-    if (port.vlan < 0 || (host(tag->tci) & 0x0FFF) != static_cast<uint16_t>(port.vlan))
+    // VLAN id 0 is a priority tag (IEEE 802.1Q s9.6; DCB/PFC fabrics add it for the PCP bits): the
+    // frame belongs to no VLAN, so it is untagged traffic. The reply is rewritten in place and keeps
+    // the tag as received (VID 0, same PCP and DEI), so it travels in the same traffic class.
+    const uint16_t vid = host(tag->tci) & 0x0FFF;
+    if (vid == 0 ? port.vlan >= 0 : vid != static_cast<uint16_t>(port.vlan))
       return drop(DropReason::vlan_mismatch);
     type = host(tag->type);
     l2 += sizeof(VlanTag);
@@ -658,6 +802,20 @@ size_t build_gratuitous_arp(uint8_t* out, size_t capacity, const PortIdentity& p
   std::memset(a->tha, 0, 6);
   std::memcpy(a->tpa, port.v4[v4_index].data(), 4);
   return l2 + sizeof(ArpHdr);
+}
+
+std::array<uint8_t, 16> link_local_of(const std::array<uint8_t, 6>& mac) {
+  return {0xFE, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(mac[0] ^ 0x02), mac[1], mac[2], 0xFF, 0xFE,
+          mac[3],  mac[4], mac[5]};
+}
+
+size_t build_mld_report(uint8_t* out, size_t capacity, const PortIdentity& port) {
+  GroupList groups;
+  const size_t n = solicited_groups(port, groups);
+  const size_t l2 = port.vlan < 0 ? sizeof(EthHdr) : sizeof(EthHdr) + sizeof(VlanTag);
+  if (n == 0 || capacity < l2) return 0;
+  write_l2(out, port, kMldRoutersMac, kEtherTypeIpv6);
+  return write_mld_report(out, capacity, l2, port, groups.data(), n, kMldRecordChangeToExclude);
 }
 
 size_t build_unsolicited_na(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v6_index) {

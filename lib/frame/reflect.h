@@ -31,8 +31,9 @@ struct PortIdentity {
   // endpoint the responder picks; plain requests elsewhere pay one branch.
   std::array<std::optional<stun::Rfc5780Pair>, 2> rfc5780{};
   // A port shared with the kernel by steering (xdp, flow): the kernel
-  // answers ARP, NDP and ping there, so those are dropped here
-  // (steering_not_stun) should any arrive. Only their branches test it.
+  // answers ARP, NDP, MLD and ping there, so those are dropped here
+  // (steering_not_stun) should any arrive, and the port announces nothing.
+  // Only their branches test it.
   bool stun_only = false;
 
   // Convenience for setup code and tests; return false when full.
@@ -58,6 +59,7 @@ enum class ReplyKind : uint8_t {
   ndp_advert,
   icmp_echo_reply,
   icmp6_echo_reply,
+  mld_report,  // an MLDv2 report answering an MLD query (RFC 3810 s6.2)
 };
 
 // Exactly 8 bytes with no padding: reflect builds it as one 64-bit word in a
@@ -148,5 +150,15 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
 // the frame length written (0 when capacity is too small).
 size_t build_gratuitous_arp(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v4_index);
 size_t build_unsolicited_na(uint8_t* out, size_t capacity, const PortIdentity& port, size_t v6_index);
+// An unsolicited MLDv2 report (RFC 3810 s6.1: CHANGE_TO_EXCLUDE_MODE records)
+// of the solicited-node groups of the port's IPv6 addresses and of its
+// link-local address, so a switch
+// with MLD snooping forwards the router's neighbour solicitations to us.
+// From the port's EUI-64 link-local address, to ff02::16, Hop-by-Hop
+// Router Alert, hop limit 1. Returns 0 when the port has no IPv6 address
+// (nothing to report) or capacity is too small.
+size_t build_mld_report(uint8_t* out, size_t capacity, const PortIdentity& port);
+// fe80::/64 + the modified EUI-64 of the port's MAC (RFC 4291 s2.5.1, RFC 2464 s5): the source of MLD reports.
+std::array<uint8_t, 16> link_local_of(const std::array<uint8_t, 6>& mac);
 
 }  // namespace stunbox::frame

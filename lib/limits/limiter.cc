@@ -3,7 +3,11 @@
 
 #include <time.h>
 
+#include <mutex>
 #include <random>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 namespace stunbox::limits {
 
@@ -44,13 +48,71 @@ uint64_t mix(uint64_t x) {
   return x;
 }
 
-}  // namespace
-
-uint64_t now_ns() {
+uint64_t monotonic_ns() {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * kNsPerSecond + static_cast<uint64_t>(ts.tv_nsec);
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+// ns = ((tsc - base) * mult) >> 32. Written once (set_tsc_hz or the first
+// now_ns), before workers read it; read-only afterwards.
+struct TscScale {
+  uint64_t base = 0;
+  uint64_t base_ns = 0;
+  std::atomic<uint64_t> mult{0};  // 0 = not set yet; stored last (release)
+};
+TscScale g_scale;
+std::once_flag g_scale_once;
+
+void set_scale(uint64_t hz) {
+  g_scale.base = __rdtsc();
+  g_scale.base_ns = monotonic_ns();
+  g_scale.mult.store(static_cast<uint64_t>((static_cast<unsigned __int128>(kNsPerSecond) << 32) / hz),
+                     std::memory_order_release);
+}
+
+// The TSC against CLOCK_MONOTONIC over 10 ms (EAL calibrates the same way without a better source).
+uint64_t calibrate_tsc_hz() {
+  const uint64_t t0 = monotonic_ns(), c0 = __rdtsc();
+  uint64_t t1;
+  do t1 = monotonic_ns();
+  while (t1 - t0 < 10 * 1000 * 1000);
+  const uint64_t c1 = __rdtsc();
+  return static_cast<uint64_t>(static_cast<double>(c1 - c0) * 1e9 / static_cast<double>(t1 - t0));
+}
+#endif
+
+}  // namespace
+
+#if defined(__x86_64__) || defined(__i386__)
+void set_tsc_hz(uint64_t hz) {
+  std::call_once(g_scale_once, [hz] { set_scale(hz != 0 ? hz : calibrate_tsc_hz()); });
+}
+
+uint64_t now_ns() {
+  uint64_t mult = g_scale.mult.load(std::memory_order_acquire);  // a plain load on x86
+  if (mult == 0) [[unlikely]] {
+    set_tsc_hz(0);
+    mult = g_scale.mult.load(std::memory_order_acquire);
+  }
+  // base_ns keeps the values on CLOCK_MONOTONIC's scale (ns since boot), as before.
+  return g_scale.base_ns +
+         static_cast<uint64_t>((static_cast<unsigned __int128>(__rdtsc() - g_scale.base) * mult) >> 32);
+}
+uint64_t ns_from_tsc(uint64_t tsc) {
+  uint64_t mult = g_scale.mult.load(std::memory_order_acquire);
+  if (mult == 0) [[unlikely]] {
+    set_tsc_hz(0);
+    mult = g_scale.mult.load(std::memory_order_acquire);
+  }
+  return g_scale.base_ns + static_cast<uint64_t>((static_cast<unsigned __int128>(tsc - g_scale.base) * mult) >> 32);
+}
+#else
+void set_tsc_hz(uint64_t) {}
+uint64_t now_ns() { return monotonic_ns(); }
+uint64_t ns_from_tsc(uint64_t) { return monotonic_ns(); }
+#endif
 
 // ---------------------------------------------------------------------------
 // Policy
@@ -173,15 +235,19 @@ bool RateTable::allow(const Policy& p, const Source& s, uint64_t now) {
 // ---------------------------------------------------------------------------
 // GlobalBucket
 
-bool GlobalBucket::allow(uint64_t interval_ns, uint64_t burst, uint64_t now) {
+uint64_t GlobalBucket::claim(uint64_t interval_ns, uint64_t burst, uint64_t now, uint64_t want) {
   const uint64_t limit = burst * interval_ns;
   uint64_t tat = tat_.load(std::memory_order_relaxed);
-  for (unsigned attempt = 0; attempt < RateTable::kCasRetries; ++attempt) {
-    const uint64_t next = (tat > now ? tat : now) + interval_ns;
-    if (next - now > limit) return false;
-    if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed)) return true;
+  // No retry limit: a failed CAS means another worker took tokens, so the
+  // loop ends when the claim lands or the bucket is empty (lock-free).
+  for (;;) {
+    const uint64_t base = tat > now ? tat : now;
+    const uint64_t ahead = base - now;  // how far the bucket is already spent
+    if (ahead + interval_ns > limit) return 0;
+    const uint64_t fit = (limit - ahead) / interval_ns;
+    const uint64_t n = want < fit ? want : fit;
+    if (tat_.compare_exchange_weak(tat, base + n * interval_ns, std::memory_order_relaxed)) return n;
   }
-  return false;
 }
 
 }  // namespace stunbox::limits

@@ -19,8 +19,16 @@
 //   A new source evicts the way with the smallest TAT: the entry with the
 //   most tokens, i.e. idle or short-lived sources; sources held at their limit
 //   have TAT ahead of now and stay. A new source starts with a full bucket.
-// - Clock: the caller reads now_ns() once per batch (CLOCK_MONOTONIC_COARSE,
-//   vDSO, no syscall), not per packet.
+// - Clock: the caller reads now_ns() once per batch: the TSC scaled to
+//   nanoseconds (x86; ~10 cycles, exact to the cycle). CLOCK_MONOTONIC_COARSE,
+//   used before, moves in kernel ticks (4 ms on Debian's 250 Hz kernels), so
+//   a bucket refilled in 4 ms steps: nothing for 4 ms, then a tick's worth at
+//   once. Elsewhere CLOCK_MONOTONIC.
+// - The global cap is claimed in chunks: each worker holds a GlobalCredit and
+//   takes up to kGlobalClaim tokens with one CAS when it runs out, so the
+//   shared cache line moves once per chunk, not once per reply; a lost race
+//   is retried for as long as tokens remain (every loss means another worker
+//   got tokens), so nothing below the cap is dropped for losing races.
 // - No allocation, lock or syscall in check(); policy lists are scanned
 //   linearly (meant for tens of entries).
 #pragma once
@@ -39,8 +47,17 @@
 
 namespace stunbox::limits {
 
-// Monotonic nanoseconds, cheap enough to read once per batch.
+// Monotonic nanoseconds from the TSC (x86), cheap enough to read once per
+// batch; before the first call, set_tsc_hz (dpdk: rte_get_tsc_hz) or a
+// calibration against CLOCK_MONOTONIC fixes the scale once.
 uint64_t now_ns();
+// The TSC's frequency, when the caller knows it better than a 10 ms calibration. Call before any
+// worker reads the clock.
+void set_tsc_hz(uint64_t hz);
+// now_ns() for a TSC value the caller already read (the DPDK lcore loop reads
+// one after every poll): the same scale without a second rdtsc. x86 only;
+// elsewhere it returns now_ns().
+uint64_t ns_from_tsc(uint64_t tsc);
 
 // A source as the checks see it: a view of its address (4 or 16 bytes,
 // network order) and port (host order), read from the frame or datagram
@@ -155,11 +172,21 @@ class RateTable {
 // A whole-process answer cap shared by every worker: one GCRA word.
 class GlobalBucket {
  public:
-  bool allow(uint64_t interval_ns, uint64_t burst, uint64_t now);
+  // Takes up to `want` tokens at `now`; returns how many it got (0 = over the cap).
+  uint64_t claim(uint64_t interval_ns, uint64_t burst, uint64_t now, uint64_t want);
+  bool allow(uint64_t interval_ns, uint64_t burst, uint64_t now) { return claim(interval_ns, burst, now, 1) == 1; }
 
  private:
   alignas(64) std::atomic<uint64_t> tat_{0};
 };
+
+// Tokens of the global cap a worker claimed and has not spent yet. Owned by
+// one worker (lcore or socket thread); at most kGlobalClaim are held, and
+// they were counted against the cap when claimed.
+struct GlobalCredit {
+  uint64_t tokens = 0;
+};
+inline constexpr uint64_t kGlobalClaim = 16;
 
 // Everything a backend shares between its workers (created once per run).
 class Limiter {
@@ -167,13 +194,22 @@ class Limiter {
   explicit Limiter(size_t table_entries, uint64_t seed = 0) : table_(table_entries, seed) {}
 
   // The checks in order for a request that would be answered: source port,
-  // ACL, per-source rate, global cap. nullopt = answer it.
-  std::optional<DropReason> check(const Policy& p, const Source& s, uint64_t now) {
+  // ACL, per-source rate, global cap. nullopt = answer it. `credit`: the
+  // calling worker's claimed global tokens (nullptr: one token per call).
+  std::optional<DropReason> check(const Policy& p, const Source& s, uint64_t now, GlobalCredit* credit = nullptr) {
     if (p.port_denied(s.port)) return DropReason::source_port_denied;
     if (p.acl_denied(s)) return DropReason::acl_denied;
     if (p.rate_interval_ns() != 0 && !table_.allow(p, s, now)) return DropReason::rate_limited;
-    if (p.global_interval_ns() != 0 && !global_.allow(p.global_interval_ns(), p.global_burst(), now))
-      return DropReason::global_limited;
+    if (p.global_interval_ns() != 0) {
+      if (credit == nullptr) {
+        if (!global_.allow(p.global_interval_ns(), p.global_burst(), now)) return DropReason::global_limited;
+      } else {
+        if (credit->tokens == 0)
+          credit->tokens = global_.claim(p.global_interval_ns(), p.global_burst(), now, kGlobalClaim);
+        if (credit->tokens == 0) return DropReason::global_limited;
+        --credit->tokens;
+      }
+    }
     return std::nullopt;
   }
 

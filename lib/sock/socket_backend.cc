@@ -128,6 +128,7 @@ Status SocketBackend::setup(backend::Reporter&) {
   if (const char* stall = std::getenv("STUNBOX_TEST_STALL_AFTER_PACKETS")) {
     shared_.test_stall_after.store(std::strtoull(stall, nullptr, 10), std::memory_order_relaxed);
   }
+  limits::set_tsc_hz(0);  // calibrate the limiter's clock now, not in a worker's first batch
   limiter_ = std::make_unique<limits::Limiter>(config().limits.rate.table_size);
   shared_.limiter = limiter_.get();
   publish(config());
@@ -136,7 +137,7 @@ Status SocketBackend::setup(backend::Reporter&) {
   counters_ = std::vector<WorkerCounters>(static_cast<size_t>(workers_) * n);
   usage_ = std::vector<WorkerUsageCounters>(workers_);
   for (unsigned w = 0; w < workers_; ++w) {
-    sources_.push_back(std::make_unique<SourceSketch>());
+    sources_.push_back(std::make_unique<SourceSketch>(16, 32, 64, config::log2_of(config().stats.top_sources_sample)));
     pool_.push_back(std::make_unique<Worker>(std::move((*sockets)[w]), roles_, batch, shared_,
                                              &counters_[static_cast<size_t>(w) * n], usage_[w], *sources_.back()));
     if (Status st = pool_.back()->prepare(); !st) return st;

@@ -223,7 +223,7 @@ int Worker::receive_batch(uint32_t sock_index) {
     // Abuse controls only on what would be answered: garbage costs no
     // tokens. The port checked is where the reply would go (RESPONSE-PORT's).
     const uint16_t to_port = a.response_port != 0 ? a.response_port : client.port;
-    if (auto denied = shared_.limiter->check(policy, {client.ip.data(), to_port, client.ip.v6}, now)) {
+    if (auto denied = shared_.limiter->check(policy, {client.ip.data(), to_port, client.ip.v6}, now, &credit_)) {
       local_.drop(*denied);
       continue;
     }

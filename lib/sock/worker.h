@@ -93,6 +93,7 @@ class Worker {
   WorkerUsageCounters& usage_;
   SourceSketch& sources_;  // this worker: wo (record per datagram, publish per wakeup); console: read()
   LocalCounters local_;
+  limits::GlobalCredit credit_;  // this worker's claimed tokens of limits.global_pps
   uint64_t test_seen_ = 0;  // datagrams seen, counted only while the stall hook is armed
   uint64_t start_ns_ = 0;   // first run_once
   uint64_t busy_ns_ = 0;    // time spent on wakeups that carried datagrams

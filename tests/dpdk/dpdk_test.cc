@@ -275,6 +275,60 @@ TEST(LcorePlan, AutoSpreadsPortsAndQueuesRoundRobin) {
   EXPECT_EQ(p->lcores[1].queues[0].queue, 1u);
 }
 
+// A described two-socket box: lcores 1-2 on socket 0, 3-4 on socket 1; port 0
+// on socket 1, port 1 on socket 0, port 2 a vdev (socket unknown).
+TEST(LcorePlan, AutoKeepsQueuesOnTheirPortsSocket) {
+  config::DpdkSection d;
+  d.ports.resize(3);
+  for (auto& p : d.ports) p.device = "dev";
+  Topology topo;
+  topo.port_socket = {1, 0, -1};
+  topo.lcore_socket = [](unsigned lc) { return lc <= 2 ? 0 : 1; };
+  auto all = [](unsigned) { return true; };
+  auto p = plan_lcores(d, {1, 2, 3, 4}, {8, 8, 8}, 0, all, topo);
+  ASSERT_TRUE(p) << p.message();
+  EXPECT_EQ(p->queues, (std::vector<unsigned>{2, 2, 4})) << "auto: one queue per worker of the port's socket";
+  std::map<unsigned, std::vector<std::pair<unsigned, unsigned>>> by_lcore;
+  for (const LcorePlan& lp : p->lcores)
+    for (const config::QueueRef& r : lp.queues) by_lcore[lp.lcore].push_back({r.port, r.queue});
+  for (const auto& [lc, qs] : by_lcore) {
+    for (const auto& [port, queue] : qs) {
+      if (port == 0) {
+        EXPECT_GE(lc, 3u) << "port 0 (socket 1) queue " << queue << " on lcore " << lc;
+      }
+      if (port == 1) {
+        EXPECT_LE(lc, 2u) << "port 1 (socket 0) queue " << queue << " on lcore " << lc;
+      }
+    }
+  }
+  EXPECT_TRUE(p->warnings.empty());
+
+  // No worker on port 0's socket: served from socket 0, and said so by key.
+  auto one_socket = plan_lcores(d, {1, 2}, {8, 8, 8}, 0, all, topo);
+  ASSERT_TRUE(one_socket) << one_socket.message();
+  ASSERT_EQ(one_socket->warnings.size(), 1u);
+  EXPECT_EQ(one_socket->warnings[0].rfind("dpdk.lcores auto: no worker lcore on NUMA socket 1 of dpdk.ports[0]", 0), 0u)
+      << one_socket->warnings[0];
+}
+
+TEST(LcorePlan, ExplicitMapAcrossSocketsIsWarnedAboutByKey) {
+  config::DpdkSection d;
+  d.ports.resize(1);
+  d.ports[0].device = "dev";
+  d.ports[0].queues = 2;
+  d.lcores_auto = false;
+  d.lcores = {{1, {{0, 0}}}, {3, {{0, 1}}}};
+  Topology topo;
+  topo.port_socket = {0};
+  topo.lcore_socket = [](unsigned lc) { return lc <= 2 ? 0 : 1; };
+  auto p = plan_lcores(d, {1, 2, 3, 4}, {8}, 0, [](unsigned) { return true; }, topo);
+  ASSERT_TRUE(p) << p.message();
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_EQ(p->warnings[0],
+            "dpdk.lcores: lcore 3 (NUMA socket 1) serves port 0 queue 1 on socket 0: every packet crosses the "
+            "inter-socket link");
+}
+
 TEST(LcorePlan, ErrorsAreOneLine) {
   config::DpdkSection d;
   d.ports.resize(1);
@@ -298,6 +352,61 @@ TEST(LcorePlan, ErrorsAreOneLine) {
   auto ok = plan_lcores(d, {1, 2}, {8}, 0, all);
   ASSERT_TRUE(ok) << ok.message();
   EXPECT_EQ(ok->queues[0], 3u);
+}
+
+// dpdk.ports[i].tx_checksum against the drivers' TX path selection in DPDK 22.11 (docs/deployment.md table).
+TEST(TxChecksum, AutoIsSoftwareWhereAnOffloadCostsTheVectorPath) {
+  using config::TxChecksum;
+  struct Row {
+    const char* driver;
+    bool offered, vector_offload, hw, fast_free;
+  };
+  const Row rows[] = {
+      {"net_i40e", true, true, false, true},      // i40e_set_tx_function_flag: offloads within fast free only
+      {"net_ixgbe", true, true, false, false},    // ixgbe_set_tx_function: txq->offloads == 0
+      {"net_ixgbe_vf", true, true, false, false},
+      {"net_ice", true, true, true, true},        // AVX2/AVX-512 TX takes the checksum offload
+      {"net_ice", true, false, false, true},      // SSE TX does not
+      {"mlx5_pci", true, false, true, true},      // unaffected
+      {"net_tap", true, false, true, true},
+      {"net_ring", false, false, false, true},    // nothing offered
+  };
+  for (const Row& r : rows) {
+    const TxChecksumChoice c = choose_tx_checksum(TxChecksum::automatic, r.driver, r.offered, r.vector_offload);
+    EXPECT_EQ(c.hw, r.hw) << r.driver << " vector_offload " << r.vector_offload << ": " << c.why;
+    EXPECT_EQ(c.fast_free, r.fast_free) << r.driver;
+    EXPECT_TRUE(c.error.empty()) << r.driver;
+    EXPECT_EQ(c.why.rfind("auto: ", 0), 0u) << c.why;
+  }
+}
+
+TEST(TxChecksum, ExplicitChoicesAndHardwareThatIsNotThere) {
+  using config::TxChecksum;
+  auto sw = choose_tx_checksum(TxChecksum::sw, "mlx5_pci", true, true);
+  EXPECT_FALSE(sw.hw);
+  auto hw = choose_tx_checksum(TxChecksum::hw, "net_i40e", true, true);
+  EXPECT_TRUE(hw.hw);
+  EXPECT_NE(hw.why.find("vector TX"), std::string::npos) << hw.why;
+  auto missing = choose_tx_checksum(TxChecksum::hw, "net_ring", false, true);
+  EXPECT_FALSE(missing.hw);
+  EXPECT_EQ(missing.error, "hw: device driver net_ring offers no IPv4/UDP TX checksum offload (use auto or sw)");
+}
+
+// stats.port_xstats drops: the device's drop counters by driver, ethdev's own for every driver.
+TEST(Xstats, DropAllowListPerDriver) {
+  EXPECT_TRUE(is_drop_xstat("mlx5_pci", "rx_discards_phy"));
+  EXPECT_TRUE(is_drop_xstat("mlx5_pci", "rx_out_of_buffer"));
+  EXPECT_TRUE(is_drop_xstat("net_i40e", "rx_dropped_packets"));
+  EXPECT_TRUE(is_drop_xstat("net_ice", "rx_dropped_packets"));
+  EXPECT_TRUE(is_drop_xstat("net_ixgbe", "rx_total_missed_packets"));
+  for (const char* d : {"net_null", "net_tap", "mlx5_pci", "net_i40e"}) {
+    EXPECT_TRUE(is_drop_xstat(d, "rx_missed_errors")) << d;
+    EXPECT_TRUE(is_drop_xstat(d, "rx_mbuf_allocation_errors")) << d;
+    EXPECT_FALSE(is_drop_xstat(d, "rx_good_packets")) << d;
+    EXPECT_FALSE(is_drop_xstat(d, "rx_q0_packets")) << d;
+  }
+  EXPECT_FALSE(is_drop_xstat("net_tap", "rx_discards_phy")) << "another driver's name";
+  EXPECT_FALSE(is_drop_xstat("mlx5_pci", "rx_vport_unicast_packets"));
 }
 
 TEST(EalArgs, VdevsAddedPciAllowListedOnce) {
@@ -542,6 +651,27 @@ TEST_F(EalTest, RingPortWithoutRssWarnsAndLimitsQueues) {
   EXPECT_EQ(port->identity.n_v4, 1u);
   EXPECT_EQ(port->identity.n_v6, 1u);
   EXPECT_TRUE(port->identity.stun_ports.test(kStunPort));
+}
+
+// i40e's vector RX needs a power-of-two ring: any other rx_desc is warned about by its key.
+TEST_F(EalTest, RxDescNotAPowerOfTwoIsWarnedAboutByKey) {
+  ASSERT_NO_FATAL_FAILURE(make_ring("desc", 1));
+  auto s = lab_port("net_ring_desc");
+  s.rx_desc = 1000;
+  auto port = configure_port(ring_->port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(port) << port.message();
+  ASSERT_EQ(port->rx_desc, 1000u) << "net_ring keeps any count";
+  const auto warned = std::find_if(port->warnings.begin(), port->warnings.end(), [](const std::string& w) {
+    return w.rfind("dpdk.ports[0].rx_desc 1000: not a power of two", 0) == 0;
+  });
+  EXPECT_NE(warned, port->warnings.end());
+  s.rx_desc = 1024;
+  ring_.reset();
+  ASSERT_NO_FATAL_FAILURE(make_ring("desc2", 1));
+  s.device = "net_ring_desc2";
+  auto pow2 = configure_port(ring_->port_id, 0, s, {}, {kStunPort}, 1, g_pool);
+  ASSERT_TRUE(pow2) << pow2.message();
+  for (const std::string& w : pow2->warnings) EXPECT_EQ(w.find("power of two"), std::string::npos) << w;
 }
 
 // What a NIC with a 128-entry RETA and our key would do, replayed exactly on
@@ -831,6 +961,59 @@ TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].count, kPerQueue);
   EXPECT_EQ(top[1].count, kPerQueue);
+}
+
+// After a link-up the main lcore never sends on a TX queue: it puts the
+// announcements on the owning lcore's control ring, and that lcore sends them
+// on its own queue between two polls (counted there as announcements).
+TEST_F(EalTest, AnnouncementsGoThroughTheOwningLcoresControlRing) {
+  const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+  if (worker >= RTE_MAX_LCORE) GTEST_SKIP() << "EAL has no worker lcore";
+  ASSERT_NO_FATAL_FAILURE(open_ring("ann", {.queues = 2}));
+  rte_ring* control = rte_ring_create("test_ctl", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(control, nullptr);
+  struct RingFree {
+    rte_ring* r;
+    ~RingFree() { rte_ring_free(r); }
+  } ring_free{control};
+  std::atomic<bool> stop{false};
+  LcoreWork work;
+  work.lcore = worker;
+  work.idle = config::Idle::adaptive;
+  work.stop = &stop;
+  work.control = control;
+  work.queues = {qs_[1].get(), qs_[0].get()};  // the frames go out on the first queue of the port it owns
+  ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
+  struct Joiner {
+    std::atomic<bool>& stop;
+    unsigned lcore;
+    ~Joiner() {
+      stop.store(true);
+      rte_eal_wait_lcore(lcore);
+    }
+  } joiner{stop, worker};
+
+  std::vector<rte_mbuf*> frames = announcement_frames(*port_, g_pool);
+  ASSERT_EQ(frames.size(), 3u) << "gratuitous ARP, unsolicited NA, MLDv2 report";
+  ASSERT_EQ(rte_ring_sp_enqueue_burst(control, reinterpret_cast<void**>(frames.data()), 3, nullptr), 3u);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (rte_ring_count(ring_->tx[1]) < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop.store(true);
+  EXPECT_EQ(rte_eal_wait_lcore(worker), 0);
+  EXPECT_EQ(rte_ring_count(control), 0u);
+  EXPECT_EQ(rte_ring_count(ring_->tx[0]), 0u);
+  EXPECT_EQ(get(Counter::announcements, 1), 3u);
+  std::vector<uint16_t> types;
+  while (Mbuf m = take_reply(1)) {
+    const uint8_t* f = rte_pktmbuf_mtod(m.get(), const uint8_t*);
+    types.push_back(static_cast<uint16_t>(f[12] << 8 | f[13]));
+    if (types.size() == 3) {
+      EXPECT_EQ(f[14 + 6], 0) << "the MLD report carries a Hop-by-Hop header";
+    }
+  }
+  EXPECT_EQ(types, (std::vector<uint16_t>{0x0806, 0x86DD, 0x86DD}));
 }
 
 // The attribute types of the STUN message in a UDP reply frame (untagged
@@ -1132,8 +1315,9 @@ TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
     EXPECT_EQ(out->nb_segs, 1);
     const bool udp = golden::is_udp_reply(want.kind);
     if (variant.tx_offload && udp) {
-      const bool v6 = want.frame[row.tagged ? 16 : 12] == 0x86;
-      EXPECT_EQ(out->l2_len, row.tagged ? 18u : 14u);
+      const size_t l2 = golden::l2_len_of(want.frame);
+      const bool v6 = want.frame[l2 - 2] == 0x86;
+      EXPECT_EQ(out->l2_len, l2);
       EXPECT_EQ(out->l3_len, v6 ? 40u : 20u);
       EXPECT_EQ(out->ol_flags, v6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
                                   : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM));

@@ -122,15 +122,17 @@ void check_reply(const Run& r, const PortIdentity& port) {
   const Verdict& v = r.v;
   const uint8_t* f = r.reply.data();
   const size_t len = r.reply.size();
-  const size_t l2 = port.vlan >= 0 ? 18 : 14;
-  FUZZ_CHECK(v.l2_len == l2);
+  const size_t l2 = v.l2_len;
   FUZZ_CHECK(len >= l2 + v.l3_len);
-  // Our MAC as the source; the port's VLAN tag exactly when the port has one.
+  // Our MAC as the source; the port's VLAN tag exactly when the port has one, else untagged or a
+  // priority tag (VID 0) kept from the request.
   FUZZ_CHECK(std::memcmp(f + 6, port.mac.data(), 6) == 0);
   if (port.vlan >= 0) {
-    FUZZ_CHECK(rd16(f + 12) == 0x8100 && (rd16(f + 14) & 0x0FFF) == port.vlan);
+    FUZZ_CHECK(l2 == 18 && rd16(f + 12) == 0x8100 && (rd16(f + 14) & 0x0FFF) == port.vlan);
+  } else if (l2 == 18) {
+    FUZZ_CHECK(rd16(f + 12) == 0x8100 && (rd16(f + 14) & 0x0FFF) == 0);
   } else {
-    FUZZ_CHECK(rd16(f + 12) != 0x8100);
+    FUZZ_CHECK(l2 == 14 && rd16(f + 12) != 0x8100);
   }
   const uint16_t type = rd16(f + l2 - 2);
 
@@ -154,6 +156,14 @@ void check_reply(const Run& r, const PortIdentity& port) {
     FUZZ_CHECK(type == 0x86DD && v.l3_len == 40);
     const uint8_t* src = f + l2 + 8;
     const uint8_t* dst = f + l2 + 24;
+    if (v.kind == ReplyKind::mld_report) {
+      // RFC 3810 s5.2: from the port's link-local address to ff02::16, hop limit 1, Hop-by-Hop Router Alert.
+      static constexpr uint8_t kMldRouters[16] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16};
+      FUZZ_CHECK(std::memcmp(src, link_local_of(port.mac).data(), 16) == 0 && std::memcmp(dst, kMldRouters, 16) == 0);
+      FUZZ_CHECK(f[l2 + 6] == 0 && f[l2 + 7] == 1 && f[l2 + 40] == 58 && f[l2 + 48] == 143);
+      FUZZ_CHECK(l2 + 40 + rd16(f + l2 + 4) == len);
+      return;
+    }
     // From an address we own; never to multicast (but a DAD answer to
     // all-nodes, RFC 4861 s7.2.4), loopback, unspecified or ourselves.
     FUZZ_CHECK(owns_v6(port, src));

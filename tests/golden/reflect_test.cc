@@ -68,7 +68,7 @@ void check_case(const Row& c) {
   const bool udp = is_udp_reply(kind);
   const Bytes want = expected_frame(*c.reply(), kOffload);
   EXPECT_EQ(r.out, want) << "got:\n" << hex_dump(r.out.data(), r.out.size()) << "\nwant:\n" << hex_dump(want.data(), want.size());
-  EXPECT_EQ(r.v.l2_len, c.tagged ? 18 : 14);
+  EXPECT_EQ(r.v.l2_len, l2_len_of(c.in));
   const bool v6 = want_sw[r.v.l2_len - 2] == 0x86;
   EXPECT_EQ(r.v.ipv6(), v6);
   if (kind != ReplyKind::arp_reply) {
@@ -153,6 +153,8 @@ TEST(GoldenTable, CoversEveryFrameDropReason) {
   for (size_t i = static_cast<size_t>(DropReason::eth_too_short); i <= static_cast<size_t>(DropReason::ndp_not_ours); ++i)
     frame_reasons.push_back(static_cast<DropReason>(i));
   frame_reasons.push_back(DropReason::mbuf_no_tailroom);
+  frame_reasons.push_back(DropReason::mld_not_query);
+  frame_reasons.push_back(DropReason::mld_invalid);
   for (DropReason r : frame_reasons) EXPECT_TRUE(seen.count(r)) << "no golden case for " << name(r);
 }
 
@@ -264,6 +266,25 @@ TEST(Announce, UnsolicitedNa) {
     EXPECT_EQ(build_unsolicited_na(out, want.size() - 1, port, 0), 0u);
     EXPECT_EQ(build_unsolicited_na(out, sizeof out, port, port.n_v6), 0u);
   }
+}
+
+// The unsolicited report sent at start and on every link-up (RFC 3810 s6.1).
+TEST(Announce, MldReport) {
+  for (bool tagged : {false, true}) {
+    const PortIdentity port = port_identity(tagged);
+    uint8_t out[512];
+    const size_t n = build_mld_report(out, sizeof out, port);
+    const std::optional<pkt::Vlan> vlan = tagged ? std::optional(pkt::Vlan{kVlan, 0}) : std::nullopt;  // PCP 0
+    const Bytes want = mld_report(our_groups(), 4, vlan).frame;
+    ASSERT_EQ(n, want.size());
+    EXPECT_EQ(Bytes(out, out + n), want) << hex_dump(out, n);
+    EXPECT_EQ(check_checksums(out, n), "");
+    EXPECT_EQ(build_mld_report(out, want.size() - 1, port), 0u);
+  }
+  PortIdentity v4_only;
+  v4_only.mac = kOurMac;
+  uint8_t out[512];
+  EXPECT_EQ(build_mld_report(out, sizeof out, v4_only), 0u) << "no IPv6 address, no group to report";
 }
 
 TEST(PortIdentityTest, AddressTablesFill) {

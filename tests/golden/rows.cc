@@ -19,6 +19,7 @@ using pkt::Vlan;
 constexpr ReplyKind kSuccess = ReplyKind::stun_success;
 constexpr ReplyKind kError = ReplyKind::stun_error;
 const Vlan kTag{kVlan, 1};  // PCP 1: must be kept in the reply
+const Vlan kPriorityTag{0, 1};  // 802.1Q priority tag: VID 0 (DCB/PFC fabrics)
 const TxId kTxid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 const ClassicTxId kClassicTxid{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 const Endpoint kClient4{kPeer4, kPeerPort};
@@ -143,6 +144,29 @@ const IpAddress kSn = pkt::solicited_node(kOur6);
 const Mac kSnMac = pkt::multicast_mac(kSn);
 const Bytes kSlla = pkt::lla_option(1, kPeerMac);
 
+// ---- MLD (RFC 3810) recipes ---------------------------------------------------
+
+const IpAddress kOtherSn = pkt::ip("ff02::1:ff99:9999");
+
+// What an MLD query row varies: MLDv2 from the router's link-local address,
+// hop limit 1, Hop-by-Hop with Router Alert (MLD) before ICMPv6.
+struct MldQuery {
+  bool v2 = true;
+  IpAddress src = kPeerLl;
+  uint8_t hop = 1;
+  Bytes hbh = kHbhRouterAlert;
+  uint8_t type = 130;
+  std::optional<Vlan> vlan{};
+};
+
+// A query to dst about group (:: = general).
+Bytes mld_query(const IpAddress& dst, const Mac& dmac, const IpAddress& group, const MldQuery& q = {}) {
+  Bytes body{0x03, 0xE8, 0, 0};  // maximum response delay 1000 ms, reserved
+  body.insert(body.end(), group.bytes.begin(), group.bytes.end());
+  if (q.v2) body.insert(body.end(), {0x02, 125, 0, 0});  // QRV 2, QQIC 125 s, no sources
+  return to_us(dmac, q.vlan).ipv6({.src = q.src, .dst = dst, .hop = q.hop, .hop_by_hop = q.hbh}).icmp(q.type, 0, body);
+}
+
 // RFC 5780 attributes: RESPONSE-ORIGIN / OTHER-ADDRESS, SOURCE- / CHANGED-ADDRESS.
 Endpoint at(const IpAddress& ip, uint16_t port) { return {ip, port}; }
 
@@ -238,6 +262,20 @@ std::vector<Row> make_rows() {
       {.name = "untagged frame on tagged port", .in = request4(req()), .want = DropReason::vlan_mismatch, .tagged = true},
       {.name = "ARP untagged on tagged port",
        .in = arp_request(kPeer4, kOur4),
+       .want = DropReason::vlan_mismatch,
+       .tagged = true},
+      // Priority-tagged frames (802.1Q VID 0, PCP 1): untagged traffic; the reply keeps the tag.
+      {.name = "v4 priority-tagged (VID 0) on untagged port, reply keeps the tag",
+       .in = request4(req(), {.vlan = kPriorityTag}),
+       .want = reply4(kSuccess, ok(kClient4), {.vlan = kPriorityTag})},
+      {.name = "v6 priority-tagged (VID 0) on untagged port, reply keeps the tag",
+       .in = request6(req(), {.vlan = kPriorityTag}),
+       .want = reply6(kSuccess, ok(kClient6), {.vlan = kPriorityTag})},
+      {.name = "ARP priority-tagged (VID 0) on untagged port",
+       .in = arp_request(kPeer4, kOur4, kBroadcast, kPriorityTag),
+       .want = arp_reply(kOur4, kPeer4, kPriorityTag)},
+      {.name = "priority-tagged (VID 0) on tagged port",
+       .in = request4(req(), {.vlan = kPriorityTag}),
        .want = DropReason::vlan_mismatch,
        .tagged = true},
       // hints
@@ -597,6 +635,44 @@ std::vector<Row> make_rows() {
        .want = DropReason::icmp6_bad_checksum,
        .hints = {CsumState::good, CsumState::good}},
 
+      // --- MLD (RFC 3810): queries answered with MLDv2 reports of our
+      // solicited-node groups; Hop-by-Hop accepted only for MLD.
+      {.name = "MLDv2 general query: report of every solicited-node group",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec),
+       .want = mld_report(our_groups())},
+      {.name = "MLDv1 general query: answered with an MLDv2 report",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.v2 = false}),
+       .want = mld_report(our_groups())},
+      {.name = "MLD group-specific query for our group: that group only",
+       .in = mld_query(kSn, kSnMac, kSn),
+       .want = mld_report({kSn})},
+      {.name = "MLD query on tagged port keeps the tag",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.vlan = kTag}),
+       .want = mld_report(our_groups(), 2, kTag),
+       .tagged = true},
+      {.name = "MLD query for another group",
+       .in = mld_query(kOtherSn, pkt::multicast_mac(kOtherSn), kOtherSn),
+       .want = DropReason::ipv6_not_ours},
+      {.name = "MLD query from a global address",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.src = kPeer6}),
+       .want = DropReason::mld_invalid},
+      {.name = "MLD query with hop limit 255",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.hop = 255}),
+       .want = DropReason::mld_invalid},
+      {.name = "MLD query to the wrong MAC", .in = mld_query(kAllNodes, kMldRoutersMac, kUnspec), .want = DropReason::eth_not_ours},
+      {.name = "another host's MLDv2 report",
+       .in = mld_query(kMldRouters, kMldRoutersMac, kUnspec, {.type = 143}),
+       .want = DropReason::mld_not_query},
+      {.name = "Hop-by-Hop without Router Alert",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.hbh = {58, 0, 1, 4, 0, 0, 0, 0}}),  // PadN only
+       .want = DropReason::ipv6_extension_header},
+      {.name = "Hop-by-Hop Router Alert before UDP",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.hbh = {17, 0, 5, 2, 0, 0, 1, 0}}),
+       .want = DropReason::ipv6_extension_header},
+      {.name = "Hop-by-Hop Router Alert for RSVP",
+       .in = mld_query(kAllNodes, kAllNodesMac, kUnspec, {.hbh = {58, 0, 5, 2, 0, 1, 1, 0}}),  // value 1: RSVP, not MLD
+       .want = DropReason::ipv6_extension_header},
+
       // capacity contract
       {.name = "capacity below length", .in = request4(req()), .want = DropReason::mbuf_no_tailroom, .room = kBelowLength},
   };
@@ -650,13 +726,37 @@ std::vector<RouteRow> make_route_rows() {
 
 }  // namespace
 
+std::vector<IpAddress> our_groups() {
+  std::vector<IpAddress> out;
+  auto add = [&out](const IpAddress& a) {
+    const IpAddress g = pkt::solicited_node(a);
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  };
+  for (const IpAddress& a : kOwned6) add(a);
+  add(pkt::eui64_link_local(kOurMac));
+  return out;
+}
+
+Reply mld_report(const std::vector<IpAddress>& groups, uint8_t record_type, std::optional<pkt::Vlan> vlan) {
+  Bytes body{0, 0, 0, static_cast<uint8_t>(groups.size())};  // reserved, number of records
+  for (const IpAddress& g : groups) {
+    body.insert(body.end(), {record_type, 0, 0, 0});
+    body.insert(body.end(), g.bytes.begin(), g.bytes.end());
+  }
+  const IpAddress ll = pkt::eui64_link_local(kOurMac);
+  return {frame::ReplyKind::mld_report, pkt::Packet()
+                                         .eth(kMldRoutersMac, kOurMac, vlan)
+                                         .ipv6({.src = ll, .dst = kMldRouters, .hop = 1, .hop_by_hop = kHbhRouterAlert})
+                                         .icmp(143, 0, body)};
+}
+
 frame::PortIdentity port_identity(bool tagged) {
   frame::PortIdentity p;
   p.mac = kOurMac;
   p.vlan = tagged ? kVlan : -1;
   p.ttl = kTtl;
-  for (const IpAddress& a : {kOur4, kOur4b, kPair4p, kPair4a}) p.add_v4(a.v4_bytes());
-  for (const IpAddress& a : {kOur6, kOur6b, kPair6p, kPair6a}) p.add_v6(a.bytes);
+  for (const IpAddress& a : kOwned4) p.add_v4(a.v4_bytes());
+  for (const IpAddress& a : kOwned6) p.add_v6(a.bytes);
   p.stun_ports.set(3478);
   p.stun_ports.set(3479);
   // RFC 5780 on addresses of their own: every other row is plain STUN.

@@ -6,6 +6,7 @@
 // both read the rows and the port identity from here.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -43,6 +44,13 @@ inline const IpAddress kPair6p = pkt::ip("2001:2::4");
 inline const IpAddress kPair6a = pkt::ip("2001:2::5");
 inline const IpAddress kAllNodes = pkt::ip("ff02::1");
 inline const IpAddress kUnspec = pkt::ip("::");
+// Every address the port owns, in the order it is given them.
+inline const std::array<IpAddress, 4> kOwned4{kOur4, kOur4b, kPair4p, kPair4a};
+inline const std::array<IpAddress, 4> kOwned6{kOur6, kOur6b, kPair6p, kPair6a};
+// MLD (RFC 3810): the MLDv2 routers' group and a Hop-by-Hop header with Router Alert (MLD), then ICMPv6.
+inline const IpAddress kMldRouters = pkt::ip("ff02::16");
+inline const Mac kMldRoutersMac{0x33, 0x33, 0, 0, 0, 0x16};
+inline const Bytes kHbhRouterAlert{58, 0, 5, 2, 0, 0, 1, 0};  // next ICMPv6; Router Alert 0 (MLD); PadN
 inline constexpr uint8_t kTtl = 77;  // differs from every request's TTL, so the reply's comes from the port
 inline constexpr uint16_t kVlan = 100;
 inline constexpr uint16_t kPeerPort = 40000;
@@ -88,6 +96,19 @@ struct RouteRow {
   frame::Route want;
 };
 const std::vector<RouteRow>& route_rows();
+
+// The solicited-node group of every owned IPv6 address, each once, in
+// address order, then that of the port's EUI-64 link-local address: what the
+// box reports in MLD.
+std::vector<IpAddress> our_groups();
+// An MLDv2 report (RFC 3810 s5.2) of groups, each a record of record_type
+// (2 MODE_IS_EXCLUDE answers a query, 4 CHANGE_TO_EXCLUDE is unsolicited),
+// from our EUI-64 link-local address to ff02::16.
+Reply mld_report(const std::vector<IpAddress>& groups, uint8_t record_type = 2, std::optional<pkt::Vlan> vlan = {});
+
+// The Ethernet header's length of a frame: 18 with an 802.1Q tag (a tagged
+// port's, or a priority tag on an untagged port, kept in the reply), else 14.
+inline size_t l2_len_of(const Bytes& f) { return f.size() > 13 && f[12] == 0x81 && f[13] == 0x00 ? 18 : 14; }
 
 // STUN replies are the only UDP replies: the ones whose checksums the TX-offload variant leaves to the NIC.
 inline bool is_udp_reply(frame::ReplyKind k) {

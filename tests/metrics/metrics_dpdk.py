@@ -124,6 +124,9 @@ stats: {metrics_listen: "127.0.0.1:%d"}
         check(total(s, "stunbox_port_rx_packets_total", port="0") == n_all,
               "dpdk: ethdev rx packets is exactly %d (%s)" % (n_all, total(s, "stunbox_port_rx_packets_total")))
         check(any(n == "stunbox_link_up" and l.get("port") == "0" for n, l, _ in s), "dpdk: link_up{port=0} present")
+        xs = {l.get("name") for n, l, _ in s if n == "stunbox_port_xstat" and l.get("port") == "0"}
+        check({"rx_missed_errors", "rx_mbuf_allocation_errors"} <= xs and "rx_good_packets" not in xs,
+              "dpdk: stunbox_port_xstat{port=0} carries ethdev's drop counters only (%s)" % sorted(xs))
         check(any(n == "stunbox_worker_info" and l.get("worker") == "1" and l.get("queues") == "0:0" for n, l, _ in s),
               "dpdk: lcore 1 serves 0:0")
         check(total(s, "stunbox_worker_stalled") == 0, "dpdk: no lcore stalled")

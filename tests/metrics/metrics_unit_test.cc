@@ -50,6 +50,10 @@ class FakeView : public View {
   LinkState link(size_t port) const override { return {port == 0, port == 0 ? 10000u : 0u, true, port == 0 ? 0u : 3u}; }
   std::string port_info(size_t) const override { return ""; }
   std::vector<XStat> xstats(size_t) const override { return {}; }
+  std::vector<XStat> metric_xstats(size_t port) const override {
+    if (port != 1) return {};
+    return {{"rx_discards_phy", 17}, {"rx_out_of_buffer", 4}};
+  }
   std::span<const QueueView> queues() const override { return queues_; }
   std::span<const WorkerInfo> workers() const override { return workers_; }
   WorkerUsage usage(size_t worker) const override { return usage_[worker]; }
@@ -138,6 +142,9 @@ TEST(RenderMetrics, ExactCountersPerQueueAndWellFormedFamilies) {
   EXPECT_EQ(p.samples.at("stunbox_link_speed_mbps{port=\"0\"}"), "10000");
   EXPECT_EQ(p.samples.at("stunbox_link_changes_total{port=\"0\"}"), "0");
   EXPECT_EQ(p.samples.at("stunbox_link_changes_total{port=\"1\"}"), "3");
+  // The device's drop counters, by their driver names.
+  EXPECT_EQ(p.samples.at("stunbox_port_xstat{port=\"1\",name=\"rx_discards_phy\"}"), "17");
+  EXPECT_EQ(p.samples.at("stunbox_port_xstat{port=\"1\",name=\"rx_out_of_buffer\"}"), "4");
   // No pools (socket mode): no mempool families at all.
   EXPECT_EQ(p.samples.count("stunbox_mempool_in_use{pool=\"stunbox_pool_0\"}"), 0u);
   // Label values escape quote and backslash.

@@ -424,7 +424,13 @@ def check_echo(f: Failures, case: Case, raw: bytes, v6: bool) -> None:
 
 
 def is_announcement(raw: bytes, port: int) -> str | None:
-    """A gratuitous ARP or unsolicited NA the port sends at start (allowed, not a reply)."""
+    """A gratuitous ARP, unsolicited NA or MLDv2 report the port sends at start (allowed, not a reply)."""
+    # The MLDv2 report (RFC 3810 s6.1): to 33:33:00:00:00:16 / ff02::16, a Hop-by-Hop header
+    # (next header 0 at IPv6 offset 6) before ICMPv6 type 143 (parse_frame stops at Hop-by-Hop).
+    l2 = 18 if raw[12:14] == b"\x81\x00" else 14
+    if (raw[:6] == bytes.fromhex("333300000016") and raw[6:12] == PORT_MAC[port] and len(raw) >= l2 + 56
+            and raw[l2 - 2:l2] == b"\x86\xdd" and raw[l2 + 6] == 0 and raw[l2 + 40] == 58 and raw[l2 + 48] == 143):
+        return f"mld:port{port}"
     try:
         r = parse_frame(raw)
     except ValueError:

@@ -31,6 +31,13 @@ IpAddress solicited_node(const IpAddress& a) {
 
 Mac multicast_mac(const IpAddress& a) { return Mac{0x33, 0x33, a.bytes[12], a.bytes[13], a.bytes[14], a.bytes[15]}; }
 
+IpAddress eui64_link_local(const Mac& m) {
+  IpAddress a = ip("fe80::");
+  const uint8_t id[8] = {static_cast<uint8_t>(m[0] ^ 0x02), m[1], m[2], 0xFF, 0xFE, m[3], m[4], m[5]};
+  std::copy(id, id + 8, a.bytes.begin() + 8);
+  return a;
+}
+
 // ---- bytes -----------------------------------------------------------------
 
 Bytes cat(std::initializer_list<Bytes> parts) {
@@ -161,12 +168,20 @@ std::string check_checksums(const uint8_t* f, size_t len) {
     return "";
   }
   if (type == 0x86DD) {
-    const size_t plen = rd16(l2 + 4);
+    size_t plen = rd16(l2 + 4);
     if (l2 + 40 + plen != len) return "IPv6 payload length != frame";
     const IpAddress s = IpAddress::of(true, f + l2 + 8), d = IpAddress::of(true, f + l2 + 24);
-    const uint8_t next = f[l2 + 6];
+    uint8_t next = f[l2 + 6];
     const uint8_t* l4 = f + l2 + 40;
-    if (next == 17 && rd16(l2 + 40 + 6) == 0) return "IPv6 UDP checksum zero";
+    if (next == 0) {  // Hop-by-Hop (MLD): the upper layer's checksum covers what follows it
+      if (plen < 8) return "Hop-by-Hop header longer than the payload";
+      const size_t hlen = (static_cast<size_t>(l4[1]) + 1) * 8;
+      if (hlen > plen) return "Hop-by-Hop header longer than the payload";
+      next = l4[0];
+      l4 += hlen;
+      plen -= hlen;
+    }
+    if (next == 17 && get16(l4 + 6) == 0) return "IPv6 UDP checksum zero";
     if (ref_fold(ref_sum(l4, plen) + ref_pseudo(s, d, next, plen)) != 0xFFFF) return "L4 checksum over IPv6";
     return "";
   }
@@ -460,13 +475,15 @@ Bytes Packet::bytes() const {
   } else if (l3_ == L3::v6) {
     const Bytes up = l4();
     const Ip6& o = ip6_;
-    const int next = o.next >= 0 ? o.next : l4_ == L4::udp ? 17 : 58;
+    const int next = o.next >= 0 ? o.next : !o.hop_by_hop.empty() ? 0 : l4_ == L4::udp ? 17 : 58;
+    const size_t plen = o.hop_by_hop.size() + up.size();
     put32(l3, static_cast<uint32_t>(o.version) << 28);
-    put16(l3, static_cast<uint16_t>(o.payload_len >= 0 ? o.payload_len : static_cast<int>(up.size())));
+    put16(l3, static_cast<uint16_t>(o.payload_len >= 0 ? o.payload_len : static_cast<int>(plen)));
     l3.push_back(static_cast<uint8_t>(next));
     l3.push_back(o.hop);
     l3.insert(l3.end(), o.src.bytes.begin(), o.src.bytes.end());
     l3.insert(l3.end(), o.dst.bytes.begin(), o.dst.bytes.end());
+    l3.insert(l3.end(), o.hop_by_hop.begin(), o.hop_by_hop.end());
     l3.insert(l3.end(), up.begin(), up.end());
     type = 0x86DD;
   } else if (l3_ == L3::arp) {

@@ -36,6 +36,8 @@ Endpoint endpoint(std::string_view text);
 // ff02::1:ffXX:XXXX for a (RFC 4291 s2.7.1) and its Ethernet group 33:33:xx:xx:xx:xx (RFC 2464 s7).
 IpAddress solicited_node(const IpAddress& a);
 Mac multicast_mac(const IpAddress& a);
+// fe80::/64 with the modified EUI-64 interface id of mac (RFC 4291 s2.5.1, appendix A).
+IpAddress eui64_link_local(const Mac& mac);
 
 // ---- bytes -----------------------------------------------------------------
 
@@ -146,6 +148,9 @@ struct Ip6 {
   int next = -1;
   int payload_len = -1;  // override the payload length field
   uint8_t version = 6;
+  // A Hop-by-Hop Options header (RFC 8200 s4.3) as given, its own next-header
+  // byte first; non-empty makes the IPv6 next header 0 (unless `next` says).
+  Bytes hop_by_hop;
 };
 
 // UDP overrides (RFC 768): a checksum field (0 = none) and a length field.

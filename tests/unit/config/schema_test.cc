@@ -142,7 +142,7 @@ TEST(ConfigReload, TodaysLiveKeys) {
   for (const Key<Config>& k : keys())
     if (k.reload == Reload::live) live.push_back(k.path);
   EXPECT_EQ(live, (std::vector<std::string_view>{"stun.software", "stun.fingerprint", "stun.classic", "stats.period",
-                                                 "limits.rate.pps", "limits.rate.burst", "limits.rate.ipv4_prefix",
+                                                 "stats.port_xstats", "limits.rate.pps", "limits.rate.burst", "limits.rate.ipv4_prefix",
                                                  "limits.rate.ipv6_prefix", "limits.global_pps", "limits.allow",
                                                  "limits.deny", "limits.deny_source_ports", "limits.l3_pps",
                                                  "limits.nd_pps", "health.drain_on_stop_s"}));
