@@ -205,6 +205,12 @@ lab_up() {
   fi
   if [[ $bgp == yes ]]; then
     lab_bgp "$queues" "$appliances" "$model"
+  elif [[ $model == steering ]]; then
+    # Without BGP, static routes to the service addresses via the box's
+    # unicast address, as a router would have (the kernel of sbx-dp does not
+    # hold them, so nothing there answers ARP/NDP for them).
+    ip -n "$kClientNs" route add 198.18.0.100/32 via 198.18.0.2
+    ip -n "$kClientNs" -6 route add 2001:2::100/128 via 2001:2::2
   fi
 
   local mac
