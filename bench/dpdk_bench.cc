@@ -46,6 +46,7 @@ struct Options {
   unsigned workers = 1;     // lcores, each with its own vdev
   bool write_only = false;  // write the pcap and exit (bench.sh feeds it to testpmd too)
   bool exception = false;   // the port has an exception path (its ring; no frame of the pcap goes there)
+  bool steering = false;    // the port is shared by steering (PortIdentity::stun_only: xdp or flow)
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -57,7 +58,7 @@ struct Options {
   std::fprintf(stderr,
                "stunbox-dpdk-bench: %s\nusage: stunbox-dpdk-bench [--pcap FILE] [--kind v4_plain|v4_fingerprint|"
                "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--workers N (1..8)] "
-               "[--write-pcap-only] [--exception] -- EAL-ARGS (N worker lcores besides the main one)\n",
+               "[--write-pcap-only] [--exception] [--steering] -- EAL-ARGS (N worker lcores besides the main one)\n",
                what.c_str());
   std::exit(2);
 }
@@ -141,6 +142,10 @@ int main(int argc, char** argv) {
       o.exception = true;
       continue;
     }
+    if (a == "--steering") {
+      o.steering = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(a + ": missing value");
     const std::string v = argv[++i];
     if (a == "--pcap") o.pcap = v;
@@ -170,7 +175,10 @@ int main(int argc, char** argv) {
   // The identity the pcap's frames are addressed to; net_pcap has no
   // checksum offloads, so the loop verifies and fills checksums in software,
   // exactly the variant stunbox selects for this device.
-  const sb::frame::PortIdentity identity = sb::bench::port_identity(sb::bench::Lab{});
+  sb::frame::PortIdentity identity = sb::bench::port_identity(sb::bench::Lab{});
+  // A port shared with the kernel by steering (xdp, flow): STUN is answered
+  // as on any port; only the ARP/NDP/MLD/echo branches look at the flag.
+  identity.stun_only = o.steering;
   const sb::stun::ResponderConfig stun_cfg;
   std::atomic<bool> stop{false};
 

@@ -329,6 +329,7 @@ Verdict udp_v4(uint8_t* frame, size_t capacity, size_t l2, size_t ihl, size_t l4
 }
 
 Verdict icmp_v4(uint8_t* frame, size_t l2, size_t ihl, size_t l4_len, const PortIdentity& port) noexcept {
+  if (port.stun_only) return drop(DropReason::steering_not_stun);  // steering: the kernel's
   auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + l2);
   const size_t l4 = l2 + ihl;
   auto* icmp = header_at<IcmpEcho>(frame, l4 + l4_len, l4);
@@ -392,10 +393,7 @@ Verdict ipv4(uint8_t* frame, size_t len, size_t capacity, size_t l2, const PortI
   const size_t l4_len = total - ihl;
   if (ip->proto == kProtoUdp) [[likely]]
     return udp_v4<kTxCsumOffload>(frame, capacity, l2, ihl, l4_len, port, cfg, hints);
-  if (ip->proto == kProtoIcmp) {
-    if (port.stun_only) return drop(DropReason::steering_not_stun);
-    return icmp_v4(frame, l2, ihl, l4_len, port);
-  }
+  if (ip->proto == kProtoIcmp) return icmp_v4(frame, l2, ihl, l4_len, port);
   return drop(DropReason::ipv4_unsupported_proto);
 }
 
@@ -463,6 +461,7 @@ size_t write_mld_report(uint8_t* frame, size_t capacity, size_t l2, const PortId
 // about. The answer is immediate (a 0 delay is one of the delays s6.2 allows; a box has few groups).
 // MLDv1 queries get an MLDv2 report too: snooping switches learn from either.
 Verdict mld_query(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, const PortIdentity& port) noexcept {
+  if (port.stun_only) return drop(DropReason::steering_not_stun);  // steering: the kernel's
   auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
   const size_t hbh_at = l2 + sizeof(Ipv6Hdr);
   const size_t end = hbh_at + l4_len;
@@ -622,6 +621,7 @@ Verdict neighbor_solicit(uint8_t* frame, size_t capacity, size_t l2, size_t l4_l
 
 Verdict icmp_v6(uint8_t* frame, size_t capacity, size_t l2, size_t l4_len, bool src_unspecified, bool dst_multicast,
                 const PortIdentity& port) noexcept {
+  if (port.stun_only) return drop(DropReason::steering_not_stun);  // steering: the kernel's
   auto* ip = reinterpret_cast<Ipv6Hdr*>(frame + l2);
   const size_t l4 = l2 + sizeof(Ipv6Hdr);
   if (l4_len < 4) return drop(DropReason::icmp6_malformed);
@@ -664,10 +664,7 @@ Verdict ipv6(uint8_t* frame, size_t len, size_t capacity, size_t l2, bool l2_to_
   const size_t l4_len = host(ip->payload_len);
   if ((host(ip->ver_tc_flow) >> 28) != 6 || l4_len > len - l2 - sizeof(Ipv6Hdr))
     return drop(DropReason::ipv6_malformed);
-  if (ip->next == kProtoHopByHop) {
-    if (port.stun_only) return drop(DropReason::steering_not_stun);  // MLD: the kernel reports its groups
-    return mld_query(frame, capacity, l2, l4_len, port);
-  }
+  if (ip->next == kProtoHopByHop) return mld_query(frame, capacity, l2, l4_len, port);
   if (is_extension_header(ip->next)) return drop(DropReason::ipv6_extension_header);
 
   bool dst_multicast = false;
@@ -691,16 +688,14 @@ Verdict ipv6(uint8_t* frame, size_t len, size_t capacity, size_t l2, bool l2_to_
     if (src_unspecified) return drop(DropReason::ipv6_bad_source);
     return udp_v6<kTxCsumOffload>(frame, capacity, l2, l4_len, port, cfg, hints);
   }
-  if (ip->next == kProtoIcmp6) {
-    if (port.stun_only) return drop(DropReason::steering_not_stun);
-    return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port);
-  }
+  if (ip->next == kProtoIcmp6) return icmp_v6(frame, capacity, l2, l4_len, src_unspecified, dst_multicast, port);
   return drop(DropReason::ipv6_unsupported_proto);
 }
 
 // ---- ARP -----------------------------------------------------------------
 
 Verdict arp(uint8_t* frame, size_t len, size_t l2, const PortIdentity& port) noexcept {
+  if (port.stun_only) return drop(DropReason::steering_not_stun);  // steering: the kernel's
   auto* a = header_at<ArpHdr>(frame, len, l2);
   if (a == nullptr || host(a->htype) != kArpHtypeEthernet || host(a->ptype) != kEtherTypeIpv4 || a->hlen != 6 ||
       a->plen != 4)
@@ -774,7 +769,6 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
   if (type == kEtherTypeArp) {
     static constexpr uint8_t kBroadcast[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     if (!to_us && std::memcmp(eth->dst, kBroadcast, 6) != 0) return drop(DropReason::eth_not_ours);
-    if (port.stun_only) return drop(DropReason::steering_not_stun);
     return arp(frame, len, l2, port);
   }
   return drop(DropReason::eth_unsupported_type);

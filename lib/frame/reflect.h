@@ -20,6 +20,11 @@ struct PortIdentity {
   std::array<uint8_t, 6> mac{};
   int vlan = -1;  // 802.1Q VLAN id, or -1 = untagged port
   uint8_t ttl = 64;  // IPv4 TTL / IPv6 hop limit of replies
+  // A port shared with the kernel by steering (xdp, flow): the kernel
+  // answers ARP, NDP, MLD and ping there, so those are dropped here
+  // (steering_not_stun) should any arrive, and the port announces nothing.
+  // Only their branches test it.
+  bool stun_only = false;
   size_t n_v4 = 0;
   std::array<std::array<uint8_t, 4>, kMaxPortAddresses> v4{};   // network order
   size_t n_v6 = 0;
@@ -30,11 +35,6 @@ struct PortIdentity {
   // one of a pair's four endpoints gets its RFC 5780 answer, from the
   // endpoint the responder picks; plain requests elsewhere pay one branch.
   std::array<std::optional<stun::Rfc5780Pair>, 2> rfc5780{};
-  // A port shared with the kernel by steering (xdp, flow): the kernel
-  // answers ARP, NDP, MLD and ping there, so those are dropped here
-  // (steering_not_stun) should any arrive, and the port announces nothing.
-  // Only their branches test it.
-  bool stun_only = false;
 
   // Convenience for setup code and tests; return false when full.
   bool add_v4(const std::array<uint8_t, 4>& a);
