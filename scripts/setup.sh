@@ -7,7 +7,8 @@
 #   scripts/setup.sh --package  also what building the Debian package needs (scripts/package.sh)
 set -euo pipefail
 
-build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev)
+# clang and libbpf-dev: the XDP steering program (bpf/, dpdk.ports[].steering: xdp) and its map access.
+build_pkgs=(g++ meson ninja-build pkg-config libdpdk-dev dpdk dpdk-dev libyaml-cpp-dev libpcap-dev libedit-dev libmicrohttpd-dev clang libbpf-dev)
 test_pkgs=(libgtest-dev libssl-dev python3 tshark coturn stun-client iproute2 iputils-ping ethtool procps shellcheck systemd bird2)
 
 bench_pkgs=(libbenchmark-dev coturn stun-server python3-matplotlib)
