@@ -223,44 +223,37 @@ Status install_flow_rules(PortSetup& port) {
     rte_flow_item_ipv4 v4_spec{}, v4_mask{};
     rte_flow_item_ipv6 v6_spec{}, v6_mask{};
     rte_flow_item_udp udp_spec{}, udp_mask{};
+    auto add = [&items](rte_flow_item_type type, const void* spec, const void* mask) {
+      items.push_back(rte_flow_item{.type = type, .spec = spec, .last = nullptr, .mask = mask});
+    };
     for (const FlowItem& i : r.pattern) {
-      rte_flow_item it{};
       switch (i.type) {
         case FlowItemType::eth:
-          it.type = RTE_FLOW_ITEM_TYPE_ETH;
+          add(RTE_FLOW_ITEM_TYPE_ETH, nullptr, nullptr);  // any MAC: the kernel's netdev shares it
           break;
         case FlowItemType::vlan:
-          it.type = RTE_FLOW_ITEM_TYPE_VLAN;
           vlan_spec.hdr.vlan_tci = rte_cpu_to_be_16(i.vlan_id);
           vlan_mask.hdr.vlan_tci = rte_cpu_to_be_16(0x0FFF);
-          it.spec = &vlan_spec;
-          it.mask = &vlan_mask;
+          add(RTE_FLOW_ITEM_TYPE_VLAN, &vlan_spec, &vlan_mask);
           break;
         case FlowItemType::ipv4:
-          it.type = RTE_FLOW_ITEM_TYPE_IPV4;
           std::memcpy(&v4_spec.hdr.dst_addr, i.dst.data(), 4);
           std::memset(&v4_mask.hdr.dst_addr, 0xFF, 4);
-          it.spec = &v4_spec;
-          it.mask = &v4_mask;
+          add(RTE_FLOW_ITEM_TYPE_IPV4, &v4_spec, &v4_mask);
           break;
         case FlowItemType::ipv6:
-          it.type = RTE_FLOW_ITEM_TYPE_IPV6;
           std::memcpy(&v6_spec.hdr.dst_addr, i.dst.data(), 16);
           std::memset(&v6_mask.hdr.dst_addr, 0xFF, 16);
-          it.spec = &v6_spec;
-          it.mask = &v6_mask;
+          add(RTE_FLOW_ITEM_TYPE_IPV6, &v6_spec, &v6_mask);
           break;
         case FlowItemType::udp:
-          it.type = RTE_FLOW_ITEM_TYPE_UDP;
           udp_spec.hdr.dst_port = rte_cpu_to_be_16(i.dst_port);
           udp_mask.hdr.dst_port = rte_cpu_to_be_16(0xFFFF);
-          it.spec = &udp_spec;
-          it.mask = &udp_mask;
+          add(RTE_FLOW_ITEM_TYPE_UDP, &udp_spec, &udp_mask);
           break;
       }
-      items.push_back(it);
     }
-    items.push_back(rte_flow_item{.type = RTE_FLOW_ITEM_TYPE_END});
+    add(RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr);
 
     rte_flow_action_queue queue{.index = r.queues.front()};
     rte_flow_action_rss rss{};
