@@ -130,6 +130,17 @@ struct RingOptions {
 // was, after the fixture's ring port (if any) is closed and its rings drained.
 // Ring-port tests get the port, its queue contexts and send/poll/collect
 // steps from here and state only their frames and expectations.
+// Whatever assertion fails, a launched lcore stops before the work, stop flag
+// and queue contexts it polls go away (waiting twice is harmless).
+struct LcoreJoiner {
+  std::atomic<bool>& stop;
+  unsigned lcore;
+  ~LcoreJoiner() {
+    stop.store(true);
+    rte_eal_wait_lcore(lcore);
+  }
+};
+
 class EalTest : public ::testing::Test {
  protected:
   void SetUp() override { baseline_ = rte_mempool_in_use_count(g_pool); }
@@ -922,16 +933,7 @@ TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
     work.queues.push_back(q.get());
   }
   ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
-  // Whatever assertion fails below, the lcore stops before work, stop and the
-  // queue contexts it polls go away (waiting twice is harmless).
-  struct Joiner {
-    std::atomic<bool>& stop;
-    unsigned lcore;
-    ~Joiner() {
-      stop.store(true);
-      rte_eal_wait_lcore(lcore);
-    }
-  } joiner{stop, worker};
+  const LcoreJoiner joiner{stop, worker};
 
   constexpr unsigned kPerQueue = 20;
   for (unsigned q = 0; q < 2; ++q) {
@@ -984,14 +986,7 @@ TEST_F(EalTest, AnnouncementsGoThroughTheOwningLcoresControlRing) {
   work.control = control;
   work.queues = {qs_[1].get(), qs_[0].get()};  // the frames go out on the first queue of the port it owns
   ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
-  struct Joiner {
-    std::atomic<bool>& stop;
-    unsigned lcore;
-    ~Joiner() {
-      stop.store(true);
-      rte_eal_wait_lcore(lcore);
-    }
-  } joiner{stop, worker};
+  const LcoreJoiner joiner{stop, worker};
 
   std::vector<rte_mbuf*> frames = announcement_frames(*port_, g_pool);
   ASSERT_EQ(frames.size(), 3u) << "gratuitous ARP, unsolicited NA, MLDv2 report";
@@ -1265,8 +1260,10 @@ Counter reply_counter(frame::ReplyKind k) {
     case frame::ReplyKind::ndp_advert: return Counter::ndp_adverts;
     case frame::ReplyKind::icmp_echo_reply: return Counter::icmp_echo_replies;
     case frame::ReplyKind::icmp6_echo_reply: return Counter::icmp6_echo_replies;
+    case frame::ReplyKind::mld_report: return Counter::mld_reports;
   }
-  return Counter::rx_packets;
+  ADD_FAILURE() << "no counter for reply kind " << static_cast<int>(k);
+  return Counter::tx_packets;
 }
 
 TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
