@@ -96,7 +96,8 @@ bool write_pcap(const Options& o) {
   }
   for (unsigned i = 0; i < o.flows; ++i) {
     const auto payload = sb::bench::stun_request(sk, i);
-    const auto port = static_cast<uint16_t>(10000 + i % 50000);
+    // Client ports 20000-59999: clear of every port the default limits deny (11211, 5353, ...).
+    const auto port = static_cast<uint16_t>(o.flows > 1024 ? 20000 + i % 40000 : 10000 + i);
     sb::bench::Lab flow = lab;
     if (o.flows > 1024) {
       // One source address per flow: 10.0.0.0/8 and 2001:db8::/64 host parts.
