@@ -80,30 +80,22 @@ inline Verdict reply(ReplyKind kind, size_t length, size_t l2_len, size_t l3_len
 }
 
 // Fixed-size compares as word loads (a libc memcmp call per packet shows in profiles).
-inline uint32_t load32(const uint8_t* p) noexcept {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t load64(const uint8_t* p) noexcept {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
+using fast::ld32;
+using fast::ld64;
 inline bool equal_mac(const uint8_t* a, const uint8_t* b) noexcept {
   uint16_t x, y;
   std::memcpy(&x, a + 4, 2);
   std::memcpy(&y, b + 4, 2);
-  return load32(a) == load32(b) && x == y;
+  return ld32(a) == ld32(b) && x == y;
 }
 inline bool equal_v6(const uint8_t* a, const uint8_t* b) noexcept {
-  return ((load64(a) ^ load64(b)) | (load64(a + 8) ^ load64(b + 8))) == 0;
+  return ((ld64(a) ^ ld64(b)) | (ld64(a + 8) ^ ld64(b + 8))) == 0;
 }
 
 inline bool owns_v4(const PortIdentity& port, const uint8_t* a) noexcept {
-  const uint32_t x = load32(a);
+  const uint32_t x = ld32(a);
   for (size_t i = 0; i < port.n_v4; ++i)
-    if (load32(port.v4[i].data()) == x) return true;
+    if (ld32(port.v4[i].data()) == x) return true;
   return false;
 }
 
@@ -128,7 +120,7 @@ inline bool bad_v4_source(const PortIdentity& port, const uint8_t* s) noexcept {
   return owns_v4(port, s);
 }
 
-inline bool is_unspecified_v6(const uint8_t* a) noexcept { return (load64(a) | load64(a + 8)) == 0; }
+inline bool is_unspecified_v6(const uint8_t* a) noexcept { return (ld64(a) | ld64(a + 8)) == 0; }
 
 inline bool is_loopback_v6(const uint8_t* a) noexcept {
   static constexpr uint8_t kLoop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
