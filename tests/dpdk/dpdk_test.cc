@@ -1244,9 +1244,11 @@ rte_mbuf* mbuf_with_room(const pkt::Bytes& frame, size_t room) {
 struct PollVariant {
   bool rx_hints;
   bool tx_offload;
+  FramePath path = FramePath::fast;  // general_only: the same rows through the general path alone
 };
 void PrintTo(const PollVariant& v, std::ostream* os) {
-  *os << "select_poll(" << v.rx_hints << ", " << v.tx_offload << ")";
+  *os << "select_poll(" << v.rx_hints << ", " << v.tx_offload << ", "
+      << (v.path == FramePath::fast ? "fast" : "general_only") << ")";
 }
 
 class GoldenReplay : public EalTest, public ::testing::WithParamInterface<PollVariant> {};
@@ -1268,8 +1270,10 @@ Counter reply_counter(frame::ReplyKind k) {
 
 TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
   const PollVariant variant = GetParam();
-  ASSERT_NO_FATAL_FAILURE(open_ring(variant.rx_hints ? (variant.tx_offload ? "g11" : "g10") : (variant.tx_offload ? "g01" : "g00")));
-  queue().poll = select_poll(variant.rx_hints, variant.tx_offload);
+  const std::string ring = std::string(variant.rx_hints ? (variant.tx_offload ? "g11" : "g10") : (variant.tx_offload ? "g01" : "g00")) +
+                           (variant.path == FramePath::fast ? "f" : "g");
+  ASSERT_NO_FATAL_FAILURE(open_ring(ring.c_str()));
+  queue().poll = select_poll(variant.rx_hints, variant.tx_offload, variant.path);
   const frame::PortIdentity ports[2] = {golden::port_identity(false), golden::port_identity(true)};
   size_t replayed = 0, answered = 0;
   for (const golden::Row& row : golden::rows()) {
@@ -1324,18 +1328,24 @@ TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
       EXPECT_EQ(out->ol_flags, 0u) << "RX flags leaked into TX, or TX flags on a software-checksum reply";
     }
   }
-  std::printf("golden rows through poll_queue (rx hints %d, tx offload %d): %zu replayed, %zu answered\n",
-              variant.rx_hints, variant.tx_offload, replayed, answered);
+  std::printf("golden rows through poll_queue (rx hints %d, tx offload %d, %s): %zu replayed, %zu answered\n",
+              variant.rx_hints, variant.tx_offload, variant.path == FramePath::fast ? "fast path" : "general path only",
+              replayed, answered);
   EXPECT_GT(answered, 50u);
   EXPECT_GE(replayed, golden::rows().size() - (variant.rx_hints ? 1 : 13));
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenReplay,
                          ::testing::Values(PollVariant{false, false}, PollVariant{false, true}, PollVariant{true, false},
-                                           PollVariant{true, true}),
+                                           PollVariant{true, true},
+                                           PollVariant{false, false, FramePath::general_only},
+                                           PollVariant{false, true, FramePath::general_only},
+                                           PollVariant{true, false, FramePath::general_only},
+                                           PollVariant{true, true, FramePath::general_only}),
                          [](const ::testing::TestParamInfo<PollVariant>& p) {
                            return std::string(p.param.rx_hints ? "RxHints" : "NoRxHints") +
-                                  (p.param.tx_offload ? "TxOffload" : "TxSoftware");
+                                  (p.param.tx_offload ? "TxOffload" : "TxSoftware") +
+                                  (p.param.path == FramePath::fast ? "" : "GeneralOnly");
                          });
 
 }  // namespace
