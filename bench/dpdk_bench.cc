@@ -47,6 +47,13 @@ struct Options {
   bool write_only = false;  // write the pcap and exit (bench.sh feeds it to testpmd too)
   bool exception = false;   // the port has an exception path (its ring; no frame of the pcap goes there)
   bool steering = false;    // the port is shared by steering (PortIdentity::stun_only: xdp or flow)
+  // What stunbox's default config runs (stats.top_sources_sample 64, the
+  // default limits: source-port deny list, no rate): --sketch 0 and
+  // --limits off take them away, --rate-pps N turns the per-source rate on.
+  unsigned sketch = 64;
+  bool limits = true;
+  unsigned rate_pps = 0;
+  bool general_only = false;  // the general path alone (select_poll's FramePath::general_only)
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -58,7 +65,9 @@ struct Options {
   std::fprintf(stderr,
                "stunbox-dpdk-bench: %s\nusage: stunbox-dpdk-bench [--pcap FILE] [--kind v4_plain|v4_fingerprint|"
                "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--workers N (1..8)] "
-               "[--write-pcap-only] [--exception] [--steering] -- EAL-ARGS (N worker lcores besides the main one)\n",
+               "[--write-pcap-only] [--exception] [--sketch N (0 = off, else a power of two)] [--limits default|off] "
+               "[--rate-pps N] [--general-only] [--steering] -- EAL-ARGS (N worker lcores besides the main one)\n"
+               "  --flows above 1024 also vary the client address (one source per flow: the limiter's table)\n",
                what.c_str());
   std::exit(2);
 }
@@ -88,8 +97,18 @@ bool write_pcap(const Options& o) {
   }
   for (unsigned i = 0; i < o.flows; ++i) {
     const auto payload = sb::bench::stun_request(sk, i);
-    const auto port = static_cast<uint16_t>(10000 + i);
-    const auto f = v6 ? sb::bench::udp6_frame(lab, port, payload) : sb::bench::udp4_frame(lab, port, payload);
+    // Client ports 20000-59999: clear of every port the default limits deny (11211, 5353, ...).
+    const auto port = static_cast<uint16_t>(o.flows > 1024 ? 20000 + i % 40000 : 10000 + i);
+    sb::bench::Lab flow = lab;
+    if (o.flows > 1024) {
+      // One source address per flow: 10.0.0.0/8 and 2001:db8::/64 host parts.
+      flow.client_v4 = sb::IpAddress::v4({10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
+      auto a6 = sb::pkt::ip("2001:db8::1").bytes;
+      a6[12] = static_cast<uint8_t>(i >> 24), a6[13] = static_cast<uint8_t>(i >> 16), a6[14] = static_cast<uint8_t>(i >> 8),
+      a6[15] = static_cast<uint8_t>(i);
+      flow.client_v6 = sb::IpAddress::v6_of(a6);
+    }
+    const auto f = v6 ? sb::bench::udp6_frame(flow, port, payload) : sb::bench::udp4_frame(flow, port, payload);
     pcap_pkthdr h{};
     h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
     pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data());
@@ -146,6 +165,10 @@ int main(int argc, char** argv) {
       o.steering = true;
       continue;
     }
+    if (a == "--general-only") {
+      o.general_only = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(a + ": missing value");
     const std::string v = argv[++i];
     if (a == "--pcap") o.pcap = v;
@@ -154,11 +177,15 @@ int main(int argc, char** argv) {
     else if (a == "--burst") o.burst = static_cast<unsigned>(std::atoi(v.c_str()));
     else if (a == "--flows") o.flows = static_cast<unsigned>(std::atoi(v.c_str()));
     else if (a == "--workers") o.workers = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (a == "--sketch") o.sketch = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (a == "--limits" && (v == "default" || v == "off")) o.limits = v == "default";
+    else if (a == "--rate-pps") o.rate_pps = static_cast<unsigned>(std::atoi(v.c_str()));
     else usage("unknown option " + a);
   }
-  if (!(o.seconds >= 0.1 && o.seconds <= 60) || o.burst < 1 || o.burst > 512 || o.flows < 1 || o.flows > 65535 ||
-      o.workers < 1 || o.workers > 8)
-    usage("--seconds 0.1..60, --burst 1..512, --flows 1..65535, --workers 1..8");
+  if (!(o.seconds >= 0.1 && o.seconds <= 60) || o.burst < 1 || o.burst > 512 || o.flows < 1 || o.flows > 1048576 ||
+      o.workers < 1 || o.workers > 8 || (o.sketch & (o.sketch - 1)) != 0 || (o.rate_pps != 0 && !o.limits))
+    usage("--seconds 0.1..60, --burst 1..512, --flows 1..1048576, --workers 1..8, --sketch 0 or a power of two, "
+          "--rate-pps needs --limits default");
   if (!write_pcap(o)) return 1;
   if (o.write_only) return 0;
 
@@ -181,12 +208,23 @@ int main(int argc, char** argv) {
   identity.stun_only = o.steering;
   const sb::stun::ResponderConfig stun_cfg;
   std::atomic<bool> stop{false};
+  // The limits as lib/dpdk/dpdk_backend sets them up (one policy, one shared table, per-lcore policers and credit).
+  sb::config::LimitsSection limits_cfg;
+  limits_cfg.rate.pps = o.rate_pps;
+  limits_cfg.rate.burst = 1u << 30;  // never over: every request must still be answered (the bench checks it)
+  const sb::limits::Policy policy(limits_cfg);
+  sb::limits::set_tsc_hz(rte_get_tsc_hz());
+  sb::limits::Limiter limiter(limits_cfg.rate.table_size);
 
   struct Worker {
     unsigned lcore = 0;
     uint16_t port_id = 0;
     std::unique_ptr<sb::dpdk::QueueContext> q;
     std::unique_ptr<sb::dpdk::ExceptionPath> exception;
+    std::unique_ptr<sb::SourceSketch> sketch;
+    sb::limits::L3Policer l3;
+    sb::limits::GlobalCredit credit;
+    uint64_t tsc = 0;
     sb::dpdk::LcoreWork work;
     std::string comm;  // the lcore thread's name, for its schedstat
   };
@@ -202,8 +240,10 @@ int main(int argc, char** argv) {
     if (rte_eth_dev_get_port_by_name(name.c_str(), &wk.port_id) != 0) fail(name + " not probed");
     const int socket = rte_eth_dev_socket_id(wk.port_id) < 0 ? 0 : rte_eth_dev_socket_id(wk.port_id);
     if (pool == nullptr) {
-      // 8191 mbufs per worker, as testpmd gets with --total-num-mbufs=8191 for one.
-      pool = rte_pktmbuf_pool_create("bench_pool", 8192 * o.workers - 1, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+      // 8191 mbufs per worker, as testpmd gets with --total-num-mbufs=8191 for one; infinite_rx
+      // holds one mbuf per frame of the pcap besides, so a large stream gets that many more.
+      const unsigned per_worker = o.flows <= 4096 ? 8192 : o.flows + 8192;
+      pool = rte_pktmbuf_pool_create("bench_pool", per_worker * o.workers - 1, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
       if (pool == nullptr) fail("mempool: out of memory");
     }
     rte_eth_conf conf{};
@@ -219,7 +259,22 @@ int main(int argc, char** argv) {
     wk.q->burst = static_cast<uint16_t>(o.burst);
     wk.q->port = &identity;
     wk.q->stun = &stun_cfg;
-    wk.q->poll = sb::dpdk::select_poll(false, false);
+    wk.q->poll = sb::dpdk::select_poll(false, false, o.general_only ? sb::dpdk::FramePath::general_only
+                                                                    : sb::dpdk::FramePath::fast);
+    if (o.sketch != 0) {
+      // What dpdk_backend gives each lcore: /32 and /64 prefixes, one answered request in `sketch` recorded.
+      wk.sketch = std::make_unique<sb::SourceSketch>(16, 32, 64, sb::config::log2_of(o.sketch));
+      wk.q->sources = wk.sketch.get();
+      wk.work.sources = wk.sketch.get();
+    }
+    if (o.limits) {
+      wk.q->limits.store(&policy, std::memory_order_release);
+      wk.q->limiter = &limiter;
+      wk.q->l3 = &wk.l3;
+      wk.q->global_credit = &wk.credit;
+      wk.q->lcore_tsc = &wk.tsc;
+      wk.work.tsc = &wk.tsc;
+    }
     if (o.exception) {
       // What the STUN path costs on a port with an exception path: the
       // classification branch only (every frame here is answered).
@@ -285,10 +340,11 @@ int main(int argc, char** argv) {
               o.kind.c_str(), o.burst, o.workers, workers[0].lcore, mpps, cycles, hz / 1e9, share * 100,
               cycles_on_cpu, static_cast<unsigned long long>(s.get(sb::Counter::rx_packets)),
               static_cast<unsigned long long>(answered), static_cast<unsigned long long>(s.total_drops()));
-  std::printf("{\"kind\":\"%s\",\"burst\":%u,\"workers\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,"
+  std::printf("{\"kind\":\"%s\",\"flows\":%u,\"sketch\":%u,\"limits\":%s,\"rate_pps\":%u,\"path\":\"%s\",\"burst\":%u,\"workers\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,"
               "\"tsc_hz\":%llu,\"packets\":%llu,\"seconds\":%.4f,\"cpu_share\":%.4f,"
               "\"cycles_per_packet_on_cpu\":%.2f,\"answered_all\":%s}\n",
-              o.kind.c_str(), o.burst, o.workers, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
+              o.kind.c_str(), o.flows, o.sketch, o.limits ? "true" : "false", o.rate_pps,
+              o.general_only ? "general" : "fast", o.burst, o.workers, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
               static_cast<unsigned long long>(pkts), secs, share, cycles_on_cpu, ok ? "true" : "false");
   std::fflush(stdout);
   for (const Worker& wk : workers) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark comparison (issue 5) and writes docs/benchmarks.md and docs/benchmarks.png.
-#   scripts/bench.sh [--quick] [--repeats N] [--build DIR] [--no-dpdk] [--no-hugepages]
+#   scripts/bench.sh [--quick] [--repeats N] [--build DIR] [--no-dpdk] [--no-hugepages] [--baseline DIR]
+# --baseline DIR: also runs DIR/bench/stunbox-dpdk-bench (an older build) on every DPDK stream, so issue
+# 17's cut of the added cycles over 5tswap is judged against a baseline measured in the same run.
 # Socket mode: stunbox (1 worker, CPU 1) vs the udp-echo-floor kernel floor vs
 # coturn (--stun-only) vs stund, all driven by stunbox-load on CPU 0 over
 # loopback; then stunbox and the floor with 2 workers (scaling). DPDK path:
@@ -16,6 +18,7 @@ REPEATS=""
 BUILD="$ROOT/build-bench"
 DO_DPDK=1
 DO_HUGE=1
+BASELINE=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -23,7 +26,8 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD="$2"; shift ;;
     --no-dpdk) DO_DPDK=0 ;;
     --no-hugepages) DO_HUGE=0 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --baseline) BASELINE="$2"; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -186,6 +190,15 @@ dpdk_round() {  # dpdk_round MEM KIND REP EAL...
   else
     echo "bench.sh: stunbox-dpdk-bench ($mem, $kind) failed: $(tail -n1 "$TMP/dpdk-bench.err")" >&2
   fi
+  if [[ -n "$BASELINE" ]]; then
+    out=$(timeout 60 "$BASELINE/bench/stunbox-dpdk-bench" --kind "$kind" --pcap "$TMP/$kind-base.pcap" --seconds "$DPDK_S" -- "$@" \
+      2>"$TMP/dpdk-bench.err" | tail -n1 || true)
+    if [[ "$out" == \{* ]]; then
+      record dpdk stunbox-baseline "$rep" "$out" "{\"mem\":\"$mem\"}"
+    else
+      echo "bench.sh: baseline stunbox-dpdk-bench ($mem, $kind) failed: $(tail -n1 "$TMP/dpdk-bench.err")" >&2
+    fi
+  fi
   # Same vdev, lcores, pool size, descriptors, burst and stream.
   timeout -s INT $((DPDK_S + 15)) dpdk-testpmd "$@" --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" -- \
     --forward-mode=5tswap --no-flush-rx --stats-period 1 --rxd=1024 --txd=1024 --burst=32 \
@@ -239,6 +252,20 @@ dpdk_scaling_round() {  # dpdk_scaling_round MEM REP EAL...: stunbox-dpdk-bench 
   fi
 }
 
+dpdk_limits_round() {  # dpdk_limits_round MEM REP EAL...: 65,536 sources, limits.rate.pps off then on (issue 17)
+  local mem=$1 rep=$2 out name args; shift 2
+  for name in stunbox-65k stunbox-rate; do
+    args=(); [[ $name == stunbox-rate ]] && args=(--rate-pps 1000000)
+    out=$(timeout 90 "$DPDK_BENCH" --kind v4_plain --flows 65536 --pcap "$TMP/v4_plain_65k.pcap" --seconds "$DPDK_S" \
+      "${args[@]}" -- "$@" 2>"$TMP/dpdk-bench.err" | tail -n1 || true)
+    if [[ "$out" == \{* ]]; then
+      record dpdk "$name" "$rep" "$out" "{\"mem\":\"$mem\"}"
+    else
+      echo "bench.sh: stunbox-dpdk-bench --flows 65536 ($mem, $name) failed: $(tail -n1 "$TMP/dpdk-bench.err")" >&2
+    fi
+  done
+}
+
 if [[ $DO_DPDK -eq 1 ]] && have dpdk-testpmd; then
   KINDS=(v4_plain)
   [[ $QUICK -eq 0 ]] && KINDS+=(v4_fingerprint v6_plain)
@@ -274,6 +301,9 @@ if [[ $DO_DPDK -eq 1 ]] && have dpdk-testpmd; then
       # idle main lcore, lcore 2 on CPU 1.
       if [[ $mem == huge ]]; then eal2=("${HUGE[@]:2}"); else eal2=("${NOHUGE[@]:2}"); fi
       dpdk_scaling_round "$mem" "$rep" --lcores "0@0,1@0,2@1" "${eal2[@]}"
+      if [[ $QUICK -eq 0 ]]; then
+        if [[ $mem == huge ]]; then dpdk_limits_round huge "$rep" "${HUGE[@]}"; else dpdk_limits_round nohuge "$rep" "${NOHUGE[@]}"; fi
+      fi
     done
   done
   if [[ -n "$HUGE_BEFORE" ]]; then
@@ -301,5 +331,5 @@ cp "$RESULTS" "$BUILD/bench-last/results.jsonl"
 if [[ -n "$MICRO_JSON" ]]; then cp "$MICRO_JSON" "$BUILD/bench-last/micro.json"; MICRO_JSON="$BUILD/bench-last/micro.json"; fi
 "$PY" "$ROOT/scripts/bench_plot.py" --results "$RESULTS" ${MICRO_JSON:+--micro "$MICRO_JSON"} \
   --doc "$ROOT/docs/benchmarks.md" --png "$ROOT/docs/benchmarks.png" --notes "$ROOT/bench/benchmarks_notes.md" \
-  --command "scripts/bench.sh$([[ $QUICK -eq 1 ]] && echo ' --quick') --repeats $REPEATS" \
+  --command "scripts/bench.sh$([[ $QUICK -eq 1 ]] && echo ' --quick') --repeats $REPEATS${BASELINE:+ --baseline $BASELINE}" \
   --load-args "${LOAD_ARGS[*]}" --sock-seconds "$SOCK_S" --dpdk-seconds "$DPDK_S"

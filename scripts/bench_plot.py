@@ -20,6 +20,16 @@ RPS_VS_COTURN_MIN = 3.0
 RPS_VS_STUND_MIN = 2.5
 DPDK_VS_TESTPMD_MIN = 0.9
 SCALING_MAX = 1.10
+# Issue 17 targets: what stunbox adds per packet over a bare 5-tuple swap
+# (testpmd 5tswap) on the same vdev, stream and lcore.
+ADDED_MAX = 40              # plain Binding requests, IPv4 and IPv6, software checksums
+ADDED_FP_MAX = 90           # FINGERPRINT requests
+ADDED_CUT_MIN = 0.40        # at least this cut from the baseline below
+RATE_EXTRA_MAX = 20         # limits.rate.pps on, 65,536 sources: at most this more than limits off
+SCALING17_MAX = 1.05        # 2 lcores within 5% of one
+# The baseline issue 17 cuts from: added cycles per packet over 5tswap of
+# bc536e4 (docs/benchmarks.md, "Issue 17"), per memory mode, v4_plain.
+ADDED_BASELINE = {"nohuge": 102, "huge": 101}
 
 LABELS = {
     "stunbox-1w": "stunbox socket mode, 1 worker",
@@ -150,9 +160,12 @@ def main():
             oncpu[(mem, kind, name)] = med([r["worker_run_ns"] * 1e-9 * tsc_hz / r["packets_total"]
                                             for r in rs if r.get("packets_total")])
     dout = ["| memory | stream | stunbox lcore loop Mpps | cycles/packet on CPU | testpmd 5tswap Mpps | "
-            "cycles/packet on CPU | stunbox / testpmd (wall Mpps) | stunbox / testpmd (on-CPU cost) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
+            "cycles/packet on CPU | added cycles per packet over 5tswap | stunbox / testpmd (wall Mpps) | "
+            "stunbox / testpmd (on-CPU cost) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     dpdk_ratios = []
+    added = {}  # (mem, kind) -> stunbox's on-CPU cycles per packet minus testpmd's
+    base_rows = []  # bench.sh --baseline: the older build beside this one
     for mem in ["nohuge", "huge"]:
         for kind in ["v4_plain", "v4_fingerprint", "v6_plain"]:
             sb = d.get((mem, kind, "stunbox"))
@@ -163,10 +176,16 @@ def main():
             tpc = oncpu.get((mem, kind, "testpmd"))
             rr = ratio(sb, tp)
             rc = ratio(tpc, sbc)
+            add = None if sbc is None or tpc is None else sbc - tpc
+            added[(mem, kind)] = add
+            bsc = oncpu.get((mem, kind, "stunbox-baseline"))
+            if bsc is not None and tpc is not None:
+                base_rows.append(f"| {'--no-huge' if mem == 'nohuge' else 'hugepages --in-memory'} | {kind} | "
+                                 f"{fmt(bsc, '.0f')} | {fmt(bsc - tpc, '.0f')} | {fmt(sbc, '.0f')} | {fmt(add, '.0f')} |")
             if kind == "v4_plain" and (rc or rr) is not None:
                 dpdk_ratios.append(rc if rc is not None else rr)
             dout.append(f"| {'--no-huge' if mem == 'nohuge' else 'hugepages --in-memory'} | {kind} | {fmt(sb, '.2f')} | "
-                        f"{fmt(sbc, '.0f')} | {fmt(tp, '.2f')} | {fmt(tpc, '.0f')} | {fmt(rr, '.2f')}x | "
+                        f"{fmt(sbc, '.0f')} | {fmt(tp, '.2f')} | {fmt(tpc, '.0f')} | {fmt(add, '.0f')} | {fmt(rr, '.2f')}x | "
                         f"{fmt(rc, '.2f')}x |")
     dpdk_table = "\n".join(dout)
     dpdk_ratio = max(dpdk_ratios) if dpdk_ratios else None
@@ -215,6 +234,59 @@ def main():
         f"| DPDK cycles/packet 2 lcores within {int((SCALING_MAX - 1) * 100)}% of 1 lcore (worst memory mode) | "
         f"{fmt(dpdk_scale, '.2f') + 'x' if dpdk_scale is not None else 'n/a'} | "
         f"{verdict(None if dpdk_scale is None else dpdk_scale <= SCALING_MAX)} |",
+    ]
+    # Issue 17: added cycles over 5tswap (worst memory mode), the cut from the
+    # baseline, limits on with 65,536 sources, 2 lcores vs 1, the offload path.
+    def worst(kind):
+        v = [added[(m, kind)] for m in ("nohuge", "huge") if added.get((m, kind)) is not None]
+        return max(v) if v else None
+
+    def per_mem(kind):
+        return ", ".join(f"{'--no-huge' if m == 'nohuge' else 'hugepages'} {fmt(added[(m, kind)], '.0f')}"
+                         for m in ("nohuge", "huge") if added.get((m, kind)) is not None) or "n/a"
+
+    plain = [w for w in (worst("v4_plain"), worst("v6_plain")) if w is not None]
+    plain_worst = max(plain) if plain else None
+    # The baseline measured in this run (bench.sh --baseline), else the recorded one.
+    base_added = dict(ADDED_BASELINE)
+    base_src = "recorded"
+    for m in ("nohuge", "huge"):
+        bc, tc = oncpu.get((m, "v4_plain", "stunbox-baseline")), oncpu.get((m, "v4_plain", "testpmd"))
+        if bc is not None and tc is not None:
+            base_added[m] = bc - tc
+            base_src = "measured in this run"
+    cuts = [1 - added[(m, "v4_plain")] / base_added[m] for m in base_added
+            if added.get((m, "v4_plain")) is not None and base_added.get(m)]
+    cut = min(cuts) if cuts else None
+    rate_extra = []
+    for mem in ("nohuge", "huge"):
+        on, off = oncpu.get((mem, "v4_plain", "stunbox-rate")), oncpu.get((mem, "v4_plain", "stunbox-65k"))
+        if on is not None and off is not None:
+            rate_extra.append(on - off)
+    rate_worst = max(rate_extra) if rate_extra else None
+    offload = None
+    if a.micro and os.path.exists(a.micro):
+        for b in json.load(open(a.micro)).get("benchmarks", []):
+            if b.get("aggregate_name") == "median" and b["run_name"] == "BM_reflect_offload/v4_plain":
+                offload = b.get("cycles")
+    targets += [
+        "", "| target (issue 17) | measured | verdict |", "|---|---:|---|",
+        f"| added cycles per packet over 5tswap <= {ADDED_MAX}, v4_plain and v6_plain, software checksums "
+        f"(worst memory mode) | v4: {per_mem('v4_plain')}; v6: {per_mem('v6_plain')} | "
+        f"{verdict(None if plain_worst is None else plain_worst <= ADDED_MAX)} |",
+        f"| at least a {int(ADDED_CUT_MIN * 100)}% cut of the added cycles from the baseline (v4_plain, {base_src}: "
+        f"{fmt(base_added.get('nohuge'), '.0f')} --no-huge, {fmt(base_added.get('huge'), '.0f')} hugepages) | "
+        f"{fmt(None if cut is None else cut * 100, '.0f')}% | {verdict(None if cut is None else cut >= ADDED_CUT_MIN)} |",
+        f"| FINGERPRINT requests: added cycles <= {ADDED_FP_MAX} | {per_mem('v4_fingerprint')} | "
+        f"{verdict(None if worst('v4_fingerprint') is None else worst('v4_fingerprint') <= ADDED_FP_MAX)} |",
+        f"| limits.rate.pps on, 65,536 sources: <= {RATE_EXTRA_MAX} cycles more than limits off | "
+        f"{', '.join(fmt(x, '.0f') for x in rate_extra) or 'n/a'} | "
+        f"{verdict(None if rate_worst is None else rate_worst <= RATE_EXTRA_MAX)} |",
+        f"| 2 lcores within {int(round((SCALING17_MAX - 1) * 100))}% of 1 lcore (cycles per packet, worst memory mode) | "
+        f"{fmt(dpdk_scale, '.2f') + 'x' if dpdk_scale is not None else 'n/a'} | "
+        f"{verdict(None if dpdk_scale is None else dpdk_scale <= SCALING17_MAX)} |",
+        f"| checksum-offload path (reflect_offload/v4_plain microbenchmark, cycles): reported | "
+        f"{fmt(offload, '.0f')} | reported |",
     ]
     targets_table = "\n".join(targets)
 
@@ -275,6 +347,25 @@ def main():
                    "with one shared mempool; cycles per packet on CPU sum both lcores' run time over both lcores' "
                    "packets.\n")
         doc.append(dpdk_scaling_table + "\n")
+    if base_rows:
+        doc.append("Baseline (`bench.sh --baseline DIR`: an older build's stunbox-dpdk-bench, without the top-sources "
+                   "sketch or limits, on the same streams in the same run), cycles per packet on CPU and added over "
+                   "5tswap:\n")
+        doc.append("| memory | stream | baseline | baseline added | now | now added |\n|---|---|---:|---:|---:|---:|\n" +
+                   "\n".join(base_rows) + "\n")
+    rows65 = []
+    for mem in ["nohuge", "huge"]:
+        off, on = oncpu.get((mem, "v4_plain", "stunbox-65k")), oncpu.get((mem, "v4_plain", "stunbox-rate"))
+        if off is None and on is None:
+            continue
+        rows65.append(f"| {'--no-huge' if mem == 'nohuge' else 'hugepages --in-memory'} | "
+                      f"{fmt(off, '.0f')} | {fmt(on, '.0f')} | {fmt(None if on is None or off is None else on - off, '.0f')} |")
+    if rows65:
+        doc.append("Per-source rate limit: `stunbox-dpdk-bench --kind v4_plain --flows 65536` (65,536 source "
+                   "addresses, one mbuf each held by infinite_rx: the pool grows to fit) with the default limits "
+                   "(`limits.rate.pps` off) and with `--rate-pps 1000000` (on; a bucket deep enough that every "
+                   "request is still answered), cycles per packet on CPU:\n")
+        doc.append("| memory | limits.rate.pps off | on | on - off |\n|---|---:|---:|---:|\n" + "\n".join(rows65) + "\n")
     if micro_table:
         doc.append("## Microbenchmarks (Google Benchmark, CPU 1)\n")
         doc.append("`stunbox-microbench --benchmark_min_time=0.2 --benchmark_repetitions=3`. Each op restores the "

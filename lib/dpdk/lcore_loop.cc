@@ -11,6 +11,8 @@
 #include <array>
 #include <optional>
 
+#include "frame/fast_path.h"
+
 namespace stunbox::dpdk {
 namespace {
 
@@ -94,7 +96,7 @@ static_assert(static_cast<size_t>(frame::ReplyKind::stun_success) == 0 &&
   if (n_rejected != 0) rte_pktmbuf_free_bulk(rejected, n_rejected);
 }
 
-template <bool kRxHints, bool kTxOffload>
+template <bool kRxHints, bool kTxOffload, bool kFast>
 uint16_t poll_impl(QueueContext& q) {
   rte_mbuf* pkts[kMaxBurst];
   const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, q.burst);
@@ -129,8 +131,11 @@ uint16_t poll_impl(QueueContext& q) {
     frame::RxHints hints;
     if constexpr (kRxHints) hints = rx_hints(m->ol_flags, m->packet_type);
     const size_t len = m->data_len;
-    const frame::Verdict v = frame::reflect<kTxOffload>(rte_pktmbuf_mtod(m, uint8_t*), len,
-                                                        len + rte_pktmbuf_tailroom(m), *q.port, stun_cfg, hints);
+    uint8_t* const data = rte_pktmbuf_mtod(m, uint8_t*);
+    const size_t capacity = len + rte_pktmbuf_tailroom(m);
+    const frame::Verdict v =
+        kFast ? frame::reflect_inline<kTxOffload>(data, len, capacity, *q.port, stun_cfg, hints)
+              : frame::reflect_general<kTxOffload>(data, len, capacity, *q.port, stun_cfg, hints);
     if (v.request == stun::RequestKind::rfc5389) c.add(Counter::stun_requests);
     else if (v.request == stun::RequestKind::classic) c.add(Counter::stun_classic_requests);
     if (!v.tx) {
@@ -263,9 +268,15 @@ unsigned service_exception(QueueContext& q) {
   return n_in + n_out;
 }
 
-PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload) {
-  if (rx_csum_hints) return tx_csum_offload ? &poll_impl<true, true> : &poll_impl<true, false>;
-  return tx_csum_offload ? &poll_impl<false, true> : &poll_impl<false, false>;
+template <bool kFast>
+PollFn select_poll_path(bool rx_csum_hints, bool tx_csum_offload) {
+  if (rx_csum_hints) return tx_csum_offload ? &poll_impl<true, true, kFast> : &poll_impl<true, false, kFast>;
+  return tx_csum_offload ? &poll_impl<false, true, kFast> : &poll_impl<false, false, kFast>;
+}
+
+PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload, FramePath path) {
+  return path == FramePath::fast ? select_poll_path<true>(rx_csum_hints, tx_csum_offload)
+                                 : select_poll_path<false>(rx_csum_hints, tx_csum_offload);
 }
 
 unsigned drain_control(const LcoreWork& work) {

@@ -83,8 +83,13 @@ struct alignas(64) QueueContext {
   WorkerCounters counters;
 };
 
+// Which per-packet path a poll variant runs: the fast path for the common
+// frame with the general path behind it (what stunbox runs), or the general
+// path alone (tests and benchmarks compare the two; frame/fast_path.h).
+enum class FramePath : uint8_t { fast, general_only };
+
 // Picks the poll variant for a port's offload choice.
-PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload);
+PollFn select_poll(bool rx_csum_hints, bool tx_csum_offload, FramePath path = FramePath::fast);
 
 // Runs one poll (one rx_burst and its tx) of q on the calling thread; returns
 // the number of packets received. Tests drive the loop with this.

@@ -65,8 +65,11 @@ void add_queue_identity(const backend::View& view, size_t q, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "lcore", qv.worker);
 }
 
-// /stunbox/stats[,Q]: every counter and the drop total.
-int cmd_stats(const char*, const char* params, rte_tel_data* d) {
+// The counters of the whole box or of queue Q ("[,Q]" parameter) into a new
+// dict d, filled by fill(view, q, snapshot, d): -EAGAIN before the backend
+// runs, -EINVAL for a bad or unknown Q.
+template <typename Fill>
+int with_snapshot(const char* params, rte_tel_data* d, Fill fill) {
   TelemetryTarget& t = target();
   std::lock_guard<std::mutex> lock(t.mu);
   std::optional<size_t> q;
@@ -74,27 +77,28 @@ int cmd_stats(const char*, const char* params, rte_tel_data* d) {
   if (t.view == nullptr) return -EAGAIN;
   if (!parse_index(params, q) || !snapshot(*t.view, q, s)) return -EINVAL;
   rte_tel_data_start_dict(d);
-  if (q) add_queue_identity(*t.view, *q, d);
-  for (size_t i = 0; i < kCounterCount; ++i) {
-    rte_tel_data_add_dict_u64(d, std::string(kCounterNames[i]).c_str(), s.get(static_cast<Counter>(i)));
-  }
-  rte_tel_data_add_dict_u64(d, "drops", s.total_drops());
+  fill(*t.view, q, s, d);
   return 0;
+}
+
+// /stunbox/stats[,Q]: every counter and the drop total.
+int cmd_stats(const char*, const char* params, rte_tel_data* d) {
+  return with_snapshot(params, d, [](const backend::View& view, std::optional<size_t> q, const Snapshot& s, rte_tel_data* out) {
+    if (q) add_queue_identity(view, *q, out);
+    for (size_t i = 0; i < kCounterCount; ++i) {
+      rte_tel_data_add_dict_u64(out, std::string(kCounterNames[i]).c_str(), s.get(static_cast<Counter>(i)));
+    }
+    rte_tel_data_add_dict_u64(out, "drops", s.total_drops());
+  });
 }
 
 // /stunbox/drops[,Q]: every named drop reason (zeros included, so the key set is stable).
 int cmd_drops(const char*, const char* params, rte_tel_data* d) {
-  TelemetryTarget& t = target();
-  std::lock_guard<std::mutex> lock(t.mu);
-  std::optional<size_t> q;
-  Snapshot s;
-  if (t.view == nullptr) return -EAGAIN;
-  if (!parse_index(params, q) || !snapshot(*t.view, q, s)) return -EINVAL;
-  rte_tel_data_start_dict(d);
-  for (size_t i = 0; i < kDropReasonCount; ++i) {
-    rte_tel_data_add_dict_u64(d, std::string(kDropReasonNames[i]).c_str(), s.get(static_cast<DropReason>(i)));
-  }
-  return 0;
+  return with_snapshot(params, d, [](const backend::View&, std::optional<size_t>, const Snapshot& s, rte_tel_data* out) {
+    for (size_t i = 0; i < kDropReasonCount; ++i) {
+      rte_tel_data_add_dict_u64(out, std::string(kDropReasonNames[i]).c_str(), s.get(static_cast<DropReason>(i)));
+    }
+  });
 }
 
 uint64_t busy_percent(const backend::WorkerUsage& u) {

@@ -14,13 +14,15 @@ namespace stunbox::frame::csum {
 // 16-bit words as host integers, not yet folded: partial results add with +,
 // and fold() reduces them at the end.
 
-// Folds carries back in: the non-complemented 16-bit sum.
+// Folds carries back in: the non-complemented 16-bit sum. 64 -> 32 bits
+// with an end-around carry (an add and an adc), then 32 -> 16 as the sum of
+// the value and itself rotated by 16, whose top half is hi + lo + carry (the
+// Linux csum_fold idiom): 0 only for 0, else in [1, 0xFFFF].
 inline uint16_t fold(uint64_t s) noexcept {
-  s = (s & 0xFFFFFFFFu) + (s >> 32);
-  s = (s & 0xFFFFu) + (s >> 16);
-  s = (s & 0xFFFFu) + (s >> 16);
-  s = (s & 0xFFFFu) + (s >> 16);
-  return static_cast<uint16_t>(s);
+  const uint32_t hi = static_cast<uint32_t>(s >> 32);
+  uint32_t t = static_cast<uint32_t>(s) + hi;
+  t += t < hi ? 1u : 0u;
+  return static_cast<uint16_t>((t + ((t << 16) | (t >> 16))) >> 16);
 }
 
 // ---- Raw-domain sums -------------------------------------------------------

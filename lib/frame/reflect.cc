@@ -5,19 +5,44 @@
 #include <cstring>
 
 #include "frame/checksum.h"
+#include "frame/fast_path.h"
 #include "frame/headers.h"
 
 namespace stunbox::frame {
 
+namespace {
+
+// Records owned address `index` in its slot: a slot already holding a
+// different address becomes kShared (the same address twice keeps the first).
+template <size_t N>
+void claim_slot(uint8_t& slot, size_t index, const std::array<std::array<uint8_t, N>, kMaxPortAddresses>& addrs) {
+  if (slot == OwnedSlots::kEmpty) {
+    slot = static_cast<uint8_t>(index);
+  } else if (slot != OwnedSlots::kShared && addrs[slot] != addrs[index]) {
+    slot = OwnedSlots::kShared;
+  }
+}
+
+}  // namespace
+
 bool PortIdentity::add_v4(const std::array<uint8_t, 4>& a) {
   if (n_v4 >= v4.size()) return false;
-  v4[n_v4++] = a;
+  v4[n_v4] = a;
+  uint32_t raw;
+  std::memcpy(&raw, a.data(), 4);
+  claim_slot(owned.v4[OwnedSlots::slot_v4(raw)], n_v4, v4);
+  ++n_v4;
   return true;
 }
 
 bool PortIdentity::add_v6(const std::array<uint8_t, 16>& a) {
   if (n_v6 >= v6.size()) return false;
-  v6[n_v6++] = a;
+  v6[n_v6] = a;
+  uint64_t lo, hi;
+  std::memcpy(&lo, a.data(), 8);
+  std::memcpy(&hi, a.data() + 8, 8);
+  claim_slot(owned.v6[OwnedSlots::slot_v6(lo, hi)], n_v6, v6);
+  ++n_v6;
   return true;
 }
 
@@ -43,20 +68,6 @@ constexpr size_t kMldV1QueryLen = 24;    // RFC 2710 s3; MLDv2 queries are longe
 // ff02::1:ff00:0/104, RFC 4291 s2.7.1.
 constexpr uint8_t kSolicitedNodePrefix[13] = {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xFF};
 
-// Every verdict is built as one 64-bit word in a register. Built field by
-// field, GCC stores the bytes to the stack at each return site and reloads
-// them as one word for the return register at the shared epilogue: a failed
-// store-to-load forward on every packet (it held 16-19% of reflect's
-// profile samples on the DPDK path).
-inline Verdict make_verdict(bool tx, DropReason reason, ReplyKind kind, stun::RequestKind request, size_t length,
-                            size_t l2_len, size_t l3_len) noexcept {
-  const uint64_t v = uint64_t{tx} | uint64_t{static_cast<uint8_t>(reason)} << 8 |
-                     uint64_t{static_cast<uint8_t>(kind)} << 16 | uint64_t{static_cast<uint8_t>(request)} << 24 |
-                     uint64_t{static_cast<uint16_t>(length)} << 32 | uint64_t{static_cast<uint8_t>(l2_len)} << 48 |
-                     uint64_t{static_cast<uint8_t>(l3_len)} << 56;
-  return std::bit_cast<Verdict>(v);
-}
-
 inline Verdict drop(DropReason r, stun::RequestKind request = stun::RequestKind::none) noexcept {
   return make_verdict(false, r, ReplyKind{}, request, 0, 0, 0);
 }
@@ -69,30 +80,22 @@ inline Verdict reply(ReplyKind kind, size_t length, size_t l2_len, size_t l3_len
 }
 
 // Fixed-size compares as word loads (a libc memcmp call per packet shows in profiles).
-inline uint32_t load32(const uint8_t* p) noexcept {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t load64(const uint8_t* p) noexcept {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
+using fast::ld32;
+using fast::ld64;
 inline bool equal_mac(const uint8_t* a, const uint8_t* b) noexcept {
   uint16_t x, y;
   std::memcpy(&x, a + 4, 2);
   std::memcpy(&y, b + 4, 2);
-  return load32(a) == load32(b) && x == y;
+  return ld32(a) == ld32(b) && x == y;
 }
 inline bool equal_v6(const uint8_t* a, const uint8_t* b) noexcept {
-  return ((load64(a) ^ load64(b)) | (load64(a + 8) ^ load64(b + 8))) == 0;
+  return ((ld64(a) ^ ld64(b)) | (ld64(a + 8) ^ ld64(b + 8))) == 0;
 }
 
 inline bool owns_v4(const PortIdentity& port, const uint8_t* a) noexcept {
-  const uint32_t x = load32(a);
+  const uint32_t x = ld32(a);
   for (size_t i = 0; i < port.n_v4; ++i)
-    if (load32(port.v4[i].data()) == x) return true;
+    if (ld32(port.v4[i].data()) == x) return true;
   return false;
 }
 
@@ -117,7 +120,7 @@ inline bool bad_v4_source(const PortIdentity& port, const uint8_t* s) noexcept {
   return owns_v4(port, s);
 }
 
-inline bool is_unspecified_v6(const uint8_t* a) noexcept { return (load64(a) | load64(a + 8)) == 0; }
+inline bool is_unspecified_v6(const uint8_t* a) noexcept { return (ld64(a) | ld64(a + 8)) == 0; }
 
 inline bool is_loopback_v6(const uint8_t* a) noexcept {
   static constexpr uint8_t kLoop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -735,8 +738,8 @@ size_t write_l2(uint8_t* out, const PortIdentity& port, const uint8_t* dst, uint
 }  // namespace
 
 template <bool kTxCsumOffload>
-Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity& port,
-                const stun::ResponderConfig& stun_cfg, RxHints hints) noexcept {
+Verdict reflect_general(uint8_t* frame, size_t len, size_t capacity, const PortIdentity& port,
+                        const stun::ResponderConfig& stun_cfg, RxHints hints) noexcept {
   if (capacity < len) return drop(DropReason::mbuf_no_tailroom);  // caller contract broken: touch nothing
   auto* eth = header_at<EthHdr>(frame, len, 0);
   if (eth == nullptr) return drop(DropReason::eth_too_short);
@@ -772,6 +775,17 @@ Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity&
     return arp(frame, len, l2, port);
   }
   return drop(DropReason::eth_unsupported_type);
+}
+
+template Verdict reflect_general<false>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&,
+                                        RxHints) noexcept;
+template Verdict reflect_general<true>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&,
+                                       RxHints) noexcept;
+
+template <bool kTxCsumOffload>
+Verdict reflect(uint8_t* frame, size_t len, size_t capacity, const PortIdentity& port,
+                const stun::ResponderConfig& stun_cfg, RxHints hints) noexcept {
+  return reflect_inline<kTxCsumOffload>(frame, len, capacity, port, stun_cfg, hints);
 }
 
 template Verdict reflect<false>(uint8_t*, size_t, size_t, const PortIdentity&, const stun::ResponderConfig&,

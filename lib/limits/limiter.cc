@@ -121,6 +121,7 @@ Policy::Policy(const config::LimitsSection& cfg) : cfg_(cfg) {
   for (uint16_t p : cfg.deny_source_ports) denied_ports_.set(p);
   for (const auto& p : cfg.allow) allow_.push_back(make_cidr(p));
   for (const auto& p : cfg.deny) deny_.push_back(make_cidr(p));
+  has_acl_ = !allow_.empty() || !deny_.empty();
   if (cfg.rate.pps != 0) {
     rate_interval_ns_ = interval_for(cfg.rate.pps);
     rate_burst_ = cfg.rate.burst == 0 ? 1 : cfg.rate.burst;
@@ -163,7 +164,7 @@ bool Policy::match(const std::vector<Cidr>& list, const Source& s) {
   return false;
 }
 
-bool Policy::acl_denied(const Source& s) const {
+bool Policy::acl_lists_deny(const Source& s) const {
   if (!deny_.empty() && match(deny_, s)) return true;
   return !allow_.empty() && !match(allow_, s);
 }

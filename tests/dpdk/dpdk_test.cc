@@ -130,6 +130,17 @@ struct RingOptions {
 // was, after the fixture's ring port (if any) is closed and its rings drained.
 // Ring-port tests get the port, its queue contexts and send/poll/collect
 // steps from here and state only their frames and expectations.
+// Whatever assertion fails, a launched lcore stops before the work, stop flag
+// and queue contexts it polls go away (waiting twice is harmless).
+struct LcoreJoiner {
+  std::atomic<bool>& stop;
+  unsigned lcore;
+  ~LcoreJoiner() {
+    stop.store(true);
+    rte_eal_wait_lcore(lcore);
+  }
+};
+
 class EalTest : public ::testing::Test {
  protected:
   void SetUp() override { baseline_ = rte_mempool_in_use_count(g_pool); }
@@ -922,16 +933,7 @@ TEST_F(EalTest, WorkerLcoreServesUntilStopped) {
     work.queues.push_back(q.get());
   }
   ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
-  // Whatever assertion fails below, the lcore stops before work, stop and the
-  // queue contexts it polls go away (waiting twice is harmless).
-  struct Joiner {
-    std::atomic<bool>& stop;
-    unsigned lcore;
-    ~Joiner() {
-      stop.store(true);
-      rte_eal_wait_lcore(lcore);
-    }
-  } joiner{stop, worker};
+  const LcoreJoiner joiner{stop, worker};
 
   constexpr unsigned kPerQueue = 20;
   for (unsigned q = 0; q < 2; ++q) {
@@ -984,14 +986,7 @@ TEST_F(EalTest, AnnouncementsGoThroughTheOwningLcoresControlRing) {
   work.control = control;
   work.queues = {qs_[1].get(), qs_[0].get()};  // the frames go out on the first queue of the port it owns
   ASSERT_EQ(rte_eal_remote_launch(lcore_main, &work, worker), 0);
-  struct Joiner {
-    std::atomic<bool>& stop;
-    unsigned lcore;
-    ~Joiner() {
-      stop.store(true);
-      rte_eal_wait_lcore(lcore);
-    }
-  } joiner{stop, worker};
+  const LcoreJoiner joiner{stop, worker};
 
   std::vector<rte_mbuf*> frames = announcement_frames(*port_, g_pool);
   ASSERT_EQ(frames.size(), 3u) << "gratuitous ARP, unsolicited NA, MLDv2 report";
@@ -1249,9 +1244,11 @@ rte_mbuf* mbuf_with_room(const pkt::Bytes& frame, size_t room) {
 struct PollVariant {
   bool rx_hints;
   bool tx_offload;
+  FramePath path = FramePath::fast;  // general_only: the same rows through the general path alone
 };
 void PrintTo(const PollVariant& v, std::ostream* os) {
-  *os << "select_poll(" << v.rx_hints << ", " << v.tx_offload << ")";
+  *os << "select_poll(" << v.rx_hints << ", " << v.tx_offload << ", "
+      << (v.path == FramePath::fast ? "fast" : "general_only") << ")";
 }
 
 class GoldenReplay : public EalTest, public ::testing::WithParamInterface<PollVariant> {};
@@ -1265,14 +1262,18 @@ Counter reply_counter(frame::ReplyKind k) {
     case frame::ReplyKind::ndp_advert: return Counter::ndp_adverts;
     case frame::ReplyKind::icmp_echo_reply: return Counter::icmp_echo_replies;
     case frame::ReplyKind::icmp6_echo_reply: return Counter::icmp6_echo_replies;
+    case frame::ReplyKind::mld_report: return Counter::mld_reports;
   }
-  return Counter::rx_packets;
+  ADD_FAILURE() << "no counter for reply kind " << static_cast<int>(k);
+  return Counter::tx_packets;
 }
 
 TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
   const PollVariant variant = GetParam();
-  ASSERT_NO_FATAL_FAILURE(open_ring(variant.rx_hints ? (variant.tx_offload ? "g11" : "g10") : (variant.tx_offload ? "g01" : "g00")));
-  queue().poll = select_poll(variant.rx_hints, variant.tx_offload);
+  const std::string ring = std::string(variant.rx_hints ? (variant.tx_offload ? "g11" : "g10") : (variant.tx_offload ? "g01" : "g00")) +
+                           (variant.path == FramePath::fast ? "f" : "g");
+  ASSERT_NO_FATAL_FAILURE(open_ring(ring.c_str()));
+  queue().poll = select_poll(variant.rx_hints, variant.tx_offload, variant.path);
   const frame::PortIdentity ports[2] = {golden::port_identity(false), golden::port_identity(true)};
   size_t replayed = 0, answered = 0;
   for (const golden::Row& row : golden::rows()) {
@@ -1327,18 +1328,24 @@ TEST_P(GoldenReplay, EveryRowAsReflectAnswersIt) {
       EXPECT_EQ(out->ol_flags, 0u) << "RX flags leaked into TX, or TX flags on a software-checksum reply";
     }
   }
-  std::printf("golden rows through poll_queue (rx hints %d, tx offload %d): %zu replayed, %zu answered\n",
-              variant.rx_hints, variant.tx_offload, replayed, answered);
+  std::printf("golden rows through poll_queue (rx hints %d, tx offload %d, %s): %zu replayed, %zu answered\n",
+              variant.rx_hints, variant.tx_offload, variant.path == FramePath::fast ? "fast path" : "general path only",
+              replayed, answered);
   EXPECT_GT(answered, 50u);
   EXPECT_GE(replayed, golden::rows().size() - (variant.rx_hints ? 1 : 13));
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenReplay,
                          ::testing::Values(PollVariant{false, false}, PollVariant{false, true}, PollVariant{true, false},
-                                           PollVariant{true, true}),
+                                           PollVariant{true, true},
+                                           PollVariant{false, false, FramePath::general_only},
+                                           PollVariant{false, true, FramePath::general_only},
+                                           PollVariant{true, false, FramePath::general_only},
+                                           PollVariant{true, true, FramePath::general_only}),
                          [](const ::testing::TestParamInfo<PollVariant>& p) {
                            return std::string(p.param.rx_hints ? "RxHints" : "NoRxHints") +
-                                  (p.param.tx_offload ? "TxOffload" : "TxSoftware");
+                                  (p.param.tx_offload ? "TxOffload" : "TxSoftware") +
+                                  (p.param.path == FramePath::fast ? "" : "GeneralOnly");
                          });
 
 }  // namespace

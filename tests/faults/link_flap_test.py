@@ -272,11 +272,7 @@ stats: {{period: 0, metrics_listen: "127.0.0.1:{METRICS_PORT}"}}
         check(len(pools) == 1 and pools[0].group(2) == pools[0].group(3),
               f"mempool back to baseline at exit: {[m.group(0) for m in pools]}")
     finally:
-        if daemon is not None:
-            daemon.kill()
-        h.netns_del(ns)
-        subprocess.run(["rm", "-rf", workdir])
-        h.remove_eal_runtime(ns)
+        h.end_namespace_run(daemon, ns, workdir)
     return check.verdict()
 
 

@@ -1,4 +1,4 @@
-// Fuzz target for frame::reflect<false> and reflect<true> over arbitrary frames on a heap buffer of exactly the capacity.
+// Fuzz target for frame::reflect<false> and reflect<true> over arbitrary frames on a heap buffer of exactly the capacity; the fast path against the general path.
 //
 // Input layout:
 //   byte 0   bit 0 port is VLAN-tagged (id 100), bits 1-2 RxHints.ip and
@@ -11,6 +11,7 @@
 // 2001:2::abcd:3, UDP 3478 and 3479) matches tests/golden, so the seeds built
 // from the golden recipes reach every reply.
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -91,15 +92,17 @@ struct Run {
   std::vector<uint8_t> reply;
 };
 
-// One call on a fresh guarded buffer whose bytes past the frame hold `fill`.
+// One call on a fresh guarded buffer whose bytes past the frame hold `fill`;
+// `general`: reflect_general (never the fast path) instead of reflect.
 template <bool kOffload>
 Run run(const std::vector<uint8_t>& in, size_t capacity, uint8_t fill, const PortIdentity& port,
-        const stun::ResponderConfig& cfg, RxHints hints) {
+        const stun::ResponderConfig& cfg, RxHints hints, bool general = false) {
   fuzz::GuardedBuffer buf(capacity);
   if (!in.empty()) std::memcpy(buf.data(), in.data(), in.size());
   std::memset(buf.data() + in.size(), fill, capacity - in.size());
   Run r;
-  r.v = reflect<kOffload>(buf.data(), in.size(), capacity, port, cfg, hints);
+  r.v = general ? reflect_general<kOffload>(buf.data(), in.size(), capacity, port, cfg, hints)
+                : reflect<kOffload>(buf.data(), in.size(), capacity, port, cfg, hints);
   FUZZ_CHECK(buf.guard_intact());
   if (r.v.tx) {
     FUZZ_CHECK(r.v.length <= capacity);
@@ -234,8 +237,15 @@ void run_one(const uint8_t* data, size_t size) {
   const Run hw = run<true>(frame, capacity, 0x5A, port, cfg, hints);
 
   FUZZ_CHECK(same_verdict(sw.v, sw2.v) && sw.reply == sw2.reply);
+  // The fast path (frame/fast_path.h) answers exactly as the general path
+  // would, byte for byte, and declines everything else to it: the two agree
+  // on every input, drops and their reasons included.
+  const Run sw_general = run<false>(frame, capacity, 0x3C, port, cfg, hints, true);
+  const Run hw_general = run<true>(frame, capacity, 0xC3, port, cfg, hints, true);
+  FUZZ_CHECK(std::bit_cast<uint64_t>(sw.v) == std::bit_cast<uint64_t>(sw_general.v) && sw.reply == sw_general.reply);
   // The variants classify identically; only the TX checksums differ.
   FUZZ_CHECK(same_verdict(sw.v, hw.v));
+  FUZZ_CHECK(std::bit_cast<uint64_t>(hw.v) == std::bit_cast<uint64_t>(hw_general.v) && hw.reply == hw_general.reply);
   if (!sw.v.tx) {
     FUZZ_CHECK(static_cast<size_t>(sw.v.reason) < kDropReasonCount);
     return;

@@ -1,9 +1,12 @@
 // Golden table for frame::reflect: the rows of rows.cc ({name, input frame, expected reply frame or drop reason, options}) in both checksum variants, every truncation, random mutations.
 #include "frame/reflect.h"
 
+#include "frame/fast_path.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -88,6 +91,83 @@ void check_case(const Row& c) {
 
 TEST_P(Golden, Software) { check_case<false>(GetParam()); }
 TEST_P(Golden, Offload) { check_case<true>(GetParam()); }
+
+// Which rows the fast path (frame/fast_path.h) must take, judged from the
+// row itself, independently of the fast path's code: an answered plain
+// RFC 5389 Binding request (no attribute, or FINGERPRINT alone) in an
+// untagged IPv4 (IHL 5) or IPv6 (UDP next) frame, no SOFTWARE, no NIC hint
+// saying "bad", not to an RFC 5780 endpoint.
+bool fast_eligible(const Row& c, const PortIdentity& port) {
+  const Reply* r = c.reply();
+  if (r == nullptr || r->kind != ReplyKind::stun_success || c.tagged || !c.cfg.software.empty() ||
+      c.hints.ip == CsumState::bad || c.hints.udp == CsumState::bad || l2_len_of(c.in) != 14)
+    return false;
+  const uint8_t* f = c.in.data();
+  const bool v6 = f[12] == 0x86;
+  if (v6 ? f[14 + 6] != 17 : f[14] != 0x45) return false;
+  const size_t l4 = v6 ? 54 : 34;
+  const uint8_t* dst = f + (v6 ? 14 + 24 : 14 + 16);
+  if (const auto& pair = port.rfc5780[v6 ? 1 : 0]) {
+    const uint16_t dport = pkt::get16(f + l4 + 2);
+    const size_t n = v6 ? 16 : 4;
+    if ((dport == pair->port[0] || dport == pair->port[1]) &&
+        (std::equal(dst, dst + n, pair->local[0].data()) || std::equal(dst, dst + n, pair->local[1].data())))
+      return false;
+  }
+  const uint8_t* msg = f + l4 + 8;
+  const size_t msg_len = pkt::get16(f + l4 + 4) - 8u;
+  if (pkt::get32(msg + 4) != stun::kMagicCookie) return false;  // classic
+  return msg_len == 20 || (msg_len == 28 && pkt::get16(msg + 20) == stun::attr::kFingerprint);
+}
+
+uint64_t bits(Verdict v) { return std::bit_cast<uint64_t>(v); }
+
+// Both paths give the same verdict and bytes for every row: reflect (fast
+// path first), reflect_general (never the fast path), and the fast path
+// alone, which takes exactly the eligible rows and leaves every other frame
+// untouched.
+template <bool kOffload>
+void check_both_paths(const Row& c) {
+  const PortIdentity port = port_identity(c.tagged);
+  const size_t cap = capacity_of(c);
+  const Reflected full = run<kOffload>(c.in, cap, port, c.cfg, c.hints);
+  std::unique_ptr<uint8_t[]> g(new uint8_t[std::max({cap, c.in.size(), size_t{1}})]);
+  std::copy(c.in.begin(), c.in.end(), g.get());
+  const Verdict general = reflect_general<kOffload>(g.get(), c.in.size(), cap, port, c.cfg, c.hints);
+  EXPECT_EQ(bits(general), bits(full.v));
+  if (general.tx) {
+    EXPECT_EQ(Bytes(g.get(), g.get() + general.length), full.out);
+  }
+  std::unique_ptr<uint8_t[]> b(new uint8_t[std::max({cap, c.in.size(), size_t{1}})]);
+  std::copy(c.in.begin(), c.in.end(), b.get());
+  Verdict fast_v;
+  const bool took = fast::reflect_fast<kOffload>(b.get(), c.in.size(), cap, port, c.cfg, c.hints, fast_v);
+  EXPECT_EQ(took, fast_eligible(c, port)) << (took ? "took" : "declined") << " the fast path";
+  if (took) {
+    EXPECT_EQ(bits(fast_v), bits(general));
+    EXPECT_EQ(Bytes(b.get(), b.get() + fast_v.length), Bytes(g.get(), g.get() + general.length));
+  } else {
+    EXPECT_EQ(Bytes(b.get(), b.get() + c.in.size()), c.in) << "a declined frame must be left untouched";
+  }
+}
+
+TEST_P(Golden, BothPathsSoftware) { check_both_paths<false>(GetParam()); }
+TEST_P(Golden, BothPathsOffload) { check_both_paths<true>(GetParam()); }
+
+// The fast path is not a corner case of the table: enough rows take it, of both families and both request shapes.
+TEST(GoldenTable, FastPathRows) {
+  size_t v4 = 0, v6 = 0, fp = 0;
+  for (const Row& c : rows()) {
+    if (!fast_eligible(c, port_identity(c.tagged))) continue;
+    const bool is_v6 = c.in[12] == 0x86;
+    (is_v6 ? v6 : v4)++;
+    if (pkt::get16(c.in.data() + (is_v6 ? 54 : 34) + 4) == 8 + 28) ++fp;  // UDP length: FINGERPRINT-only request
+  }
+  std::printf("golden rows on the fast path: %zu IPv4, %zu IPv6 (%zu with FINGERPRINT)\n", v4, v6, fp);
+  EXPECT_GE(v4, 5u);
+  EXPECT_GE(v6, 3u);
+  EXPECT_GE(fp, 1u);
+}
 
 // Every proper prefix of a frame that is answered must be dropped, on a
 // buffer exactly its size and on one with room, in both variants.

@@ -104,11 +104,7 @@ control: {{socket: ""}}
         ann = final[0].get("announcements", 0) if final else 0
         check(ann >= 2, f"final counters: announcements >= 2 (NA and MLDv2 report, sent by the lcore): {ann}")
     finally:
-        if daemon is not None:
-            daemon.kill()
-        h.netns_del(ns)
-        subprocess.run(["rm", "-rf", workdir])
-        h.remove_eal_runtime(ns)
+        h.end_namespace_run(daemon, ns, workdir)
     return check.verdict()
 
 

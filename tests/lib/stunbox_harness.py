@@ -595,6 +595,16 @@ def remove_eal_runtime(prefix: str) -> None:
         shutil.rmtree(os.path.join(base, prefix), ignore_errors=True)
 
 
+def end_namespace_run(daemon, ns: str, workdir: str) -> None:
+    """A test's teardown around a daemon in namespace `ns` whose EAL file prefix is `ns`: the daemon
+    killed if still there, the namespace deleted, its work directory and EAL runtime dir removed."""
+    if daemon is not None:
+        daemon.kill()
+    netns_del(ns)
+    shutil.rmtree(workdir, ignore_errors=True)
+    remove_eal_runtime(ns)
+
+
 # ---------------------------------------------------------------- stunbox-load
 
 def finish_load(proc: subprocess.Popen, timeout: float, interrupt: bool = False) -> dict:
