@@ -22,7 +22,11 @@
 struct stunbox_steer_cfg {
   unsigned int ready; /* 1 = the maps are filled */
   unsigned int vlan;  /* 802.1Q VLAN id of the port's frames, 0 = untagged */
+  unsigned int owner; /* pid of the stunbox that filled them: a program left by a killed one is removed at start */
 };
+
+/* The program's name as the kernel keeps it (its function's name). */
+#define STUNBOX_STEER_PROG_NAME "stunbox_steer"
 
 /* sbx_stats (per CPU), by index. */
 enum stunbox_steer_stat {

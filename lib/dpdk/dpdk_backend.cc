@@ -483,6 +483,11 @@ Status Backend::build(backend::Reporter& report) {
     }
     configured_.push_back(true);
     started_.push_back(false);
+    if (d.ports[i].steering == config::Steering::xdp) {
+      std::string note;
+      if (Status st = clear_stale_program(d.ports[i], i, note); !st) return st;
+      if (!note.empty()) report.warn(note);
+    }
     auto port = configure_port(port_ids_[i], i, d.ports[i], d.rss, cfg_.stun.ports,
                                static_cast<uint16_t>(plan->queues[i]), pools_[port_socket[i]]);
     if (!port) return port.error();

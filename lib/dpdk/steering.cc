@@ -7,6 +7,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_flow.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@
 #if STUNBOX_HAVE_LIBBPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 
 #include "stunbox_steer.h"
 #endif
@@ -189,12 +191,53 @@ Status steer_xdp(PortSetup& port, const config::PortSection& section) {
     if (Status st = put(maps->v6.fd, id.v6[i].data(), &one, where, "an IPv6 address"); !st) return st;
   // Ready last: the program passes everything to the kernel until then.
   const uint32_t zero = 0;
-  stunbox_steer_cfg cfg{1, id.vlan >= 0 ? static_cast<unsigned>(id.vlan) : 0u};
+  stunbox_steer_cfg cfg{1, id.vlan >= 0 ? static_cast<unsigned>(id.vlan) : 0u, static_cast<unsigned>(getpid())};
   if (Status st = put(maps->cfg.fd, &zero, &cfg, where, "its configuration"); !st) return st;
   port.steering_text = "xdp: program " + maps->prog_name + " (id " + std::to_string(maps->prog_id) + ") on " +
                        args.iface + " (" + std::to_string(netdev_queues) + " RX queue(s)) passes UDP to " +
                        std::to_string(n_ports) + " port(s) at " + std::to_string(id.n_v4 + id.n_v6) +
                        " address(es) to stunbox, the rest to the kernel";
+  return Status::ok();
+#endif
+}
+
+Status clear_stale_program(const config::PortSection& section, unsigned index, std::string& note) {
+  const std::string where = key(index);
+#if !STUNBOX_HAVE_LIBBPF
+  (void)section;
+  (void)note;
+  return Error{where + " xdp: this stunbox was built without libbpf and clang (no XDP steering program)"};
+#else
+  const AfXdpArgs args = parse_af_xdp_args(section.device);
+  const int ifindex = static_cast<int>(if_nametoindex(args.iface.c_str()));
+  if (ifindex == 0) return Error{where + " xdp: no interface \"" + args.iface + "\""};
+  bpf_xdp_query_opts q{};
+  q.sz = sizeof q;
+  if (bpf_xdp_query(ifindex, 0, &q) != 0 || q.prog_id == 0) return Status::ok();  // nothing attached
+  const std::string off = "ip link set dev " + args.iface + " xdp off";
+  auto maps = find_maps(ifindex, args.iface, where);
+  if (!maps) {
+    return Error{where + " xdp: " + args.iface + " already has an XDP program (id " + std::to_string(q.prog_id) +
+                 ") that is not stunbox's; net_af_xdp attaches its own once per interface: remove it first (" + off +
+                 ")"};
+  }
+  const uint32_t zero = 0;
+  stunbox_steer_cfg cfg{};
+  bpf_map_lookup_elem(maps->cfg.fd, &zero, &cfg);
+  const pid_t owner = static_cast<pid_t>(cfg.owner);
+  if (owner > 0 && owner != getpid() && (kill(owner, 0) == 0 || errno == EPERM)) {
+    return Error{where + " xdp: " + args.iface + " is served by another stunbox (pid " + std::to_string(owner) + ")"};
+  }
+  // Left by a stunbox that was killed (net_af_xdp detaches it on a clean stop): it would refuse a new one.
+  const uint32_t mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+                        : q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE
+                                                            : 0;
+  if (bpf_xdp_detach(ifindex, mode, nullptr) != 0) {
+    return Error{where + " xdp: cannot remove the XDP program left on " + args.iface + " by stunbox pid " +
+                 std::to_string(owner) + ": " + std::strerror(errno) + " (" + off + ")"};
+  }
+  note = where + " xdp: removed the XDP program (id " + std::to_string(q.prog_id) + ") that stunbox pid " +
+         std::to_string(owner) + " left on " + args.iface + " when it was killed";
   return Status::ok();
 #endif
 }

@@ -36,6 +36,13 @@ AfXdpArgs parse_af_xdp_args(const std::string& device);
 // dpdk.ports[i].steering. Sets port.steering_text.
 Status steer_xdp(PortSetup& port, const config::PortSection& section);
 
+// steering xdp, before configure_port: a stunbox program left on the
+// interface by a stunbox that was killed (net_af_xdp removes it on a clean
+// stop; left, it makes net_af_xdp refuse to attach a new one) is removed, and
+// `note` says so. Errors name the key: another program on the interface, or
+// a stunbox still alive that owns it.
+Status clear_stale_program(const config::PortSection& section, unsigned index, std::string& note);
+
 // steering flow, before rte_eth_dev_configure: isolated mode (only what a
 // rule matches reaches the port; the kernel's netdev gets the rest).
 Status isolate_port(uint16_t port_id, unsigned index);

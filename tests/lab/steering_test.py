@@ -10,7 +10,8 @@ xdp   config/examples/lab-af_xdp-steer.yaml (net_af_xdp with stunbox's XDP progr
       198.18.0.100 via 198.18.0.2 in sbx-cl): STUN to 198.18.0.2, 2001:2::2 and the anycast 198.18.0.100 answered with the client's own address; ping to both
       unicast addresses and a UDP datagram to a port stunbox does not serve reach the kernel of sbx-dp (a
       socket there gets it); stunbox's counters show only the STUN it answered (no ARP, NDP, echo, drop); a
-      clean stop and the XDP program gone from sbx-dp0.
+      clean stop and the XDP program gone from sbx-dp0. Then SIGKILL: the program stays, and the next start
+      removes it (its owner is gone) with a warning and serves.
 flow  config/examples/lab-bifurcated.yaml (net_tap remote=sbx-dp0 in isolated mode, one rule per address to
       queue 0): the same checks, every mbuf back after stop, and `show port info` lists the rules. net_tap builds them on tc flower,
       skbedit and the multiq qdisc: where the kernel lacks any of them (probed on a veth in a scratch
@@ -169,6 +170,30 @@ def case_xdp(args):
     if not check(lab(args, "up", "1", "--steering", "xdp"), "netns-lab.sh up 1 --steering xdp"):
         return None
     serve_and_check(args, "xdp")
+    # Killed, stunbox cannot detach its program; the next start removes it (its owner is gone) and serves.
+    cfg_sets = [os.path.join(args.source_root, "config", "examples", EXAMPLE["xdp"])]
+    srv = h.Daemon(["ip", "netns", "exec", DP, args.stunbox, "-c"] + cfg_sets)
+    try:
+        check(srv.wait_ready(30), "stunbox ready again")
+        srv.proc.kill()
+        srv.proc.wait(10)
+        check("prog/xdp" in sh(["ip", "-n", DP, "link", "show", "sbx-dp0"]).stdout,
+              "SIGKILL leaves the XDP program on sbx-dp0")
+    finally:
+        srv.kill()
+    srv = h.Daemon(["ip", "netns", "exec", DP, args.stunbox, "-c"] + cfg_sets)
+    try:
+        ready = srv.wait_ready(30)
+        check(ready and any("removed the XDP program" in line and "left on sbx-dp0 when it was killed" in line
+                            for line in srv.text_lines()),
+              "the next start removes the left program with a warning and serves")
+        p = probe(args, "198.18.0.2")
+        check(p["mapped_ok"] == 2, "STUN answered after the restart (%s)" % p)
+        h.stop_and_check(srv, check)
+    finally:
+        srv.kill()
+        if check.failures:
+            print("--- stunbox\n" + srv.text())
     return None
 
 
