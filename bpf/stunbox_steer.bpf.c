@@ -98,11 +98,13 @@ int stunbox_steer(struct xdp_md* ctx) {
   if ((const void*)(eth + 1) > end) return count(STUNBOX_STEER_PASSED, XDP_PASS);
   __be16 type = eth->h_proto;
   const void* l3 = eth + 1;
-  /* The port's VLAN, exactly as lib/frame checks it: tagged with its id, or untagged. */
+  /* The port's VLAN, exactly as lib/frame checks it: tagged with its id, or
+   * untagged; on an untagged port (vlan 0) a priority tag (VID 0, DCB/PFC
+   * fabrics) counts as untagged. */
   if (type == bpf_htons(ETH_P_8021Q)) {
     const struct vlan_tag* tag = l3;
     if ((const void*)(tag + 1) > end) return count(STUNBOX_STEER_PASSED, XDP_PASS);
-    if (cfg->vlan == 0 || (bpf_ntohs(tag->tci) & 0x0FFF) != cfg->vlan) return count(STUNBOX_STEER_PASSED, XDP_PASS);
+    if ((bpf_ntohs(tag->tci) & 0x0FFF) != cfg->vlan) return count(STUNBOX_STEER_PASSED, XDP_PASS);
     type = tag->type;
     l3 = tag + 1;
   } else if (cfg->vlan != 0) {

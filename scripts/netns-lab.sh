@@ -143,14 +143,17 @@ kernel_side() {
 # Runs "$@" with every descriptor above 2 closed: the daemons the lab starts
 # must not inherit the caller's (the lab lock of `flock /tmp/stunbox-lab.lock`
 # held by a BIRD would block every later lab run).
-without_fds() {
-  (
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd=${fd##*/}
-      if ((fd > 2)); then eval "exec $fd>&-"; fi
-    done
-    exec "$@"
-  )
+without_fds() { (exec_without_fds "$@"); }
+# The same in the calling (sub)shell: `exec_without_fds CMD &` makes $! the
+# command's own pid (a `( ... )` inside a background job would fork once more,
+# and killing $! would leave the command running).
+exec_without_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then eval "exec $fd>&-"; fi
+  done
+  exec "$@"
 }
 
 # BIRD 2 with config $2 in namespace $1, control socket and pid in kRunDir.
@@ -307,7 +310,7 @@ EOF
       -e "s|^log syslog all;|log \"$kRunDir/bird-$ns.log\" all;|" \
       "$kSourceRoot/config/examples/bgp/bird-appliance.conf" >"$kRunDir/$ns.conf"
     start_bird "$ns" "$kRunDir/$ns.conf" "$ns"
-    without_fds ip netns exec "$ns" setsid "$hook" --cli "$cli" --socket "$kRunDir/$ns.sock" --birdc-socket "$kRunDir/$ns.ctl" \
+    exec_without_fds ip netns exec "$ns" setsid "$hook" --cli "$cli" --socket "$kRunDir/$ns.sock" --birdc-socket "$kRunDir/$ns.ctl" \
       --interval 0.5 </dev/null >>"$kRunDir/hook-$ns.log" 2>&1 &
     echo $! >"$kRunDir/hook-$ns.pid"
   done
