@@ -97,12 +97,10 @@ static_assert(static_cast<size_t>(frame::ReplyKind::stun_success) == 0 &&
   if (n_rejected != 0) rte_pktmbuf_free_bulk(rejected, n_rejected);
 }
 
-template <bool kRxHints, bool kTxOffload, bool kFast>
-uint16_t poll_impl(QueueContext& q) {
-  rte_mbuf* pkts[kMaxBurst];
-  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, q.burst);
-  if (n == 0) return 0;
-
+// One received burst. kTwoPass: the policy has a per-source rate (see below).
+template <bool kRxHints, bool kTxOffload, bool kFast, bool kTwoPass>
+[[gnu::always_inline]] inline uint16_t handle_burst(QueueContext& q, rte_mbuf** pkts, const uint16_t n,
+                                                    const limits::Policy* policy) {
   rte_mbuf* dropped[kMaxBurst];
   uint16_t n_drop = 0;
   rte_mbuf* kernel[kMaxBurst];
@@ -112,7 +110,6 @@ uint16_t poll_impl(QueueContext& q) {
   LocalCounters& c = q.local;
   // One load per burst: a reload swaps the pointer; the old options stay alive.
   const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
-  const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
   // One clock read per burst (the TSC, scaled), only when limits are on.
   const uint64_t now =
       policy == nullptr ? 0 : q.lcore_tsc != nullptr ? limits::ns_from_tsc(*q.lcore_tsc) : limits::now_ns();
@@ -178,11 +175,10 @@ uint16_t poll_impl(QueueContext& q) {
   // instead of stalling one after another; the second answers them in packet
   // order, the checks exactly as one pass would run them. Without a rate
   // (nothing to fetch) one pass answers each frame as it is rewritten.
-  limits::Limiter* const rate_limiter =
-      policy != nullptr && policy->rate_interval_ns() != 0 ? q.limiter : nullptr;
+  // (Its own instantiation: the one-pass loop keeps none of this state live.)
   // Verdicts as their 64-bit words: an array of Verdict would be value-initialised (a 4 KiB memset per burst).
-  uint64_t verdicts[kMaxBurst];
-  uint64_t rate_keys[kMaxBurst];
+  uint64_t verdicts[kTwoPass ? kMaxBurst : 1];
+  uint64_t rate_keys[kTwoPass ? kMaxBurst : 1];
   uint16_t n_answer = 0;
   c.add(Counter::rx_packets, n);
   uint64_t rx_bytes = 0;
@@ -216,15 +212,17 @@ uint16_t poll_impl(QueueContext& q) {
       dropped[n_drop++] = m;
       continue;
     }
-    if (rate_limiter == nullptr) {
+    if constexpr (kTwoPass) {
+      rate_keys[n_answer] = v.udp() ? q.limiter->prefetch(*policy, frame::reply_peer(data, v)) : 0;
+      verdicts[n_answer] = std::bit_cast<uint64_t>(v);
+      pkts[n_answer++] = m;
+    } else {
       answer(m, v, 0);
-      continue;
     }
-    rate_keys[n_answer] = v.udp() ? rate_limiter->prefetch(*policy, frame::reply_peer(data, v)) : 0;
-    verdicts[n_answer] = std::bit_cast<uint64_t>(v);
-    pkts[n_answer++] = m;
   }
-  for (uint16_t i = 0; i < n_answer; ++i) answer(pkts[i], std::bit_cast<frame::Verdict>(verdicts[i]), rate_keys[i]);
+  if constexpr (kTwoPass) {
+    for (uint16_t i = 0; i < n_answer; ++i) answer(pkts[i], std::bit_cast<frame::Verdict>(verdicts[i]), rate_keys[i]);
+  }
 
   uint16_t sent = 0;
   for (int attempt = 0; attempt < kTxTries && sent < n_tx; ++attempt) {
@@ -245,6 +243,18 @@ uint16_t poll_impl(QueueContext& q) {
   if (n_kernel != 0) hand_to_kernel(q, kernel, n_kernel);
   q.counters.publish(c);
   return n;
+}
+
+template <bool kRxHints, bool kTxOffload, bool kFast>
+uint16_t poll_impl(QueueContext& q) {
+  rte_mbuf* pkts[kMaxBurst];
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, q.burst);
+  if (n == 0) return 0;
+  // One load per burst: a reload swaps the pointer; the old policy stays alive.
+  const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
+  if (policy != nullptr && policy->rate_interval_ns() != 0 && q.limiter != nullptr)
+    return handle_burst<kRxHints, kTxOffload, kFast, true>(q, pkts, n, policy);
+  return handle_burst<kRxHints, kTxOffload, kFast, false>(q, pkts, n, policy);
 }
 
 // Frames one service_exception moves each way at most.
