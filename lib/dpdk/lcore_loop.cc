@@ -9,6 +9,7 @@
 #include <rte_ring.h>
 
 #include <array>
+#include <bit>
 #include <optional>
 
 #include "frame/fast_path.h"
@@ -96,12 +97,10 @@ static_assert(static_cast<size_t>(frame::ReplyKind::stun_success) == 0 &&
   if (n_rejected != 0) rte_pktmbuf_free_bulk(rejected, n_rejected);
 }
 
-template <bool kRxHints, bool kTxOffload, bool kFast>
-uint16_t poll_impl(QueueContext& q) {
-  rte_mbuf* pkts[kMaxBurst];
-  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, q.burst);
-  if (n == 0) return 0;
-
+// One received burst. kTwoPass: the policy has a per-source rate (see below).
+template <bool kRxHints, bool kTxOffload, bool kFast, bool kTwoPass>
+[[gnu::always_inline]] inline uint16_t handle_burst(QueueContext& q, rte_mbuf** pkts, const uint16_t n,
+                                                    const limits::Policy* policy) {
   rte_mbuf* dropped[kMaxBurst];
   uint16_t n_drop = 0;
   rte_mbuf* kernel[kMaxBurst];
@@ -111,11 +110,76 @@ uint16_t poll_impl(QueueContext& q) {
   LocalCounters& c = q.local;
   // One load per burst: a reload swaps the pointer; the old options stay alive.
   const stun::ResponderConfig& stun_cfg = *q.stun.load(std::memory_order_acquire);
-  const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
   // One clock read per burst (the TSC, scaled), only when limits are on.
   const uint64_t now =
       policy == nullptr ? 0 : q.lcore_tsc != nullptr ? limits::ns_from_tsc(*q.lcore_tsc) : limits::now_ns();
 
+  // What follows the rewrite of a frame to answer: the abuse controls (a
+  // denied reply is freed, never sent), the counters, the mbuf's TX fields.
+  // rate_key: Limiter::prefetch's key for a STUN reply, or 0.
+  const auto answer = [&](rte_mbuf* m, const frame::Verdict v, uint64_t rate_key) __attribute__((always_inline)) {
+    const bool stun_reply = v.udp();
+    if (policy != nullptr) {
+      // Checked after the rewrite, which swapped the addresses: the request's
+      // source is now the reply's destination.
+      std::optional<DropReason> denied;
+      if (stun_reply && q.limiter != nullptr) {
+        denied = q.limiter->check(*policy, frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v), now,
+                                  q.global_credit, rate_key);
+      } else if (!stun_reply && q.l3 != nullptr) {
+        // MLD reports keep neighbour resolution alive through snooping switches: the same budget.
+        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert ||
+                               v.kind == frame::ReplyKind::mld_report;
+        denied = q.l3->check(*policy, neighbour, now);
+      }
+      if (denied) {
+        c.drop(*denied);
+        dropped[n_drop++] = m;
+        return;
+      }
+    }
+    c.add(kReplyCounter[static_cast<size_t>(v.kind)]);
+    stun::count_rfc5780(v.rfc5780_bits(), c);
+    if (q.sources != nullptr && stun_reply) {
+      // The reply's destination is the request's source.
+      const EndpointRef peer = frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v);
+      q.sources->record(peer.addr, peer.v6);
+    }
+    m->data_len = v.length;
+    m->pkt_len = v.length;
+    uint64_t ol = 0;
+    if constexpr (kTxOffload) {
+      if (stun_reply) {
+        // One 64-bit store of the whole tx_offload word (l2_len, l3_len, the rest 0), not two
+        // read-modify-writes of its bitfields.
+        m->tx_offload = rte_mbuf_tx_offload(v.l2_len, v.l3_len, 0, 0, 0, 0, 0);
+        ol = v.ipv6() ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
+                      : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+      }
+    }
+    // RX flags must not leak into TX (drivers read ol_flags as TX requests),
+    // but the flags that say what the mbuf's buffer is must stay: an mbuf
+    // with an external buffer attached (mlx5 hands out every frame above
+    // mprq_max_memcpy_len that way) or an indirect one, stripped of its flag,
+    // is freed as a direct mbuf: the buffer's reference leaks and the mbuf
+    // returns to our pool still pointing at memory that is not its own.
+    m->ol_flags = (m->ol_flags & kBufferFlags) | ol;
+    tx_bytes += v.length;
+    pkts[n_tx++] = m;  // pack the replies to the front of the burst (n_tx never passes the index read)
+  };
+
+  // With a per-source rate, two passes over the burst: the first rewrites
+  // every frame, keeps the ones to answer (packed to the front of pkts, their
+  // verdicts beside them) and prefetches each STUN reply's bucket, so the
+  // rate table's cache misses (one per source when there are many) overlap
+  // instead of stalling one after another; the second answers them in packet
+  // order, the checks exactly as one pass would run them. Without a rate
+  // (nothing to fetch) one pass answers each frame as it is rewritten.
+  // (Its own instantiation: the one-pass loop keeps none of this state live.)
+  // Verdicts as their 64-bit words: an array of Verdict would be value-initialised (a 4 KiB memset per burst).
+  uint64_t verdicts[kTwoPass ? kMaxBurst : 1];
+  uint64_t rate_keys[kTwoPass ? kMaxBurst : 1];
+  uint16_t n_answer = 0;
   c.add(Counter::rx_packets, n);
   uint64_t rx_bytes = 0;
   for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -148,53 +212,16 @@ uint16_t poll_impl(QueueContext& q) {
       dropped[n_drop++] = m;
       continue;
     }
-    const bool stun_reply = v.udp();
-    if (policy != nullptr) {
-      // Checked after the rewrite, which swapped the addresses: the request's
-      // source is now the reply's destination. A denied reply is freed, never sent.
-      std::optional<DropReason> denied;
-      if (stun_reply && q.limiter != nullptr) {
-        denied = q.limiter->check(*policy, frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v), now, q.global_credit);
-      } else if (!stun_reply && q.l3 != nullptr) {
-        // MLD reports keep neighbour resolution alive through snooping switches: the same budget.
-        const bool neighbour = v.kind == frame::ReplyKind::arp_reply || v.kind == frame::ReplyKind::ndp_advert ||
-                               v.kind == frame::ReplyKind::mld_report;
-        denied = q.l3->check(*policy, neighbour, now);
-      }
-      if (denied) {
-        c.drop(*denied);
-        dropped[n_drop++] = m;
-        continue;
-      }
+    if constexpr (kTwoPass) {
+      rate_keys[n_answer] = v.udp() ? q.limiter->prefetch(*policy, frame::reply_peer(data, v)) : 0;
+      verdicts[n_answer] = std::bit_cast<uint64_t>(v);
+      pkts[n_answer++] = m;
+    } else {
+      answer(m, v, 0);
     }
-    c.add(kReplyCounter[static_cast<size_t>(v.kind)]);
-    stun::count_rfc5780(v.rfc5780_bits(), c);
-    if (q.sources != nullptr && stun_reply) {
-      // The reply's destination is the request's source.
-      const EndpointRef peer = frame::reply_peer(rte_pktmbuf_mtod(m, const uint8_t*), v);
-      q.sources->record(peer.addr, peer.v6);
-    }
-    m->data_len = v.length;
-    m->pkt_len = v.length;
-    uint64_t ol = 0;
-    if constexpr (kTxOffload) {
-      if (stun_reply) {
-        // One 64-bit store of the whole tx_offload word (l2_len, l3_len, the rest 0), not two
-        // read-modify-writes of its bitfields.
-        m->tx_offload = rte_mbuf_tx_offload(v.l2_len, v.l3_len, 0, 0, 0, 0, 0);
-        ol = v.ipv6() ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
-                      : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
-      }
-    }
-    // RX flags must not leak into TX (drivers read ol_flags as TX requests),
-    // but the flags that say what the mbuf's buffer is must stay: an mbuf
-    // with an external buffer attached (mlx5 hands out every frame above
-    // mprq_max_memcpy_len that way) or an indirect one, stripped of its flag,
-    // is freed as a direct mbuf: the buffer's reference leaks and the mbuf
-    // returns to our pool still pointing at memory that is not its own.
-    m->ol_flags = (m->ol_flags & kBufferFlags) | ol;
-    tx_bytes += v.length;
-    pkts[n_tx++] = m;  // pack the replies to the front of the burst
+  }
+  if constexpr (kTwoPass) {
+    for (uint16_t i = 0; i < n_answer; ++i) answer(pkts[i], std::bit_cast<frame::Verdict>(verdicts[i]), rate_keys[i]);
   }
 
   uint16_t sent = 0;
@@ -216,6 +243,18 @@ uint16_t poll_impl(QueueContext& q) {
   if (n_kernel != 0) hand_to_kernel(q, kernel, n_kernel);
   q.counters.publish(c);
   return n;
+}
+
+template <bool kRxHints, bool kTxOffload, bool kFast>
+uint16_t poll_impl(QueueContext& q) {
+  rte_mbuf* pkts[kMaxBurst];
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, q.burst);
+  if (n == 0) return 0;
+  // One load per burst: a reload swaps the pointer; the old policy stays alive.
+  const limits::Policy* policy = q.limits.load(std::memory_order_acquire);
+  if (policy != nullptr && policy->rate_interval_ns() != 0 && q.limiter != nullptr)
+    return handle_burst<kRxHints, kTxOffload, kFast, true>(q, pkts, n, policy);
+  return handle_burst<kRxHints, kTxOffload, kFast, false>(q, pkts, n, policy);
 }
 
 // Frames one service_exception moves each way at most.

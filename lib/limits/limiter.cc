@@ -198,11 +198,10 @@ uint64_t RateTable::key(const Policy& p, const Source& s) const {
   return h == 0 ? 1 : h;  // 0 marks an empty way
 }
 
-bool RateTable::allow(const Policy& p, const Source& s, uint64_t now) {
+bool RateTable::allow_key(const Policy& p, uint64_t tag, uint64_t now) {
   const uint64_t t = p.rate_interval_ns();
   const uint64_t limit = p.rate_burst() * t;  // how far ahead of now the TAT may run
-  const uint64_t tag = key(p, s);
-  Set& set = sets_[(tag >> 32) & (sets_count_ - 1)];
+  Set& set = set_of(tag);
   for (unsigned attempt = 0; attempt < kCasRetries; ++attempt) {
     unsigned way = kWays;
     for (unsigned w = 0; w < kWays; ++w)

@@ -155,9 +155,15 @@ class RateTable {
   explicit RateTable(size_t entries, uint64_t seed = 0);
 
   // True when the source prefix may be answered at `now` (consumes a token).
-  bool allow(const Policy& p, const Source& s, uint64_t now);
-  // Key of a source under a policy's prefix lengths (exposed for tests).
+  bool allow(const Policy& p, const Source& s, uint64_t now) { return allow_key(p, key(p, s), now); }
+  // allow() for a key computed before (key(), under the same policy).
+  bool allow_key(const Policy& p, uint64_t tag, uint64_t now);
+  // Key of a source under a policy's prefix lengths (never 0).
   uint64_t key(const Policy& p, const Source& s) const;
+  // Asks for the cache line of the key's set, for writing (allow_key CASes it),
+  // without reading or changing the table: the caller looks a burst's sources up
+  // before checking any of them, so the misses overlap.
+  void prefetch(uint64_t tag) const { __builtin_prefetch(&set_of(tag), 1, 3); }
 
   size_t entries() const { return sets_count_ * kWays; }
   size_t bytes() const { return sets_count_ * sizeof(Set); }
@@ -167,6 +173,7 @@ class RateTable {
     std::atomic<uint64_t> tag[kWays];  // 0 = empty
     std::atomic<uint64_t> tat[kWays];
   };
+  Set& set_of(uint64_t tag) const { return sets_[(tag >> 32) & (sets_count_ - 1)]; }
   std::unique_ptr<Set[]> sets_;
   size_t sets_count_;
   uint64_t seed_;
@@ -199,10 +206,14 @@ class Limiter {
   // The checks in order for a request that would be answered: source port,
   // ACL, per-source rate, global cap. nullopt = answer it. `credit`: the
   // calling worker's claimed global tokens (nullptr: one token per call).
-  std::optional<DropReason> check(const Policy& p, const Source& s, uint64_t now, GlobalCredit* credit = nullptr) {
+  // `rate_key`: what prefetch() returned for this source under the same
+  // policy, or 0 (computed here).
+  std::optional<DropReason> check(const Policy& p, const Source& s, uint64_t now, GlobalCredit* credit = nullptr,
+                                  uint64_t rate_key = 0) {
     if (p.port_denied(s.port)) return DropReason::source_port_denied;
     if (p.acl_denied(s)) return DropReason::acl_denied;
-    if (p.rate_interval_ns() != 0 && !table_.allow(p, s, now)) return DropReason::rate_limited;
+    if (p.rate_interval_ns() != 0 && !table_.allow_key(p, rate_key != 0 ? rate_key : table_.key(p, s), now))
+      return DropReason::rate_limited;
     if (p.global_interval_ns() != 0) {
       if (credit == nullptr) {
         if (!global_.allow(p.global_interval_ns(), p.global_burst(), now)) return DropReason::global_limited;
@@ -214,6 +225,17 @@ class Limiter {
       }
     }
     return std::nullopt;
+  }
+
+  // A burst's first pass, per request that would be answered: the source's
+  // rate-table key, its set prefetched for writing; 0 when the policy has no
+  // per-source rate (nothing to fetch). Reads and changes no state: check()
+  // still runs every check, in order, in the second pass.
+  uint64_t prefetch(const Policy& p, const Source& s) const {
+    if (p.rate_interval_ns() == 0) return 0;
+    const uint64_t k = table_.key(p, s);
+    table_.prefetch(k);
+    return k;
   }
 
   RateTable& table() { return table_; }

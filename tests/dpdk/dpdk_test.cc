@@ -1131,6 +1131,76 @@ TEST_F(EalTest, AbuseControlsDropWithTheirReasons) {
   EXPECT_EQ(drain_tx(), 2u);
 }
 
+// The loop rewrites a whole burst, then runs the abuse controls (the rate
+// table prefetched in between). Within the burst the checks still run in
+// packet order: five sources, each over its bucket mid-burst, interleaved with
+// ARP requests and frames that are dropped, under a global cap that runs out
+// mid-burst too, answer exactly what one Limiter checked frame by frame does,
+// in the same order on the TX ring. Both frame paths.
+TEST_F(EalTest, RateLimitsInABurstKeepPacketOrder) {
+  ASSERT_NO_FATAL_FAILURE(open_ring("rateorder", RingOptions{.burst = 64}));
+  config::LimitsSection lc;  // default deny_source_ports (no client port below is on it)
+  lc.rate.pps = 1;
+  lc.rate.burst = 3;
+  lc.global_pps = 100;  // global burst: a tenth of a second's worth = 10
+  const limits::Policy policy(lc);
+  struct Sent {
+    enum { stun, arp, junk } what;
+    test::Flow flow;
+    uint32_t id;
+  };
+  std::vector<Sent> burst;
+  for (uint32_t i = 0; i < 40; ++i) {
+    const unsigned source = (i * 7 + i / 5) % 5;
+    test::Flow f = lab_flow(source == 4, static_cast<uint16_t>(41000 + i));
+    if (source != 4) f.src.ip.bytes[3] = static_cast<uint8_t>(20 + source);
+    burst.push_back({Sent::stun, f, 100 + i});
+    if (i % 8 == 3) burst.push_back({Sent::arp, f, 0});
+    if (i % 11 == 5) burst.push_back({Sent::junk, lab_flow(false, 42000, kStunPort + 1), 200 + i});
+  }
+  ASSERT_LE(burst.size(), 64u);
+  for (const FramePath path : {FramePath::fast, FramePath::general_only}) {
+    SCOPED_TRACE(path == FramePath::fast ? "fast path" : "general path only");
+    queue().poll = select_poll(port_->rx_csum, port_->tx_csum, path);
+    use_limits(policy);  // a fresh table and global bucket
+    // The reference: the same checks, one request at a time, in packet order.
+    limits::Limiter reference(1024);
+    std::vector<bool> answered;
+    uint64_t rate_limited = 0, global_limited = 0;
+    for (const Sent& x : burst) {
+      if (x.what != Sent::stun) continue;
+      const auto& a = x.flow.src.ip;
+      const auto r = reference.check(policy, {a.bytes.data(), x.flow.src.port, a.v6}, 1);
+      answered.push_back(!r);
+      rate_limited += r == DropReason::rate_limited;
+      global_limited += r == DropReason::global_limited;
+    }
+    ASSERT_GT(rate_limited, 0u);
+    ASSERT_GT(global_limited, 0u);
+    const uint64_t rate_before = get(DropReason::rate_limited), global_before = get(DropReason::global_limited);
+    for (const Sent& x : burst) {
+      ASSERT_TRUE(send(x.what == Sent::arp ? arp_request(kClient4, kServer4) : request(x.flow, x.id)));
+    }
+    EXPECT_EQ(poll(), burst.size());
+    EXPECT_EQ(get(DropReason::rate_limited) - rate_before, rate_limited);
+    EXPECT_EQ(get(DropReason::global_limited) - global_before, global_limited);
+    size_t k = 0;
+    for (const Sent& x : burst) {
+      if (x.what == Sent::junk) continue;
+      if (x.what == Sent::stun && !answered[k++]) continue;
+      Mbuf m = take_reply();
+      ASSERT_TRUE(m) << "missing reply";
+      const uint8_t* d = rte_pktmbuf_mtod(m.get(), const uint8_t*);
+      if (x.what == Sent::arp) {
+        EXPECT_EQ(d[12] << 8 | d[13], 0x0806) << "expected the ARP reply";
+      } else {
+        EXPECT_EQ(check_reply(m.get(), x.flow, x.id), "") << "request " << x.id;
+      }
+    }
+    EXPECT_EQ(drain_tx(), 0u) << "more replies than expected";
+  }
+}
+
 TEST_F(EalTest, L3RepliesArePolicedPerLcore) {
   ASSERT_NO_FATAL_FAILURE(open_ring("l3p"));
   config::LimitsSection lc;

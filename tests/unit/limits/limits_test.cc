@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <new>
 #include <thread>
+#include <vector>
 
 #include "limits/limiter.h"
 
@@ -299,6 +300,30 @@ TEST(Policy, SourcePortsAndCheckOrder) {
   // Denied requests spend no tokens.
   EXPECT_EQ(lim.check(q, ip("203.0.113.2").src(53), kMs), DropReason::source_port_denied);
   EXPECT_FALSE(lim.check(q, ip("203.0.113.2").src(4000), kMs).has_value());
+}
+
+// Limiter::prefetch (a burst's first pass) reads and changes nothing: the
+// key it returns is RateTable::key, 0 without a rate; check() with that key
+// gives the same answers, in the same order of checks, as check() without one.
+TEST(Limiter, PrefetchChangesNothingAndItsKeyChecksTheSame) {
+  config::LimitsSection o = rate_cfg(1, 2);
+  o.deny = {cidr("192.0.2.0/24")};
+  const Policy q(o);
+  const Policy no_rate{config::LimitsSection{}};
+  Limiter with_key(1024, 7), without(1024, 7);
+  const std::vector<Addr> sources = {ip("203.0.113.1"), ip("192.0.2.1"), ip("2001:db8::1"), ip("203.0.113.1"),
+                                     ip("2001:db8::2"), ip("203.0.113.1"), ip("2001:db8::1"), ip("198.51.100.7")};
+  for (int i = 0; i < 3; ++i) {
+    for (size_t n = 0; n < sources.size(); ++n) {
+      const uint16_t port = n == 4 ? 53 : 40000;
+      const Source s = sources[n].src(port);
+      EXPECT_EQ(with_key.prefetch(no_rate, s), 0u);
+      const uint64_t k = with_key.prefetch(q, s);
+      EXPECT_EQ(k, with_key.table().key(q, s));
+      EXPECT_EQ(with_key.prefetch(q, s), k) << "prefetch changed the table";
+      EXPECT_EQ(with_key.check(q, s, kMs, nullptr, k), without.check(q, s, kMs)) << "round " << i << " source " << n;
+    }
+  }
 }
 
 TEST(LocalBucket, BurstThenRate) {
