@@ -140,6 +140,27 @@ kernel_side() {
   if [[ $5 == steering ]]; then steering_side "$1" "$2" "$3" "$4"; else exception_side "$1" "$2" "$3" "$4"; fi
 }
 
+# The client (or router) end of a veth: a plain host with both address
+# families.  client_end NS IF V4/LEN V6/LEN
+client_end() {
+  ip -n "$1" addr add "$3" dev "$2"
+  ip -n "$1" addr add "$4" dev "$2" nodad
+  set_offloads "$1" "$2" yes tx rx gro gso tso
+  ip -n "$1" link set "$2" up
+}
+
+# An appliance end of a veth: no kernel address, and no IPv6 on the interface
+# so the kernel neither answers NDP nor sends RS/MLD reports of its own.
+# af_packet and af_xdp still see IPv6 frames: disable_ipv6 only stops the IPv6
+# stack. GRO would merge frames before af_packet sees them; checksum offloads
+# would hand the PMD replies it must not rely on.  appliance_end NS IF
+appliance_end() {
+  ip -n "$1" link set lo up
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  set_offloads "$1" "$2" no tx rx gro gso tso
+  ip -n "$1" link set "$2" up
+}
+
 # Runs "$@" with every descriptor above 2 closed: the daemons the lab starts
 # must not inherit the caller's (the lab lock of `flock /tmp/stunbox-lab.lock`
 # held by a BIRD would block every later lab run).
@@ -181,22 +202,9 @@ lab_up() {
   ip link set "$kClientIf" netns "$kClientNs"
   ip link set "$kApplianceIf" netns "$kApplianceNs"
 
-  # Client side: a plain host with both address families.
   ip -n "$kClientNs" link set lo up
-  ip -n "$kClientNs" addr add "$kClientV4" dev "$kClientIf"
-  ip -n "$kClientNs" addr add "$kClientV6" dev "$kClientIf" nodad
-  set_offloads "$kClientNs" "$kClientIf" yes tx rx gro gso tso
-  ip -n "$kClientNs" link set "$kClientIf" up
-
-  # Appliance side: no kernel address, and no IPv6 on the interface so the
-  # kernel neither answers NDP nor sends RS/MLD reports of its own. af_packet
-  # and af_xdp still see IPv6 frames: disable_ipv6 only stops the IPv6 stack.
-  ip -n "$kApplianceNs" link set lo up
-  ip netns exec "$kApplianceNs" sysctl -qw "net.ipv6.conf.$kApplianceIf.disable_ipv6=1"
-  # GRO would merge frames before af_packet sees them; checksum offloads
-  # would hand the PMD replies it must not rely on.
-  set_offloads "$kApplianceNs" "$kApplianceIf" no tx rx gro gso tso
-  ip -n "$kApplianceNs" link set "$kApplianceIf" up
+  client_end "$kClientNs" "$kClientIf" "$kClientV4" "$kClientV6"
+  appliance_end "$kApplianceNs" "$kApplianceIf"
   ip -n "$kApplianceNs" link set "$kApplianceIf" xdp off 2>/dev/null || true
 
   local model=none
@@ -282,14 +290,8 @@ lab_bgp() {
       ip netns add "$ns"
       ip link add "$rif" netns "$kClientNs" numtxqueues "$queues" numrxqueues "$queues" type veth \
         peer name "$kApplianceIf" netns "$ns" numtxqueues "$queues" numrxqueues "$queues"
-      ip -n "$kClientNs" addr add "$v4net.1/24" dev "$rif"
-      ip -n "$kClientNs" addr add "$v6net::1/64" dev "$rif" nodad
-      set_offloads "$kClientNs" "$rif" yes tx rx gro gso tso
-      ip -n "$kClientNs" link set "$rif" up
-      ip -n "$ns" link set lo up
-      ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$kApplianceIf.disable_ipv6=1"
-      set_offloads "$ns" "$kApplianceIf" no tx rx gro gso tso
-      ip -n "$ns" link set "$kApplianceIf" up
+      client_end "$kClientNs" "$rif" "$v4net.1/24" "$v6net::1/64"
+      appliance_end "$ns" "$kApplianceIf"
       kernel_side "$ns" "$v4net.2/24" "$v6net::2/64" "$kApplianceIf" "$model"
     fi
     cat >>"$conf" <<EOF

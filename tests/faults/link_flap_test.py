@@ -153,13 +153,9 @@ def main() -> int:
     check = Checks("link_flap_test")
     pid = os.getpid()
     ns, tap = f"sbxf-lf-{pid}", f"sbxfl{pid}"  # interface names <= 15 characters
-    h.netns_del(ns)
-    r = ip("netns", "add", ns)
-    if r.returncode != 0:
-        print(f"link_flap_test: SKIP: cannot create a network namespace: {r.stderr.strip()}")
+    workdir = h.begin_namespace_run("link_flap_test", ns)
+    if workdir is None:
         return SKIP
-    workdir = f"/tmp/{ns}"
-    os.makedirs(workdir, exist_ok=True)
     ctl = os.path.join(workdir, "ctl.sock")
     cfg = os.path.join(workdir, "tap.yaml")
     with open(cfg, "w") as f:

@@ -48,13 +48,9 @@ def main() -> int:
     check = Checks("mld_snooping_test")
     pid = os.getpid()
     ns, tap, br = f"sbxm-{pid}", f"sbxm{pid}", "sbxmbr0"
-    h.netns_del(ns)
-    r = ip("netns", "add", ns)
-    if r.returncode != 0:
-        print(f"mld_snooping_test: SKIP: cannot create a network namespace: {r.stderr.strip()}")
+    workdir = h.begin_namespace_run("mld_snooping_test", ns)
+    if workdir is None:
         return SKIP
-    workdir = f"/tmp/{ns}"
-    os.makedirs(workdir, exist_ok=True)
     cfg = os.path.join(workdir, "tap.yaml")
     with open(cfg, "w") as f:
         f.write(f"""mode: dpdk

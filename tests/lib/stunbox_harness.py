@@ -595,6 +595,19 @@ def remove_eal_runtime(prefix: str) -> None:
         shutil.rmtree(os.path.join(base, prefix), ignore_errors=True)
 
 
+def begin_namespace_run(test: str, ns: str) -> str | None:
+    """A fresh namespace `ns` (a stale one of that name deleted) and the work directory /tmp/NS
+    (created if missing) for a test's daemon: the directory, or None after printing TEST: SKIP and why."""
+    netns_del(ns)
+    r = ip("netns", "add", ns)
+    if r.returncode != 0:
+        print(f"{test}: SKIP: cannot create a network namespace: {r.stderr.strip()}")
+        return None
+    workdir = f"/tmp/{ns}"
+    os.makedirs(workdir, exist_ok=True)
+    return workdir
+
+
 def end_namespace_run(daemon, ns: str, workdir: str) -> None:
     """A test's teardown around a daemon in namespace `ns` whose EAL file prefix is `ns`: the daemon
     killed if still there, the namespace deleted, its work directory and EAL runtime dir removed."""
