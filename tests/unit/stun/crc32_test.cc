@@ -37,5 +37,33 @@ TEST(Crc32, UnalignedInput) {
   }
 }
 
+// crc32_fixed<N> (the fast path's straight-line CRC) equals the reference
+// for each length it is instantiated with, from a zero and a running CRC, at
+// every alignment.
+template <size_t N>
+void expect_fixed_matches(const std::vector<uint8_t>& data) {
+  for (size_t shift = 0; shift < 8; ++shift) {
+    const uint8_t* p = data.data() + shift;
+    ASSERT_EQ(crc32_fixed<N>(0, p), test::reference_crc32(p, N)) << "length " << N << " shift " << shift;
+    const uint32_t head = crc32(p, 4);
+    ASSERT_EQ(crc32_fixed<N>(head, p + 4), crc32(head, p + 4, N)) << "length " << N << " shift " << shift;
+  }
+}
+
+TEST(Crc32, FixedLengthMatchesReference) {
+  std::mt19937 rng(777);
+  std::vector<uint8_t> data(128);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  expect_fixed_matches<4>(data);
+  expect_fixed_matches<8>(data);
+  expect_fixed_matches<12>(data);
+  expect_fixed_matches<16>(data);
+  expect_fixed_matches<20>(data);  // a STUN header
+  expect_fixed_matches<24>(data);  // XOR-MAPPED-ADDRESS, IPv6
+  expect_fixed_matches<32>(data);  // header + XOR-MAPPED-ADDRESS, IPv4
+  expect_fixed_matches<44>(data);  // header + XOR-MAPPED-ADDRESS, IPv6
+  expect_fixed_matches<92>(data);
+}
+
 }  // namespace
 }  // namespace stunbox::stun
