@@ -18,7 +18,7 @@ namespace stunbox::frame::csum {
 // with an end-around carry (an add and an adc), then 32 -> 16 as the sum of
 // the value and itself rotated by 16, whose top half is hi + lo + carry (the
 // Linux csum_fold idiom): 0 only for 0, else in [1, 0xFFFF].
-inline uint16_t fold(uint64_t s) noexcept {
+[[gnu::always_inline]] inline uint16_t fold(uint64_t s) noexcept {
   const uint32_t hi = static_cast<uint32_t>(s >> 32);
   uint32_t t = static_cast<uint32_t>(s) + hi;
   t += t < hi ? 1u : 0u;
@@ -102,8 +102,8 @@ inline bool verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
 // Raw domain: true when a received region's raw sum is valid; the checksum
 // field (network order, store with memcpy) for a region whose raw sum is
 // `s` with the field itself counted as 0.
-inline bool raw_verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
-inline uint16_t raw_field(uint64_t s) noexcept { return static_cast<uint16_t>(~fold(s)); }
+[[gnu::always_inline]] inline bool raw_verify(uint64_t s) noexcept { return fold(s) == 0xFFFF; }
+[[gnu::always_inline]] inline uint16_t raw_field(uint64_t s) noexcept { return static_cast<uint16_t>(~fold(s)); }
 
 // Pseudo-header sums: RFC 768 (IPv4: src, dst, zero, protocol, length) and
 // RFC 8200 s8.1 (IPv6: src, dst, 32-bit length, zeros, next header).

@@ -20,7 +20,8 @@
 //   (PortIdentity::owned slots, the stun_ports bitmap);
 // - FINGERPRINT: the reply's CRC-32 continues the request's verified CRC of
 //   the header (CRC-32 is affine: the type/length change is one constant),
-//   so only the 12 bytes of XOR-MAPPED-ADDRESS are added.
+//   so only the 12 bytes of XOR-MAPPED-ADDRESS are added; both CRCs are
+//   straight-line code (stun::crc32_fixed), so nothing here is a call.
 #pragma once
 
 #include <bit>
@@ -92,14 +93,14 @@ inline constexpr uint32_t kHeaderCrcDeltaV6 = header_crc_delta(kXmaV6 + 8);
 // The port's loop-free ownership test (PortIdentity::owned): kOwned,
 // kNotOwned, or kUnsure (a slot two addresses share: the general path decides).
 enum class Owned : uint8_t { kNotOwned, kOwned, kUnsure };
-inline Owned owned_v4(const PortIdentity& port, uint32_t raw) noexcept {
+[[gnu::always_inline]] inline Owned owned_v4(const PortIdentity& port, uint32_t raw) noexcept {
   const unsigned s = OwnedSlots::slot_v4(raw);
   const uint8_t e = port.owned.v4[s];
   if (e == OwnedSlots::kEmpty) return Owned::kNotOwned;
   if (e == OwnedSlots::kShared) return Owned::kUnsure;
   return ld32(port.v4[e].data()) == raw ? Owned::kOwned : Owned::kNotOwned;
 }
-inline Owned owned_v6(const PortIdentity& port, uint64_t lo, uint64_t hi) noexcept {
+[[gnu::always_inline]] inline Owned owned_v6(const PortIdentity& port, uint64_t lo, uint64_t hi) noexcept {
   const unsigned s = OwnedSlots::slot_v6(lo, hi);
   const uint8_t e = port.owned.v6[s];
   if (e == OwnedSlots::kEmpty) return Owned::kNotOwned;
@@ -122,14 +123,17 @@ template <bool kV6>
 }
 
 // A 32-bit memory-order word's contribution to a raw sum (checksum.h).
-inline uint64_t w64(uint64_t v) noexcept { return (v & 0xFFFFFFFFu) + (v >> 32); }
+[[gnu::always_inline]] inline uint64_t w64(uint64_t v) noexcept { return (v & 0xFFFFFFFFu) + (v >> 32); }
 
 // What both families share from the UDP header on: the checks of the UDP
 // and STUN headers, the fused UDP checksum, the reply's UDP header, STUN
 // header, XOR-MAPPED-ADDRESS (of `xaddr_*`, already XORed) and FINGERPRINT.
 // `addrs` is the raw sum of both addresses, `l4_len` what the IP header
 // leaves for UDP. Returns the reply's UDP length, or 0 to decline.
-template <bool kTxCsumOffload, bool kV6>
+// kFp: the instantiation for FINGERPRINT (in the request, or always added);
+// the other one serves the common plain request with none of that code in
+// it, so the lcore loop around it keeps more of its values in registers.
+template <bool kTxCsumOffload, bool kV6, bool kFp>
 [[gnu::always_inline]] inline uint16_t udp_stun(uint8_t* udp, size_t l4_len, size_t room, const PortIdentity& port,
                                                  const stun::ResponderConfig& cfg, RxHints hints, uint64_t addrs,
                                                  const uint8_t* client_addr, const uint8_t* local_addr) noexcept {
@@ -139,8 +143,7 @@ template <bool kTxCsumOffload, bool kV6>
   const uint16_t dport_raw = static_cast<uint16_t>(u0 >> 16);
   const uint16_t udp_len = bswap16(static_cast<uint16_t>(u1));
   const uint16_t csum_raw = static_cast<uint16_t>(u1 >> 16);
-  // operator[], not test(): no range check (a 16-bit port is always in range), so it inlines.
-  if (sport_raw == 0 || !port.stun_ports[bswap16(dport_raw)]) return 0;
+  if (sport_raw == 0 || !port.stun_ports.test(bswap16(dport_raw))) return 0;
   if (at_rfc5780_endpoint<kV6>(port.rfc5780[kV6 ? 1 : 0], local_addr, dport_raw)) return 0;
   if (udp_len > l4_len) return 0;
   if (hints.udp == CsumState::bad) return 0;
@@ -148,7 +151,11 @@ template <bool kTxCsumOffload, bool kV6>
 
   uint8_t* s = udp + 8;
   const uint32_t h0 = ld32(s);  // type, length
-  const bool fp_in = h0 == kRawBindingRequestFp;
+  if constexpr (!kFp) {
+    if (h0 == kRawBindingRequestFp || cfg.fingerprint == stun::FingerprintPolicy::always) [[unlikely]]
+      return udp_stun<kTxCsumOffload, kV6, true>(udp, l4_len, room, port, cfg, hints, addrs, client_addr, local_addr);
+  }
+  const bool fp_in = kFp && h0 == kRawBindingRequestFp;
   if (udp_len != 8 + (fp_in ? kStunFp : kStunPlain)) return 0;
   if (!fp_in && h0 != kRawBindingRequest) return 0;
   const uint32_t cookie = ld32(s + 4);
@@ -162,8 +169,8 @@ template <bool kTxCsumOffload, bool kV6>
     fp_value = ld32(s + 24);
     if (fp_attr != kRawFingerprintAttr) return 0;
   }
-  const bool fp_out = cfg.fingerprint == stun::FingerprintPolicy::always ||
-                      (fp_in && cfg.fingerprint == stun::FingerprintPolicy::mirror);
+  const bool fp_out = kFp && (cfg.fingerprint == stun::FingerprintPolicy::always ||
+                               (fp_in && cfg.fingerprint == stun::FingerprintPolicy::mirror));
   constexpr size_t kXma = kV6 ? kXmaV6 : kXmaV4;
   const size_t stun_len = kStunPlain + kXma + (fp_out ? 8 : 0);
   if (stun_len > room) return 0;  // stun_no_room: the general path drops it
@@ -179,7 +186,7 @@ template <bool kTxCsumOffload, bool kV6>
   uint32_t crc20 = 0;
   if (fp_in) {
     // RFC 8489 s14.7: over the header, the length field as sent.
-    crc20 = stun::crc32(s, stun::kHeaderSize);
+    crc20 = stun::crc32_fixed<stun::kHeaderSize>(0, s);
     if (bswap32(fp_value) != (crc20 ^ stun::kFingerprintXor)) return 0;
   }
 
@@ -207,9 +214,9 @@ template <bool kTxCsumOffload, bool kV6>
   if (fp_out) {
     uint32_t crc;
     if (fp_in) {
-      crc = stun::crc32(crc20 ^ (kV6 ? kHeaderCrcDeltaV6 : kHeaderCrcDeltaV4), s + stun::kHeaderSize, kXma);
+      crc = stun::crc32_fixed<kXma>(crc20 ^ (kV6 ? kHeaderCrcDeltaV6 : kHeaderCrcDeltaV4), s + stun::kHeaderSize);
     } else {
-      crc = stun::crc32(s, stun::kHeaderSize + kXma);
+      crc = stun::crc32_fixed<stun::kHeaderSize + kXma>(0, s);
     }
     const uint32_t fv = bswap32(crc ^ stun::kFingerprintXor);
     st64(s + kStunPlain + kXma, uint64_t{kRawFingerprintAttr} | uint64_t{fv} << 32);
@@ -231,7 +238,7 @@ template <bool kTxCsumOffload, bool kV6>
 }
 
 // The reply's Ethernet header: to the request's source, from the port's MAC.
-inline void swap_macs(uint8_t* f, const PortIdentity& port) noexcept {
+[[gnu::always_inline]] inline void swap_macs(uint8_t* f, const PortIdentity& port) noexcept {
   const uint32_t s0 = ld32(f + 6);
   const uint16_t s1 = ld16(f + 10);
   st32(f, s0);
@@ -273,7 +280,7 @@ template <bool kTxCsumOffload>
     // The client's address, copied out: the reply's header overwrites it.
     uint8_t client[4];
     st32(client, src);
-    const uint16_t udp_len = udp_stun<kTxCsumOffload, false>(ip + 20, total - 20, capacity - (kEth + 20 + 8), port,
+    const uint16_t udp_len = udp_stun<kTxCsumOffload, false, false>(ip + 20, total - 20, capacity - (kEth + 20 + 8), port,
                                                               cfg, hints, addrs, client, ip + 16);
     if (udp_len == 0) return false;
     const uint16_t reply_total = static_cast<uint16_t>(20 + udp_len);
@@ -304,7 +311,7 @@ template <bool kTxCsumOffload>
     st64(client, s0);
     st64(client + 8, s1);
     const uint64_t addrs = w64(s0) + w64(s1) + w64(d0) + w64(d1);
-    const uint16_t udp_len = udp_stun<kTxCsumOffload, true>(ip + 40, l4_len, capacity - (kEth + 40 + 8), port, cfg,
+    const uint16_t udp_len = udp_stun<kTxCsumOffload, true, false>(ip + 40, l4_len, capacity - (kEth + 40 + 8), port, cfg,
                                                              hints, addrs, client, ip + 24);
     if (udp_len == 0) return false;
     st64(ip, uint64_t{0x60} | uint64_t{bswap16(udp_len)} << 32 | uint64_t{kProtoUdp} << 48 |

@@ -214,6 +214,23 @@ TEST(GoldenTable, ZeroChecksumRowsReallyComputeToZero) {
 }
 
 // The table is data (rows.cc) shared with tests/dpdk: it must not shrink.
+// PortSet: the served-port map the fast and general paths test.
+TEST(PortSet, SetTestNoneAndRange) {
+  PortSet s;
+  EXPECT_TRUE(s.none());
+  for (size_t p : {0u, 63u, 64u, 3478u, 65535u}) {
+    EXPECT_FALSE(s.test(p));
+    s.set(p);
+    EXPECT_TRUE(s.test(p)) << p;
+  }
+  EXPECT_FALSE(s.none());
+  size_t n = 0;
+  for (size_t p = 0; p < s.size(); ++p) n += s.test(p) ? 1 : 0;
+  EXPECT_EQ(n, 5u);
+  EXPECT_FALSE(s.test(65536));  // out of range: not served
+  EXPECT_THROW(s.set(65536), std::out_of_range);
+}
+
 TEST(GoldenTable, RowCount) { EXPECT_GE(rows().size(), 179u); }
 
 std::string case_name(const ::testing::TestParamInfo<Row>& info) {
