@@ -182,6 +182,7 @@ RateTable::RateTable(size_t entries, uint64_t seed) {
     seed = (uint64_t{rd()} << 32) | rd();
   }
   seed_ = seed | 1;
+  v4_seed_mix_ = mix(seed_);  // an IPv4 key's first round: its high half is always 0
 }
 
 uint64_t RateTable::key(const Policy& p, const Source& s) const {
@@ -194,7 +195,8 @@ uint64_t RateTable::key(const Policy& p, const Source& s) const {
     const unsigned len = p.ipv4_prefix();
     lo = load_be32(s.addr) & ((0xffffffffull << (32 - len)) & 0xffffffffull);
   }
-  const uint64_t h = mix(mix(hi ^ seed_) ^ lo ^ (s.v6 ? 0x9e3779b97f4a7c15ull : 0));
+  // For IPv4 (hi 0) the first round is the same for every source: computed once.
+  const uint64_t h = s.v6 ? mix(mix(hi ^ seed_) ^ lo ^ 0x9e3779b97f4a7c15ull) : mix(v4_seed_mix_ ^ lo);
   return h == 0 ? 1 : h;  // 0 marks an empty way
 }
 

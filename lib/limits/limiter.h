@@ -177,6 +177,7 @@ class RateTable {
   std::unique_ptr<Set[]> sets_;
   size_t sets_count_;
   uint64_t seed_;
+  uint64_t v4_seed_mix_;  // mix(seed_): the first round of every IPv4 key
 };
 
 // A whole-process answer cap shared by every worker: one GCRA word.
