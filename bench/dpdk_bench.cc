@@ -53,6 +53,7 @@ struct Options {
   unsigned sketch = 64;
   bool limits = true;
   unsigned rate_pps = 0;
+  unsigned rate_table = 0;    // limits.rate.table_size; 0 = the default
   bool general_only = false;  // the general path alone (select_poll's FramePath::general_only)
 };
 
@@ -66,7 +67,7 @@ struct Options {
                "stunbox-dpdk-bench: %s\nusage: stunbox-dpdk-bench [--pcap FILE] [--kind v4_plain|v4_fingerprint|"
                "v6_plain|v6_fingerprint] [--seconds S (0.1..60)] [--burst N] [--flows N] [--workers N (1..8)] "
                "[--write-pcap-only] [--exception] [--sketch N (0 = off, else a power of two)] [--limits default|off] "
-               "[--rate-pps N] [--general-only] [--steering] -- EAL-ARGS (N worker lcores besides the main one)\n"
+               "[--rate-pps N] [--rate-table N (limits.rate.table_size)] [--general-only] [--steering] -- EAL-ARGS (N worker lcores besides the main one)\n"
                "  --flows above 1024 also vary the client address (one source per flow: the limiter's table)\n",
                what.c_str());
   std::exit(2);
@@ -180,12 +181,14 @@ int main(int argc, char** argv) {
     else if (a == "--sketch") o.sketch = static_cast<unsigned>(std::atoi(v.c_str()));
     else if (a == "--limits" && (v == "default" || v == "off")) o.limits = v == "default";
     else if (a == "--rate-pps") o.rate_pps = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (a == "--rate-table") o.rate_table = static_cast<unsigned>(std::atoi(v.c_str()));
     else usage("unknown option " + a);
   }
   if (!(o.seconds >= 0.1 && o.seconds <= 60) || o.burst < 1 || o.burst > 512 || o.flows < 1 || o.flows > 1048576 ||
-      o.workers < 1 || o.workers > 8 || (o.sketch & (o.sketch - 1)) != 0 || (o.rate_pps != 0 && !o.limits))
+      o.workers < 1 || o.workers > 8 || (o.sketch & (o.sketch - 1)) != 0 || (o.rate_pps != 0 && !o.limits) ||
+      (o.rate_table != 0 && (o.rate_table < 1024 || o.rate_table > 16777216 || (o.rate_table & (o.rate_table - 1)) != 0)))
     usage("--seconds 0.1..60, --burst 1..512, --flows 1..1048576, --workers 1..8, --sketch 0 or a power of two, "
-          "--rate-pps needs --limits default");
+          "--rate-pps needs --limits default, --rate-table a power of two 1024..16777216");
   if (!write_pcap(o)) return 1;
   if (o.write_only) return 0;
 
@@ -211,6 +214,7 @@ int main(int argc, char** argv) {
   // The limits as lib/dpdk/dpdk_backend sets them up (one policy, one shared table, per-lcore policers and credit).
   sb::config::LimitsSection limits_cfg;
   limits_cfg.rate.pps = o.rate_pps;
+  if (o.rate_table != 0) limits_cfg.rate.table_size = o.rate_table;
   limits_cfg.rate.burst = 1u << 30;  // never over: every request must still be answered (the bench checks it)
   const sb::limits::Policy policy(limits_cfg);
   sb::limits::set_tsc_hz(rte_get_tsc_hz());
@@ -340,12 +344,13 @@ int main(int argc, char** argv) {
               o.kind.c_str(), o.burst, o.workers, workers[0].lcore, mpps, cycles, hz / 1e9, share * 100,
               cycles_on_cpu, static_cast<unsigned long long>(s.get(sb::Counter::rx_packets)),
               static_cast<unsigned long long>(answered), static_cast<unsigned long long>(s.total_drops()));
-  std::printf("{\"kind\":\"%s\",\"flows\":%u,\"sketch\":%u,\"limits\":%s,\"rate_pps\":%u,\"path\":\"%s\",\"burst\":%u,\"workers\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,"
+  std::printf("{\"kind\":\"%s\",\"flows\":%u,\"sketch\":%u,\"limits\":%s,\"rate_pps\":%u,\"rate_table\":%u,\"path\":\"%s\",\"burst\":%u,\"workers\":%u,\"mpps\":%.4f,\"cycles_per_packet\":%.2f,"
               "\"tsc_hz\":%llu,\"packets\":%llu,\"seconds\":%.4f,\"cpu_share\":%.4f,"
-              "\"cycles_per_packet_on_cpu\":%.2f,\"answered_all\":%s}\n",
+              "\"cycles_per_packet_on_cpu\":%.2f,\"answered_all\":%s,\"rx_total\":%llu}\n",
               o.kind.c_str(), o.flows, o.sketch, o.limits ? "true" : "false", o.rate_pps,
-              o.general_only ? "general" : "fast", o.burst, o.workers, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
-              static_cast<unsigned long long>(pkts), secs, share, cycles_on_cpu, ok ? "true" : "false");
+              limits_cfg.rate.table_size, o.general_only ? "general" : "fast", o.burst, o.workers, mpps, cycles, static_cast<unsigned long long>(rte_get_tsc_hz()),
+              static_cast<unsigned long long>(pkts), secs, share, cycles_on_cpu, ok ? "true" : "false",
+              static_cast<unsigned long long>(s.get(sb::Counter::rx_packets)));
   std::fflush(stdout);
   for (const Worker& wk : workers) {
     rte_eth_dev_stop(wk.port_id);
