@@ -29,7 +29,7 @@ command -v valgrind >/dev/null || { echo "loop-instr-count: valgrind not found: 
 [[ -x $bench ]] || { echo "loop-instr-count: $bench not built (ninja -C $build bench/stunbox-dpdk-bench)" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/stunbox-loop-instr.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-eal=(-l 0,1 --no-pci --no-huge -m 512 --no-shconf --log-level=error)
+eal=(-l "0,1" --no-pci --no-huge -m 512 --no-shconf --log-level=error)
 
 # Per-function instructions per packet of one callgrind file: "N.N  function [object]".
 per_packet() {  # per_packet FILE PACKETS
